@@ -1,0 +1,45 @@
+# Clinnova: `make run` serves the demo, `make test` runs the suite. Both set up .venv themselves.
+VENV := .venv
+PY := $(VENV)/bin/python
+# The first Python 3.12+ on the PATH (or installed by pyenv), unless PYTHON= is given.
+ifeq ($(origin PYTHON), undefined)
+PYTHON := $(shell for p in python3.13 python3.12 python3 python \
+	$$(ls -d $$(pyenv root 2>/dev/null || echo /nonexistent)/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V); do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
+endif
+.DEFAULT_GOAL := run
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test bench loadtest install clean
+
+$(VENV)/.installed: requirements.txt
+	@test -n "$(PYTHON)" || { echo "Clinnova needs Python 3.12 or newer on the PATH (or PYTHON=/path/to/python3.12)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	DEBUG=1 $(PY) manage.py migrate --no-input
+	DEBUG=1 $(PY) manage.py load_demo
+	@echo ""
+	@echo "  Clinnova is running at http://$(HOST):$(PORT)/"
+	@echo "  Demo logins (password: $${CLINNOVA_DEMO_PASSWORD:-clinnova-demo}):"
+	@echo "    clinician-lu, clinician-fr, clinician-de, clinician-ch   (clinicians, one site each)"
+	@echo "    modeladmin                                               (model versions)"
+	@echo "    privacy-officer                                          (audit trail)"
+	@echo "  Models are trained on synthetic data and are not for clinical use."
+	@echo ""
+	DEBUG=1 $(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) manage.py bench
+
+clean:
+	rm -rf $(VENV) db.sqlite3* media staticfiles

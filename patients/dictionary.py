@@ -1,0 +1,412 @@
+"""The data dictionary: every clinical variable Clinnova knows, defined once.
+
+Storage validation, the visit form, the JSON API and FHIR mappers, the model
+feature vectors and the labels next to SHAP values all read this module. A new
+variable is one entry in VARIABLES, not six edits.
+
+Measured variables arrive with a visit. Derived variables (age, disease
+duration, therapy history) are computed from the patient's record when features
+are built and are never accepted as input.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import TextChoices
+
+from patients import units
+
+
+class Disease(TextChoices):
+    CROHNS_DISEASE = "crohns_disease", "Crohn's disease"
+    ULCERATIVE_COLITIS = "ulcerative_colitis", "Ulcerative colitis"
+    RHEUMATOID_ARTHRITIS = "rheumatoid_arthritis", "Rheumatoid arthritis"
+    MULTIPLE_SCLEROSIS = "multiple_sclerosis", "Multiple sclerosis"
+
+
+CD, UC, RA, MS = (
+    Disease.CROHNS_DISEASE,
+    Disease.ULCERATIVE_COLITIS,
+    Disease.RHEUMATOID_ARTHRITIS,
+    Disease.MULTIPLE_SCLEROSIS,
+)
+ALL = frozenset(Disease)
+IBD = frozenset({CD, UC})
+
+# ICD-10 and SNOMED CT codes of each disease, used by the FHIR mapping and shown
+# in the published dictionary.
+DISEASE_CODES: dict[str, dict[str, tuple[str, ...]]] = {
+    CD: {"icd10": ("K50",), "snomed": ("34000006",)},
+    UC: {"icd10": ("K51",), "snomed": ("64766004",)},
+    RA: {"icd10": ("M05", "M06"), "snomed": ("69896004",)},
+    MS: {"icd10": ("G35",), "snomed": ("24700007",)},
+}
+
+
+class Kind(TextChoices):
+    QUANTITY = "quantity"  # a real number in a UCUM unit
+    INTEGER = "integer"  # a count or an integer-valued score item
+    BOOLEAN = "boolean"
+    CODE = "code"  # one of an enumerated set of codes
+
+
+class Origin(TextChoices):
+    MEASURED = "measured"  # arrives with a visit
+    DERIVED = "derived"  # computed from the patient's record
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    label: str
+    snomed: str = ""
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    label: str
+    kind: Kind
+    diseases: frozenset
+    group: str
+    unit: str = "1"
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    codes: tuple[Code, ...] = ()
+    loinc: str = ""
+    snomed: str = ""
+    origin: Origin = Origin.MEASURED
+    # Used as a model feature. Safety-only variables feed the rules, not the models.
+    feature: bool = True
+    help: str = ""
+    # Units outside the UCUM dimension table that convert by a substance-specific
+    # factor to this variable's unit (haemoglobin in mmol/L).
+    extra_units: dict[str, float] = field(default_factory=dict)
+
+    def used_for(self, disease: str) -> bool:
+        return disease in self.diseases
+
+    @property
+    def code_values(self) -> list[str]:
+        return [c.code for c in self.codes]
+
+    def code_label(self, value: Any) -> str:
+        for c in self.codes:
+            if c.code == value:
+                return c.label
+        return str(value)
+
+    def accepted_units(self) -> list[str]:
+        return units.convertible_units(self.unit) + list(self.extra_units)
+
+    def allowed(self) -> str:
+        """What this variable accepts, in words an integrator understands."""
+        if self.kind == Kind.BOOLEAN:
+            return "true or false"
+        if self.kind == Kind.CODE:
+            return "one of " + ", ".join(self.code_values)
+        unit = "" if self.unit in ("1", "{score}", "{count}") else f" {self.unit}"
+        text = f"a number from {_num(self.minimum)} to {_num(self.maximum)}{unit}"
+        if self.kind == Kind.INTEGER:
+            text = f"a whole number from {_num(self.minimum)} to {_num(self.maximum)}{unit}"
+        if self.step and self.step != 1:
+            text += f" in steps of {_num(self.step)}"
+        return text
+
+    def encode(self, value: Any) -> float:
+        """The number a model sees for a stored value (NaN when missing)."""
+        if value is None:
+            return math.nan
+        if self.kind == Kind.BOOLEAN:
+            return 1.0 if value else 0.0
+        if self.kind == Kind.CODE:
+            return float(self.code_values.index(value))
+        return float(value)
+
+    def describe(self, value: Any) -> str:
+        """A value in plain words: 'CRP 24 mg/L', 'Prior anti-TNF failure: yes'."""
+        if value is None:
+            return f"{self.label}: not recorded"
+        if self.kind == Kind.BOOLEAN:
+            return f"{self.label}: {'yes' if value else 'no'}"
+        if self.kind == Kind.CODE:
+            return f"{self.label}: {self.code_label(value)}"
+        unit = "" if self.unit in ("1", "{score}", "{count}") else f" {self.display_unit}"
+        return f"{self.label} {_num(value)}{unit}"
+
+    @property
+    def display_unit(self) -> str:
+        return {"a": "years", "kg/m2": "kg/m²", "ug/g": "µg/g", "/(12.mo)": "per year", "/d": "per day"}.get(
+            self.unit, self.unit
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "type": str(self.kind),
+            "unit": self.unit,
+            "origin": str(self.origin),
+            "group": self.group,
+            "diseases": sorted(str(d) for d in self.diseases),
+            "loinc": self.loinc or None,
+            "snomed": self.snomed or None,
+            "model_feature": self.feature,
+        }
+        if self.kind in (Kind.QUANTITY, Kind.INTEGER):
+            data.update(minimum=self.minimum, maximum=self.maximum, step=self.step)
+            data["accepted_units"] = self.accepted_units()
+        if self.kind == Kind.CODE:
+            data["codes"] = [{"code": c.code, "label": c.label, "snomed": c.snomed or None} for c in self.codes]
+        if self.help:
+            data["help"] = self.help
+        return data
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "any"
+    return f"{value:g}"
+
+
+def _q(name, label, unit, lo, hi, diseases, group, **kw) -> Variable:
+    return Variable(name, label, Kind.QUANTITY, frozenset(diseases), group, unit, lo, hi, **kw)
+
+
+def _i(name, label, lo, hi, diseases, group, **kw) -> Variable:
+    kw.setdefault("unit", "{score}")
+    return Variable(name, label, Kind.INTEGER, frozenset(diseases), group, minimum=lo, maximum=hi, step=1, **kw)
+
+
+def _b(name, label, diseases, group, **kw) -> Variable:
+    return Variable(name, label, Kind.BOOLEAN, frozenset(diseases), group, **kw)
+
+
+def _c(name, label, codes, diseases, group, **kw) -> Variable:
+    return Variable(name, label, Kind.CODE, frozenset(diseases), group, codes=tuple(Code(*c) for c in codes), **kw)
+
+
+DERIVED = Origin.DERIVED
+
+VARIABLES: tuple[Variable, ...] = (
+    # --- the patient and their history (derived from the record) ---
+    _q("age", "Age", "a", 0, 120, ALL, "patient", origin=DERIVED, loinc="30525-0",
+       help="From the birth year at the visit date."),
+    _c("sex", "Sex", [("female", "Female", "248152002"), ("male", "Male", "248153007"),
+                      ("other", "Other", "32570681000036106")], ALL, "patient", origin=DERIVED,
+       loinc="46098-0"),
+    _q("disease_duration", "Disease duration", "a", 0, 100, ALL, "patient", origin=DERIVED,
+       help="Years from diagnosis to the visit."),
+    _i("prior_advanced_therapies", "Prior advanced therapies", 0, 20, ALL, "history", origin=DERIVED,
+       unit="{count}", help="Biologics, JAK inhibitors, S1P modulators and other advanced therapies stopped before the visit."),
+    _b("prior_anti_tnf_failure", "Prior anti-TNF failure", ALL - {MS}, "history", origin=DERIVED,
+       help="An anti-TNF agent stopped for primary non-response or secondary loss of response."),
+    _b("prior_anti_tnf_exposure", "Prior anti-TNF exposure", ALL - {MS}, "history", origin=DERIVED),
+    # Drug-relative: true when the candidate drug's own class already failed.
+    _b("prior_same_class_failure", "Same drug class failed before", ALL, "history", origin=DERIVED,
+       help="Computed per candidate drug: a drug of its class was stopped for non-response."),
+    # --- measured for every disease ---
+    _c("smoking_status", "Smoking status", [("never", "Never smoked", "266919005"),
+                                            ("former", "Former smoker", "8517006"),
+                                            ("current", "Current smoker", "77176002")], ALL, "patient",
+       loinc="72166-2"),
+    _q("smoking_pack_years", "Smoking history", "{pack-years}", 0, 200, ALL, "safety", loinc="8664-5",
+       feature=False, help="Pack-years, for current and former smokers."),
+    _q("bmi", "BMI", "kg/m2", 12, 80, ALL, "patient", loinc="39156-5", step=0.1),
+    _q("crp", "CRP", "mg/L", 0, 500, ALL, "labs", loinc="1988-5", step=0.1),
+    _q("albumin", "Albumin", "g/L", 10, 60, ALL, "labs", loinc="1751-7", step=0.1),
+    _q("haemoglobin", "Haemoglobin", "g/L", 40, 220, ALL, "labs", loinc="718-7", step=1,
+       extra_units={"mmol/L": units.MOLAR_HAEMOGLOBIN_G_PER_MMOL}),
+    # --- safety: comorbidities and states the rules read ---
+    _c("heart_failure_nyha", "Heart failure (NYHA class)", [("none", "No heart failure"), ("I", "NYHA I"),
+                                                            ("II", "NYHA II"), ("III", "NYHA III"),
+                                                            ("IV", "NYHA IV")], ALL, "safety",
+       snomed="84114007", feature=False),
+    _b("demyelinating_history", "History of demyelinating disease", ALL - {MS}, "safety", snomed="6118003",
+       feature=False),
+    _c("tuberculosis_status", "Tuberculosis", [("none", "No tuberculosis"),
+                                               ("latent_treated", "Latent, treated", "11999007"),
+                                               ("latent_untreated", "Latent, untreated", "11999007"),
+                                               ("active", "Active tuberculosis", "56717001")], ALL, "safety",
+       feature=False),
+    _b("vte_history", "History of venous thromboembolism", ALL, "safety", snomed="429098002", feature=False),
+    _b("malignancy_history", "History of malignancy", ALL, "safety", snomed="363346000", feature=False),
+    _c("pregnancy_status", "Pregnancy", [("not_pregnant", "Not pregnant"), ("pregnant", "Pregnant", "77386006"),
+                                         ("planning", "Planning pregnancy")], ALL, "safety", loinc="82810-3",
+       feature=False),
+    # --- inflammatory bowel disease ---
+    _q("fecal_calprotectin", "Fecal calprotectin", "ug/g", 0, 10000, IBD, "labs", loinc="38445-3", step=1),
+    _i("hbi_general_wellbeing", "HBI general well-being", 0, 4, {CD}, "activity",
+       help="0 very well, 1 slightly below par, 2 poor, 3 very poor, 4 terrible."),
+    _i("hbi_abdominal_pain", "HBI abdominal pain", 0, 3, {CD}, "activity",
+       help="0 none, 1 mild, 2 moderate, 3 severe."),
+    _i("hbi_liquid_stools", "HBI liquid or soft stools", 0, 40, {CD}, "activity", unit="/d",
+       help="Number of liquid or soft stools on the previous day."),
+    _i("hbi_abdominal_mass", "HBI abdominal mass", 0, 3, {CD}, "activity",
+       help="0 none, 1 dubious, 2 definite, 3 definite and tender."),
+    _i("hbi_complications", "HBI complications", 0, 8, {CD}, "activity", unit="{count}",
+       help="Arthralgia, uveitis, erythema nodosum, aphthous ulcers, pyoderma gangrenosum, anal fissure, new fistula, abscess: one point each."),
+    _c("montreal_location", "Montreal location", [("L1", "L1 ileal"), ("L2", "L2 colonic"), ("L3", "L3 ileocolonic"),
+                                                  ("L4", "L4 isolated upper GI")], {CD}, "phenotype"),
+    _c("montreal_behaviour", "Montreal behaviour", [("B1", "B1 non-stricturing, non-penetrating"),
+                                                    ("B2", "B2 stricturing"), ("B3", "B3 penetrating")], {CD},
+       "phenotype"),
+    _b("perianal_disease", "Perianal disease (p)", {CD}, "phenotype"),
+    _b("prior_bowel_surgery", "Prior bowel surgery", {CD}, "phenotype"),
+    _b("fistulising_disease", "Fistulising disease", {CD}, "phenotype"),
+    _i("mayo_stool_frequency", "Mayo stool frequency", 0, 3, {UC}, "activity",
+       help="0 normal, 1 1–2 more than normal, 2 3–4 more, 3 5 or more."),
+    _i("mayo_rectal_bleeding", "Mayo rectal bleeding", 0, 3, {UC}, "activity",
+       help="0 none, 1 streaks less than half the time, 2 obvious most of the time, 3 blood alone."),
+    _i("mayo_physician_global", "Mayo physician global assessment", 0, 3, {UC}, "activity",
+       help="0 normal, 1 mild, 2 moderate, 3 severe."),
+    _i("mayo_endoscopic", "Mayo endoscopic subscore", 0, 3, {UC}, "activity",
+       help="0 normal or inactive, 1 mild, 2 moderate, 3 severe."),
+    _c("montreal_extent", "Montreal extent", [("E1", "E1 proctitis"), ("E2", "E2 left-sided"),
+                                              ("E3", "E3 extensive")], {UC}, "phenotype"),
+    # --- rheumatoid arthritis ---
+    _i("tender_joint_count_28", "Tender joints (28)", 0, 28, {RA}, "activity", unit="{count}"),
+    _i("swollen_joint_count_28", "Swollen joints (28)", 0, 28, {RA}, "activity", unit="{count}"),
+    _q("esr", "ESR", "mm/h", 1, 150, {RA}, "labs", loinc="4537-7", step=1),
+    _q("patient_global", "Patient global assessment", "mm", 0, 100, {RA}, "activity", step=1,
+       help="Visual analogue scale, 0 best to 100 worst."),
+    _q("evaluator_global", "Evaluator global assessment", "mm", 0, 100, {RA}, "activity", step=1,
+       help="Visual analogue scale, 0 best to 100 worst."),
+    _b("rf_positive", "Rheumatoid factor positive", {RA}, "labs", loinc="11572-5"),
+    _b("anti_ccp_positive", "Anti-CCP positive", {RA}, "labs", loinc="33935-8"),
+    _q("haq_di", "HAQ-DI", "{score}", 0, 3, {RA}, "activity", step=0.125),
+    # --- multiple sclerosis ---
+    _c("ms_course", "MS course", [("RRMS", "Relapsing-remitting", "426373005"),
+                                  ("SPMS", "Secondary progressive", "425500002"),
+                                  ("PPMS", "Primary progressive", "428700003")], {MS}, "phenotype"),
+    _q("edss", "EDSS", "{score}", 0, 10, {MS}, "activity", step=0.5),
+    _i("relapses_12m", "Relapses in the last 12 months", 0, 20, {MS}, "activity", unit="/(12.mo)"),
+    _i("new_t2_lesions", "New or enlarging T2 lesions", 0, 200, {MS}, "activity", unit="{count}"),
+    _i("gd_lesions", "Gadolinium-enhancing lesions", 0, 200, {MS}, "activity", unit="{count}"),
+    _b("jcv_antibody_positive", "JCV antibody positive", {MS}, "safety", feature=False),
+    _q("jcv_index", "JCV antibody index", "{index_val}", 0, 10, {MS}, "safety", step=0.01, feature=False),
+)
+
+BY_NAME: dict[str, Variable] = {v.name: v for v in VARIABLES}
+BY_LOINC: dict[str, Variable] = {v.loinc: v for v in VARIABLES if v.loinc}
+
+
+def variables_for(disease: str, *, origin: Origin | None = None) -> list[Variable]:
+    return [v for v in VARIABLES if v.used_for(disease) and (origin is None or v.origin == origin)]
+
+
+def features_for(disease: str) -> list[str]:
+    """The default model feature order for a disease: dictionary order, features only."""
+    return [v.name for v in VARIABLES if v.used_for(disease) and v.feature]
+
+
+def label(name: str) -> str:
+    var = BY_NAME.get(name)
+    return var.label if var else name
+
+
+# --- validation -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    value: Any
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "value": self.value, "message": self.message}
+
+
+class DictionaryError(ValueError):
+    """One or more values do not fit the dictionary; nothing may be stored."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+
+
+def clean_measurements(disease: str, raw: dict[str, Any], *, prefix: str = "measurements") -> dict[str, Any]:
+    """Validate and convert raw measurements for a disease, or raise DictionaryError listing every problem.
+
+    A value is a number (or code, or boolean) in the dictionary's unit, or
+    {"value": ..., "unit": "<UCUM>"} in any unit convertible to it. None means
+    "not measured" and is dropped.
+    """
+    if disease not in Disease.values:
+        raise DictionaryError([FieldError("disease", disease, "must be one of " + ", ".join(Disease.values))])
+    if not isinstance(raw, dict):
+        raise DictionaryError([FieldError(prefix, raw, "must be an object keyed by dictionary variable name")])
+    clean: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, value in raw.items():
+        where = f"{prefix}.{name}"
+        var = BY_NAME.get(name)
+        if var is None:
+            errors.append(FieldError(where, value, "is not a variable of the data dictionary"))
+            continue
+        if var.origin == Origin.DERIVED:
+            errors.append(FieldError(where, value, "is derived from the patient's record and cannot be posted"))
+            continue
+        if not var.used_for(disease):
+            used = ", ".join(sorted(str(d) for d in var.diseases))
+            errors.append(FieldError(where, value, f"is not recorded for {disease} (only for {used})"))
+            continue
+        if value is None:
+            continue
+        try:
+            clean[name] = clean_value(var, value)
+        except DictionaryError as exc:
+            errors.extend(FieldError(where, e.value, e.message) for e in exc.errors)
+    if errors:
+        raise DictionaryError(errors)
+    return clean
+
+
+def clean_value(var: Variable, value: Any) -> Any:
+    """One value checked and converted to the variable's unit; DictionaryError if it does not fit."""
+
+    def fail(message: str, shown: Any = value) -> DictionaryError:
+        return DictionaryError([FieldError(var.name, shown, message)])
+
+    if var.kind == Kind.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        raise fail("must be " + var.allowed())
+    if var.kind == Kind.CODE:
+        if isinstance(value, str) and value in var.code_values:
+            return value
+        raise fail("must be " + var.allowed())
+
+    number, unit = value, var.unit
+    if isinstance(value, dict):
+        if set(value) - {"value", "unit"} or "value" not in value:
+            raise fail('must be a number or {"value": number, "unit": "<UCUM unit>"}')
+        number, unit = value["value"], value.get("unit") or var.unit
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        raise fail("must be " + var.allowed(), number)
+    if unit != var.unit:
+        if unit in var.extra_units:
+            number = number * var.extra_units[unit]
+        else:
+            try:
+                number = units.convert(float(number), from_unit=unit, to_unit=var.unit)
+            except units.UnitError:
+                accepted = ", ".join(var.accepted_units())
+                raise fail(f"unit '{unit}' cannot be converted to {var.unit} (accepted: {accepted})", value) from None
+        number = round(number, 6)
+    if var.kind == Kind.INTEGER:
+        if float(number) != int(number):
+            raise fail("must be " + var.allowed(), number)
+        number = int(number)
+    if (var.minimum is not None and number < var.minimum) or (var.maximum is not None and number > var.maximum):
+        raise fail("is out of range: must be " + var.allowed(), number)
+    if var.kind == Kind.QUANTITY and var.step in (0.5, 0.125):
+        # EDSS and HAQ-DI only take values on their scale's grid.
+        if abs(number / var.step - round(number / var.step)) > 1e-9:
+            raise fail("must be " + var.allowed(), number)
+    return number

@@ -1,0 +1,221 @@
+"""Sites, pseudonymous patients, diagnoses, visits and therapy exposures.
+
+No names, addresses or dates of birth are stored: a patient is a random UUID,
+a birth year, a sex, and one pseudonymous identifier per source system.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from patients import dictionary
+from patients.dictionary import Disease
+from patients.drugs import BY_ATC, DRUGS
+
+
+class Site(models.Model):
+    code = models.CharField(max_length=8, unique=True, help_text="Short site code, e.g. LU")
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="sites", blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+
+
+class Patient(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    sex = models.CharField(max_length=8, choices=Sex.choices)
+    birth_year = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(birth_year__gte=1900) & Q(birth_year__lte=2100), name="patient_birth_year_plausible"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patient {str(self.id)[:8]} ({self.site.code if self.site_id else '?'})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("patients:detail", args=[self.id])
+
+    def age_on(self, day: dt.date) -> int:
+        # Only the birth year is stored; mid-year is the unbiased estimate.
+        return max(0, day.year - self.birth_year)
+
+    @property
+    def primary_identifier(self) -> str:
+        ids = list(self.identifiers.all())
+        return ids[0].value if ids else str(self.id)[:8]
+
+
+class PatientIdentifier(models.Model):
+    """A pseudonymous identifier a source system (an EHR, the demo generator) uses for the patient."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="identifiers")
+    system = models.CharField(max_length=200, help_text="URI of the issuing system")
+    value = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "value"], name="patient_identifier_unique_per_system"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value}"
+
+
+class Diagnosis(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="diagnoses")
+    disease = models.CharField(max_length=32, choices=Disease.choices)
+    subtype = models.CharField(max_length=32, blank=True, help_text="e.g. RRMS, Montreal L3, E2")
+    icd10 = models.CharField(max_length=8, blank=True)
+    diagnosed_on = models.DateField()
+
+    class Meta:
+        verbose_name_plural = "diagnoses"
+        constraints = [models.UniqueConstraint(fields=["patient", "disease"], name="one_diagnosis_per_disease")]
+
+    def __str__(self) -> str:
+        return f"{self.get_disease_display()} since {self.diagnosed_on:%Y-%m}"
+
+
+class VisitSource(models.TextChoices):
+    API = "api", "REST API"
+    FHIR = "fhir", "FHIR"
+    FORM = "form", "Web form"
+    ADMIN = "admin", "Django admin"
+    DEMO = "demo", "Demo network"
+
+
+class Visit(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="visits")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="visits")
+    disease = models.CharField(max_length=32, choices=Disease.choices)
+    visit_date = models.DateField()
+    # Values keyed by data dictionary name, already validated and in the dictionary's unit.
+    measurements = models.JSONField(default=dict, blank=True)
+    # Derived scores (DAS28, CDAI, SDAI, HBI, Mayo) computed from the measurements.
+    scores = models.JSONField(default=dict, blank=True, editable=False)
+    activity_score = models.FloatField(null=True, blank=True, editable=False)
+    activity_label = models.CharField(max_length=40, blank=True, editable=False)
+    activity_category = models.CharField(max_length=40, blank=True, editable=False)
+    source = models.CharField(max_length=8, choices=VisitSource.choices, default=VisitSource.FORM)
+    # The source system's own visit id: the idempotency key of the EHR doors.
+    source_system = models.CharField(max_length=200, blank=True)
+    source_id = models.CharField(max_length=100, null=True, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-visit_date", "-created_at"]
+        indexes = [models.Index(fields=["patient", "-visit_date"], name="visit_patient_latest")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_system", "source_id"],
+                condition=Q(source_id__isnull=False),
+                name="visit_unique_source_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit {self.visit_date} ({self.get_disease_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("patients:detail", args=[self.patient_id])
+
+    def described_measurements(self) -> list[tuple[dictionary.Variable, str]]:
+        return [
+            (var, var.describe(self.measurements[var.name]))
+            for var in dictionary.VARIABLES
+            if var.name in self.measurements
+        ]
+
+
+class VisitRevision(models.Model):
+    """The content a visit had before an amendment: amendments never overwrite history."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    visit_date = models.DateField()
+    measurements = models.JSONField(default=dict)
+    scores = models.JSONField(default=dict)
+    content_hash = models.CharField(max_length=64, blank=True)
+    replaced_at = models.DateTimeField(default=timezone.now)
+    replaced_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["visit", "version"]
+        constraints = [models.UniqueConstraint(fields=["visit", "version"], name="visit_revision_unique_version")]
+
+    def __str__(self) -> str:
+        return f"{self.visit} v{self.version}"
+
+
+class Outcome(models.TextChoices):
+    ONGOING = "ongoing", "Ongoing"
+    PRIMARY_NON_RESPONSE = "primary_non_response", "Primary non-response"
+    SECONDARY_LOSS_OF_RESPONSE = "secondary_loss_of_response", "Secondary loss of response"
+    ADVERSE_EVENT = "adverse_event", "Adverse event"
+    OTHER = "other", "Stopped for another reason"
+
+
+FAILURE_OUTCOMES = (Outcome.PRIMARY_NON_RESPONSE, Outcome.SECONDARY_LOSS_OF_RESPONSE)
+
+DRUG_CHOICES = [(d.atc, f"{d.name} ({d.atc})") for d in DRUGS]
+
+
+class TherapyExposure(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="therapies")
+    drug_atc = models.CharField("drug", max_length=8, choices=DRUG_CHOICES)
+    started_on = models.DateField()
+    stopped_on = models.DateField(null=True, blank=True)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, default=Outcome.ONGOING)
+    # Response assessed at follow-up (the disease's outcome definition), when known: what models learn from.
+    response_at_followup = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_on"]
+        verbose_name_plural = "therapy exposures"
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "drug_atc", "started_on"], name="therapy_unique_start"),
+            models.CheckConstraint(
+                condition=Q(stopped_on__isnull=True) | Q(stopped_on__gte=models.F("started_on")),
+                name="therapy_stops_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.drug.name} from {self.started_on}"
+
+    @property
+    def drug(self):
+        return BY_ATC[self.drug_atc]
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in FAILURE_OUTCOMES

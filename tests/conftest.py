@@ -1,0 +1,92 @@
+"""Shared fixtures: the people of the Clinnova network our tests talk about.
+
+- Alice is a clinician at the Luxembourg site (LU).
+- Bob is a clinician at the French site (FR): he must never see Alice's patients.
+- Mia is a model admin: she manages model versions and sees no patients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from clinnova.access import CLINICIAN, MODEL_ADMIN
+from clinnova.audit import Actor
+from patients.models import Site
+from patients.services import PatientInput, visit_ingest
+
+REQUIRE_SERVICES = os.environ.get("CLINNOVA_REQUIRE_SERVICES") == "1"
+
+
+def services_missing(reason: str):
+    """Skip outside CI; in CI (CLINNOVA_REQUIRE_SERVICES=1) a missing service is a failure."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def site_lu(db):
+    return Site.objects.get_or_create(code="LU", defaults={"name": "Luxembourg", "country": "LU"})[0]
+
+
+@pytest.fixture
+def site_fr(db):
+    return Site.objects.get_or_create(code="FR", defaults={"name": "Strasbourg", "country": "FR"})[0]
+
+
+def _person(username: str, role: str, site: Site | None) -> User:
+    user = User.objects.create_user(username, password="a-long-test-password")
+    user.groups.add(Group.objects.get(name=role))
+    if site is not None:
+        site.members.add(user)
+    return user
+
+
+@pytest.fixture
+def alice(site_lu):
+    return _person("alice", CLINICIAN, site_lu)
+
+
+@pytest.fixture
+def bob(site_fr):
+    return _person("bob", CLINICIAN, site_fr)
+
+
+@pytest.fixture
+def mia(db):
+    return _person("mia", MODEL_ADMIN, None)
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(client, bob):
+    client.force_login(bob)
+    return client
+
+
+RA_VISIT = {
+    "tender_joint_count_28": 8, "swollen_joint_count_28": 5, "esr": 32, "crp": 14.0,
+    "patient_global": 60, "evaluator_global": 50, "rf_positive": True, "anti_ccp_positive": True,
+    "smoking_status": "never", "albumin": 41.0, "haemoglobin": 128,
+}
+
+
+@pytest.fixture
+def ra_patient_lu(site_lu):
+    """A woman with seropositive rheumatoid arthritis at the Luxembourg site, one visit."""
+    visit = visit_ingest(
+        site=site_lu, disease="rheumatoid_arthritis", visit_date=dt.date.today() - dt.timedelta(days=3),
+        measurements=dict(RA_VISIT), actor=Actor(client="test"),
+        patient_input=PatientInput(system="urn:test:ehr", value="LU-0001", sex="female", birth_year=1968,
+                                   diagnosed_on=dt.date(2015, 4, 1)),
+    )
+    return visit.patient

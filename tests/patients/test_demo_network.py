@@ -1,0 +1,37 @@
+import datetime as dt
+
+from django.contrib.auth.models import User
+
+from patients.demo import demo_network_load
+from patients.models import Patient, Site, Visit
+
+
+def test_no_demo_accounts_exist_after_migrations_alone(db):
+    assert not User.objects.filter(username__startswith="clinician-").exists()
+
+
+def test_the_demo_network_loads_once_and_a_second_run_adds_nothing(db):
+    first = demo_network_load(patients_per_site_and_disease=2, password="pw-for-tests", today=dt.date(2026, 6, 1))
+    counts = (Patient.objects.count(), Visit.objects.count())
+    second = demo_network_load(patients_per_site_and_disease=2, password="pw-for-tests", today=dt.date(2026, 6, 1))
+    assert first.patients_created == 4 * 4 * 2
+    assert second.patients_created == 0 and second.visits_created == 0
+    assert (Patient.objects.count(), Visit.objects.count()) == counts
+    assert sorted(Site.objects.values_list("code", flat=True)) == ["CH", "DE", "FR", "LU"]
+
+
+def test_demo_clinicians_belong_to_one_site_each(db):
+    demo_network_load(patients_per_site_and_disease=1, password="pw-for-tests", today=dt.date(2026, 6, 1))
+    lu = User.objects.get(username="clinician-lu")
+    assert list(lu.sites.values_list("code", flat=True)) == ["LU"]
+    assert lu.check_password("pw-for-tests")
+    assert not User.objects.get(username="modeladmin").sites.exists()
+
+
+def test_the_demo_network_is_deterministic(db):
+    demo_network_load(patients_per_site_and_disease=1, password="pw", today=dt.date(2026, 6, 1))
+    first = sorted((v.source_id, v.visit_date, str(sorted(v.measurements.items()))) for v in Visit.objects.all())
+    Visit.objects.all().delete()
+    demo_network_load(patients_per_site_and_disease=1, password="pw", today=dt.date(2026, 6, 1))
+    again = sorted((v.source_id, v.visit_date, str(sorted(v.measurements.items()))) for v in Visit.objects.all())
+    assert first == again
