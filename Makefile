@@ -24,7 +24,9 @@ install: $(VENV)/.installed
 
 run: install
 	DEBUG=1 $(PY) manage.py migrate --no-input
+	DEBUG=1 $(PY) manage.py load_models
 	DEBUG=1 $(PY) manage.py load_demo
+	DEBUG=1 $(PY) manage.py sweep_scoring_jobs
 	@echo ""
 	@echo "  Clinnova is running at http://$(HOST):$(PORT)/"
 	@echo "  Demo logins (password: $${CLINNOVA_DEMO_PASSWORD:-clinnova-demo}):"

@@ -10,4 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("patients/", include("patients.urls")),
+    path("models/", include("recommendations.urls")),
+    path("api/v1/", include("recommendations.api_urls")),
 ]

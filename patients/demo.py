@@ -20,6 +20,7 @@ from patients.dictionary import CD, MS, RA, UC
 from patients.drugs import candidates_for
 from patients.models import Outcome, Patient, Site, Visit, VisitSource
 from patients.services import PatientInput, TherapyInput, visit_ingest
+from recommendations.jobs import dispatch_deferred, jobs_run_pending
 
 SITES = [
     ("LU", "Luxembourg demo site", "LU"),
@@ -54,13 +55,16 @@ def demo_network_load(*, patients_per_site_and_disease: int = 20, seed: int = 20
     existing = set(Visit.objects.filter(source_system=DEMO_SYSTEM).values_list("source_id", flat=True))
     patients_before = Patient.objects.count()
     visits_created = 0
-    for code, _, _ in SITES:
-        for disease in (CD, UC, RA, MS):
-            for n in range(1, patients_per_site_and_disease + 1):
-                ref = f"{code}-{_short(disease)}-{n:04d}"
-                # One generator per patient: adding patients never changes existing ones.
-                rng = random.Random(f"{seed}:{ref}")
-                visits_created += _patient_load(rng, sites[code], disease, ref, today, existing)
+    # Jobs are recorded with each visit as always, then scored in vectorised batches at the end.
+    with dispatch_deferred():
+        for code, _, _ in SITES:
+            for disease in (CD, UC, RA, MS):
+                for n in range(1, patients_per_site_and_disease + 1):
+                    ref = f"{code}-{_short(disease)}-{n:04d}"
+                    # One generator per patient: adding patients never changes existing ones.
+                    rng = random.Random(f"{seed}:{ref}")
+                    visits_created += _patient_load(rng, sites[code], disease, ref, today, existing)
+    jobs_run_pending()
     return DemoSummary(len(sites), Patient.objects.count() - patients_before, visits_created, accounts)
 
 
@@ -80,7 +84,7 @@ def _accounts_ensure(sites: dict[str, Site], password: str) -> list[str]:
         user, _ = User.objects.get_or_create(username=username)
         user.set_password(password)
         user.save(update_fields=["password"])
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
         if site_code:
             sites[site_code].members.add(user)
         names.append(username)

@@ -235,4 +235,7 @@ def _diagnosis_ensure(patient: Patient, disease: str, visit_date: dt.date, p: Pa
 
 
 def _after_visit_stored(visit: Visit) -> None:
-    """Hook for what follows a stored visit inside its transaction (the scoring job)."""
+    """Every stored visit gets a scoring job in the same transaction, sent to a worker on commit."""
+    from recommendations.jobs import scoring_job_record
+
+    scoring_job_record(visit)

@@ -40,7 +40,7 @@ def site_fr(db):
 
 def _person(username: str, role: str, site: Site | None) -> User:
     user = User.objects.create_user(username, password="a-long-test-password")
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
     if site is not None:
         site.members.add(user)
     return user
@@ -90,3 +90,45 @@ def ra_patient_lu(site_lu):
                                    diagnosed_on=dt.date(2015, 4, 1)),
     )
     return visit.patient
+
+
+# --- models -----------------------------------------------------------------
+
+PRETRAINED = __import__("pathlib").Path(__file__).resolve().parent.parent / "recommendations" / "pretrained"
+
+
+def pretrained_bytes(disease: str) -> bytes:
+    return (PRETRAINED / f"{disease}.zip").read_bytes()
+
+
+def model_version_install(disease: str, *, status: str = "active", version: int = 1):
+    """A shipped package registered directly (its validation, canary included, is tested on its own)."""
+    from recommendations.models import ModelVersion
+    from recommendations.package import package_read, package_sha256
+
+    data = pretrained_bytes(disease)
+    manifest, _, _ = package_read(data, max_bytes=len(data) + 1)
+    return ModelVersion.objects.create(disease=disease, version=version, status=status, sha256=package_sha256(data),
+                                       package=data, manifest=manifest, filename=f"{disease}.zip",
+                                       validation_report=[{"name": "shipped", "passed": True, "message": ""}])
+
+
+@pytest.fixture
+def ra_model(db):
+    return model_version_install("rheumatoid_arthritis")
+
+
+@pytest.fixture
+def all_models(db):
+    return {d: model_version_install(d) for d in
+            ("crohns_disease", "ulcerative_colitis", "rheumatoid_arthritis", "multiple_sclerosis")}
+
+
+@pytest.fixture(autouse=True)
+def celery_in_process():
+    """Tests score in-process; the worker tests switch this off to go through the real broker."""
+    from clinnova.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = True

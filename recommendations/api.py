@@ -1,0 +1,84 @@
+"""REST API for model admins: list, upload, inspect and activate model versions."""
+
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+
+from clinnova.access import MODEL_ADMIN, has_role
+from clinnova.audit import Actor
+from django.conf import settings
+from patients.dictionary import Disease
+from recommendations.models import ModelVersion
+from recommendations.registry import RegistryError, model_version_activate, model_version_upload
+
+
+class IsModelAdmin(BasePermission):
+    message = "Only model admins manage model versions."
+
+    def has_permission(self, request, view):
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and has_role(user, MODEL_ADMIN))
+
+
+def version_payload(v: ModelVersion) -> dict:
+    return {
+        "id": v.pk, "disease": v.disease, "version": v.version, "status": v.status,
+        "rejection_reason": v.rejection_reason or None, "sha256": v.sha256, "filename": v.filename,
+        "uploaded_by": v.uploaded_by.get_username() if v.uploaded_by else None,
+        "uploaded_at": v.uploaded_at.isoformat(),
+        "activated_by": v.activated_by.get_username() if v.activated_by else None,
+        "activated_at": v.activated_at.isoformat() if v.activated_at else None,
+        "metrics": v.test_metrics, "validation_report": v.validation_report,
+        "card_url": v.get_absolute_url(), "notice": settings.SYNTHETIC_NOTICE,
+    }
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+@api_view(["GET", "POST"])
+@permission_classes([IsModelAdmin])
+@parser_classes([MultiPartParser])
+def model_versions(request):
+    if request.method == "GET":
+        qs = ModelVersion.objects.defer("package").select_related("uploaded_by", "activated_by")
+        disease = request.query_params.get("disease")
+        if disease:
+            if disease not in Disease.values:
+                return Response({"code": "invalid", "message": f"disease '{disease}' must be one of "
+                                 + ", ".join(Disease.values)}, status=400)
+            qs = qs.filter(disease=disease)
+        return Response({"results": [version_payload(v) for v in qs]})
+    form = UploadSerializer(data=request.data)
+    if not form.is_valid():
+        return Response({"code": "invalid", "message": "Send the model package as the multipart field 'file'.",
+                         "errors": form.errors}, status=400)
+    upload = form.validated_data["file"]
+    if upload.size > settings.MODEL_UPLOAD_MAX_BYTES:
+        return Response({"code": "too_large", "message": f"The package is {upload.size} bytes; the limit is "
+                         f"{settings.MODEL_UPLOAD_MAX_BYTES} bytes."}, status=413)
+    version = model_version_upload(data=upload.read(), filename=upload.name, actor=Actor.from_request(request))
+    code = status.HTTP_201_CREATED if version.status != "rejected" else status.HTTP_422_UNPROCESSABLE_ENTITY
+    return Response(version_payload(version), status=code)
+
+
+@api_view(["GET"])
+@permission_classes([IsModelAdmin])
+def model_version_detail(request, pk: int):
+    return Response(version_payload(get_object_or_404(ModelVersion.objects.defer("package"), pk=pk)))
+
+
+@api_view(["POST"])
+@permission_classes([IsModelAdmin])
+def model_version_activate_view(request, pk: int):
+    version = get_object_or_404(ModelVersion.objects.defer("package"), pk=pk)
+    try:
+        run = model_version_activate(version=version, actor=Actor.from_request(request))
+    except RegistryError as exc:
+        return Response({"code": "not_activatable", "message": str(exc)}, status=409)
+    version.refresh_from_db()
+    return Response({**version_payload(version), "rescore": {"id": run.pk, **run.progress()}})

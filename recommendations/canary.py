@@ -1,0 +1,82 @@
+"""Canary scoring of an uploaded model, run in a child process by the registry.
+
+A malformed booster can crash the process that loads it; here that costs one
+child process, never a web or Celery worker. Reads a package on stdin, prints
+one JSON line: {"passed": bool, "message": str}.
+
+    python -m recommendations.canary < package.zip
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+
+
+def reference_rows(features: list[str], drugs: list[str]) -> np.ndarray:
+    """A few reference patients: nothing recorded, every value at its minimum, middle and maximum."""
+    from patients.dictionary import BY_NAME, Kind
+    from recommendations.features import column_names
+
+    def at(where: str) -> list[float]:
+        row = []
+        for name in features:
+            var = BY_NAME[name]
+            if var.kind == Kind.BOOLEAN:
+                row.append({"min": 0.0, "mid": 0.0, "max": 1.0}[where])
+            elif var.kind == Kind.CODE:
+                row.append({"min": 0.0, "mid": float(len(var.codes) // 2), "max": float(len(var.codes) - 1)}[where])
+            else:
+                lo, hi = var.minimum or 0.0, var.maximum if var.maximum is not None else 1.0
+                row.append({"min": lo, "mid": (lo + hi) / 2, "max": hi}[where])
+        return row
+
+    n = len(column_names(features, drugs))
+    rows = []
+    for base in ([np.nan] * len(features), at("min"), at("mid"), at("max")):
+        for d in range(len(drugs)):
+            indicator = [0.0] * len(drugs)
+            indicator[d] = 1.0
+            rows.append(base + indicator)
+    matrix = np.array(rows, dtype=np.float32)
+    assert matrix.shape[1] == n
+    return matrix
+
+
+def canary_check(data: bytes) -> tuple[bool, str]:
+    import shap
+    import xgboost as xgb
+
+    from recommendations.package import package_load
+
+    manifest, booster = package_load(data, max_bytes=len(data) + 1)
+    features, drugs = manifest["features"], manifest["drugs"]
+    X = reference_rows(features, drugs)
+    dm = xgb.DMatrix(X, missing=np.nan)
+    prob = booster.predict(dm)
+    margin = booster.predict(dm, output_margin=True)
+    contribs = booster.predict(dm, pred_contribs=True)
+    if not np.all(np.isfinite(prob)) or prob.min() < 0 or prob.max() > 1:
+        return False, "the model gives probabilities that are not finite numbers in [0, 1]"
+    gap = float(np.max(np.abs(contribs.sum(axis=1) - margin)))
+    if gap > 1e-3:
+        return False, f"SHAP values do not sum to the model margin (largest gap {gap:.2g})"
+    explained = shap.TreeExplainer(booster).shap_values(X[: len(drugs)])
+    if float(np.max(np.abs(explained - contribs[: len(drugs), :-1]))) > 1e-3:
+        return False, "shap.TreeExplainer disagrees with the booster's own SHAP values"
+    return True, f"{len(X)} reference rows scored: probabilities in [{prob.min():.3f}, {prob.max():.3f}], SHAP sums match"
+
+
+def main() -> None:
+    data = sys.stdin.buffer.read()
+    try:
+        passed, message = canary_check(data)
+    except Exception as exc:  # any failure of an untrusted model is a rejection, reported to the admin
+        passed, message = False, f"canary scoring failed: {type(exc).__name__}: {exc}"
+    print(json.dumps({"passed": passed, "message": message}))
+
+
+if __name__ == "__main__":
+    main()

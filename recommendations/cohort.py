@@ -1,0 +1,269 @@
+"""A seeded synthetic training cohort: one treated drug and one 0/1 response per patient.
+
+Separate from the demo network (patients/demo.py) but built on the same spine:
+every feature is a data dictionary variable in its unit and range, every drug a
+catalogue candidate, and the rows are laid out exactly as scoring lays them out
+(recommendations.features.column_names). Responses follow a logistic model whose
+effects are the rows of recommendations.cohort_effects.EFFECTS, each with its
+literature source; the docs (docs/synthetic-cohort.md) and the tests read the
+same table. Nothing here is real patient data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from patients.dictionary import BY_NAME, CD, MS, RA, UC, Disease, features_for
+from patients.drugs import BY_ATC, DrugClass, candidates_for
+from recommendations.cohort_effects import BASE_RATE, EFFECTS, effects_for
+from recommendations.features import column_names
+
+__all__ = ["EFFECTS", "Cohort", "cohort_generate"]
+
+# Unmeasured patient-level differences in the log-odds: real cohorts are far from separable.
+HETEROGENEITY_SD = 0.5
+
+# --- the cohort --------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Cohort:
+    """X is float32 laid out as column_names(features, drugs); y, drug_atc and p_true are per row.
+
+    One row per patient (the patient's id is the row index), so a split of rows
+    is a split of patients.
+    """
+
+    disease: str
+    seed: int
+    features: list[str]
+    drugs: list[str]
+    X: np.ndarray
+    y: np.ndarray
+    drug_atc: np.ndarray
+    p_true: np.ndarray = field(repr=False)
+
+    @property
+    def columns(self) -> list[str]:
+        return column_names(self.features, self.drugs)
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.y)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.X[:, self.columns.index(name)]
+
+
+def cohort_generate(*, disease: str, n_patients: int, seed: int) -> Cohort:
+    """A cohort that is identical for the same (disease, n_patients, seed) on any machine with numpy 2."""
+    if disease not in Disease.values:
+        raise ValueError(f"unknown disease {disease!r}; expected one of {', '.join(Disease.values)}")
+    # Each disease gets its own stream, so one seed does not give four correlated cohorts.
+    rng = np.random.default_rng([seed, Disease.values.index(disease)])
+    features = features_for(disease)
+    drugs = [d.atc for d in candidates_for(disease)]
+    true = _patients(rng, disease=disease, n=n_patients)
+    treated = _assign_drugs(rng, disease=disease, values=true, drugs=drugs)
+    true["prior_same_class_failure"] = _same_class_failure(rng, values=true, drugs=drugs, treated=treated)
+    p = _response_probability(rng, disease=disease, values=true, drugs=drugs, treated=treated)
+    y = (rng.random(n_patients) < p).astype(np.int8)
+    # The outcome followed the true values; the registry recorded them with gaps.
+    recorded = _with_missing_values(rng, disease=disease, values=true)
+    X = np.zeros((n_patients, len(features) + len(drugs)), dtype=np.float32)
+    for j, name in enumerate(features):
+        X[:, j] = recorded[name]
+    X[np.arange(n_patients), len(features) + treated] = 1.0
+    return Cohort(disease=disease, seed=seed, features=features, drugs=drugs, X=X, y=y,
+                  drug_atc=np.array(drugs)[treated], p_true=p)
+
+
+def _response_probability(rng: np.random.Generator, *, disease: str, values: dict[str, np.ndarray],
+                          drugs: list[str], treated: np.ndarray) -> np.ndarray:
+    logit = rng.normal(0.0, HETEROGENEITY_SD, size=len(treated))
+    for k, atc in enumerate(drugs):
+        rows = treated == k
+        base = BASE_RATE[(disease, atc)]
+        logit[rows] += np.log(base / (1 - base))
+        for effect in effects_for(disease=disease, drug=BY_ATC[atc]):
+            logit[rows] += effect.log_odds * effect.term(values[effect.feature][rows])
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+# --- synthetic patients: true values in the dictionary's units ---------------
+
+FEMALE_SHARE = {CD: 0.5, UC: 0.48, RA: 0.72, MS: 0.7}
+ONSET_AGE = {CD: (28, 10), UC: (34, 12), RA: (48, 12), MS: (31, 8)}  # mean, sd in years
+
+
+def _clip_round(x: np.ndarray, name: str, *, grid: float = 0.0) -> np.ndarray:
+    """Clipped to the dictionary range and rounded to the variable's step (or `grid`)."""
+    var = BY_NAME[name]
+    step = grid or var.step or 0.01
+    return np.clip(np.round(np.asarray(x, dtype=float) / step) * step, var.minimum, var.maximum)
+
+
+def _pick(rng: np.random.Generator, name: str, weights: list[float], n: int) -> np.ndarray:
+    """Code indices of a CODE variable, drawn with the given weights in code-list order."""
+    assert len(weights) == len(BY_NAME[name].codes)
+    return rng.choice(len(weights), size=n, p=np.array(weights) / sum(weights)).astype(float)
+
+
+def _patients(rng: np.random.Generator, *, disease: str, n: int) -> dict[str, np.ndarray]:
+    female = rng.random(n) < FEMALE_SHARE[disease]
+    other = rng.random(n) < 0.005
+    onset = np.clip(rng.normal(*ONSET_AGE[disease], size=n), 12, 80)
+    duration = np.round(np.clip(rng.gamma(1.6, 4.5, size=n), 0.1, 45), 2)
+    # Therapy history grows with disease duration, as it does in registries.
+    prior = np.clip(rng.poisson(0.15 + 0.09 * duration), 0, 8).astype(float)
+    v: dict[str, np.ndarray] = {
+        "age": np.floor(onset + duration),
+        "sex": np.where(other, 2.0, np.where(female, 0.0, 1.0)),
+        "disease_duration": duration,
+        "prior_advanced_therapies": prior,
+        "smoking_status": _pick(rng, "smoking_status", [55, 27, 18 + 7 * (disease == CD)], n),
+        "bmi": _clip_round(rng.normal(25.5, 4.2, size=n), "bmi"),
+    }
+    if disease != MS:
+        exposure = (prior >= 1) & (rng.random(n) < 0.75)
+        v["prior_anti_tnf_exposure"] = exposure.astype(float)
+        v["prior_anti_tnf_failure"] = (exposure & (rng.random(n) < 0.65)).astype(float)
+    activity = rng.beta(2, 2, size=n)  # latent inflammatory activity, 0 quiet to 1 very active
+    v["crp"] = _clip_round(rng.lognormal(0.5 + 2.2 * activity * (disease != MS), 0.6), "crp")
+    v["albumin"] = _clip_round(rng.normal(43 - 8 * activity * (disease != MS), 3), "albumin")
+    v["haemoglobin"] = _clip_round(rng.normal(142 - 12 * female - 18 * activity, 10), "haemoglobin")
+    v |= {CD: _crohns, UC: _colitis, RA: _arthritis, MS: _sclerosis}[disease](rng, n, activity, duration)
+    v["_activity"] = activity  # not a feature; drives the missing-not-at-random gaps
+    return v
+
+
+def _crohns(rng: np.random.Generator, n: int, a: np.ndarray, duration: np.ndarray) -> dict[str, np.ndarray]:
+    def noisy(scale: float, shift: float, sd: float) -> np.ndarray:
+        return scale * a + shift + rng.normal(0, sd, size=n)
+    # Stricturing and penetrating behaviour accumulate with time (Cosnes et al. 2002).
+    b3 = rng.random(n) < np.clip(0.08 + 0.012 * duration, 0, 0.5)
+    b2 = ~b3 & (rng.random(n) < np.clip(0.15 + 0.015 * duration, 0, 0.5))
+    perianal = rng.random(n) < 0.25
+    fistulising = b3 | (perianal & (rng.random(n) < 0.7))
+    surgery = rng.random(n) < np.clip(0.05 + 0.015 * duration + 0.25 * (b2 | b3), 0, 0.8)
+    return {
+        "fecal_calprotectin": _clip_round(rng.lognormal(3.8 + 2.4 * a, 0.5), "fecal_calprotectin"),
+        "hbi_general_wellbeing": _clip_round(noisy(4, 0, 0.6), "hbi_general_wellbeing"),
+        "hbi_abdominal_pain": _clip_round(noisy(3, 0, 0.6), "hbi_abdominal_pain"),
+        "hbi_liquid_stools": _clip_round(noisy(9, 0, 1.8), "hbi_liquid_stools"),
+        "hbi_abdominal_mass": _clip_round(noisy(2.5, -0.8, 0.6), "hbi_abdominal_mass"),
+        "hbi_complications": _clip_round(noisy(2, -0.4, 0.7), "hbi_complications"),
+        "montreal_location": _pick(rng, "montreal_location", [30, 25, 40, 5], n),
+        "montreal_behaviour": np.where(b3, 2.0, np.where(b2, 1.0, 0.0)),
+        "perianal_disease": perianal.astype(float),
+        "prior_bowel_surgery": surgery.astype(float),
+        "fistulising_disease": fistulising.astype(float),
+    }
+
+
+def _colitis(rng: np.random.Generator, n: int, a: np.ndarray, duration: np.ndarray) -> dict[str, np.ndarray]:
+    def item(name: str, shift: float = 0.0) -> np.ndarray:
+        return _clip_round(3 * a + shift + rng.normal(0, 0.45, size=n), name)
+    return {
+        "fecal_calprotectin": _clip_round(rng.lognormal(3.8 + 2.5 * a, 0.5), "fecal_calprotectin"),
+        "mayo_stool_frequency": item("mayo_stool_frequency"),
+        "mayo_rectal_bleeding": item("mayo_rectal_bleeding", -0.2),
+        "mayo_physician_global": item("mayo_physician_global"),
+        "mayo_endoscopic": item("mayo_endoscopic"),
+        "montreal_extent": _pick(rng, "montreal_extent", [20, 40, 40], n),
+    }
+
+
+def _arthritis(rng: np.random.Generator, n: int, a: np.ndarray, duration: np.ndarray) -> dict[str, np.ndarray]:
+    rf = rng.random(n) < 0.7
+    # Anti-CCP and RF travel together (most seropositive patients carry both).
+    ccp = rng.random(n) < np.where(rf, 0.85, 0.3)
+    return {
+        "tender_joint_count_28": _clip_round(16 * a + rng.normal(0, 2.5, size=n), "tender_joint_count_28"),
+        "swollen_joint_count_28": _clip_round(11 * a + rng.normal(0, 2, size=n), "swollen_joint_count_28"),
+        "esr": _clip_round(rng.lognormal(2.3 + 1.3 * a, 0.4), "esr"),
+        "patient_global": _clip_round(75 * a + rng.normal(10, 10, size=n), "patient_global"),
+        "evaluator_global": _clip_round(65 * a + rng.normal(5, 8, size=n), "evaluator_global"),
+        "rf_positive": rf.astype(float),
+        "anti_ccp_positive": ccp.astype(float),
+        "haq_di": _clip_round(2.2 * a + 0.02 * duration + rng.normal(0, 0.3, size=n), "haq_di", grid=0.125),
+    }
+
+
+def _sclerosis(rng: np.random.Generator, n: int, a: np.ndarray, duration: np.ndarray) -> dict[str, np.ndarray]:
+    progressive = rng.random(n) < np.clip(0.05 + 0.012 * duration, 0, 0.5)
+    course = np.where(progressive, np.where(rng.random(n) < 0.6, 1.0, 2.0), 0.0)
+    relapsing = np.where(progressive, 0.4, 1.0)
+    # Gamma-Poisson counts: lesion counts are overdispersed (a few patients carry most lesions).
+    def counts(mean: np.ndarray) -> np.ndarray:
+        return rng.poisson(rng.gamma(1.2, mean / 1.2)).astype(float)
+    return {
+        "ms_course": course,
+        "edss": _clip_round(1.0 + 0.12 * duration + 2.5 * progressive + rng.normal(0, 0.8, size=n), "edss"),
+        "relapses_12m": _clip_round(counts(relapsing * (0.2 + 1.8 * a)), "relapses_12m"),
+        "new_t2_lesions": _clip_round(counts(relapsing * (0.4 + 5 * a)), "new_t2_lesions"),
+        "gd_lesions": _clip_round(counts(relapsing * (0.1 + 2.5 * a)), "gd_lesions"),
+    }
+
+
+def _assign_drugs(rng: np.random.Generator, *, disease: str, values: dict[str, np.ndarray],
+                  drugs: list[str]) -> np.ndarray:
+    """The treated drug per patient, with the confounding by indication a registry has."""
+    n = len(values["age"])
+    weights = np.ones((n, len(drugs)))
+    for k, atc in enumerate(drugs):
+        drug = BY_ATC[atc]
+        if drug.drug_class == DrugClass.ANTI_TNF:
+            weights[:, k] *= np.where(values["prior_anti_tnf_failure"] == 1, 0.4, 1.0)
+        if drug.drug_class == DrugClass.CSDMARD:
+            weights[:, k] *= np.where(values["prior_advanced_therapies"] >= 1, 0.3, 1.5)
+        if drug.high_efficacy:
+            active = (values["relapses_12m"] >= 2) | (values["gd_lesions"] >= 1)
+            weights[:, k] *= np.where(active, 2.0, 0.7)
+    cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    picks = (rng.random(n)[:, None] > cumulative).sum(axis=1)
+    return np.minimum(picks, len(drugs) - 1)
+
+
+def _same_class_failure(rng: np.random.Generator, *, values: dict[str, np.ndarray], drugs: list[str],
+                        treated: np.ndarray) -> np.ndarray:
+    """Whether the treated drug's class failed before, consistent with the therapy history."""
+    n = len(treated)
+    classes = np.array([str(BY_ATC[atc].drug_class) for atc in drugs])[treated]
+    anti_tnf_failure = values.get("prior_anti_tnf_failure", np.zeros(n))
+    anti_tnf_exposure = values.get("prior_anti_tnf_exposure", np.zeros(n))
+    # Another advanced class can only have failed if the history counts a drug besides any anti-TNF.
+    room = values["prior_advanced_therapies"] - anti_tnf_exposure >= 1
+    other = rng.random(n) < np.where(classes == DrugClass.CSDMARD, 0.2, np.where(room, 0.25, 0.0))
+    return np.where(classes == DrugClass.ANTI_TNF, anti_tnf_failure, other.astype(float))
+
+
+# --- registry gaps -------------------------------------------------------------
+
+# Share missing completely at random, per variable (labs ~10–30 %, phenotype a few %).
+MISSING_AT_RANDOM: dict[str, float] = {
+    "disease_duration": 0.03, "smoking_status": 0.10, "bmi": 0.10, "crp": 0.10, "albumin": 0.15,
+    "haemoglobin": 0.12, "fecal_calprotectin": 0.25, "esr": 0.12, "haq_di": 0.15, "patient_global": 0.05,
+    "evaluator_global": 0.05, "rf_positive": 0.06, "anti_ccp_positive": 0.12, "montreal_location": 0.06,
+    "montreal_behaviour": 0.08, "perianal_disease": 0.05, "prior_bowel_surgery": 0.05,
+    "fistulising_disease": 0.08, "montreal_extent": 0.10, "mayo_endoscopic": 0.20, "edss": 0.05,
+    "new_t2_lesions": 0.12, "gd_lesions": 0.20, "hbi_abdominal_mass": 0.05,
+}
+# Extra share missing NOT at random among quiet patients (activity below 0.35): calm patients
+# skip the stool test, the endoscopy and the contrast MRI, and albumin goes unordered when well.
+MISSING_WHEN_QUIET: dict[str, float] = {
+    "albumin": 0.20, "fecal_calprotectin": 0.25, "mayo_endoscopic": 0.30, "gd_lesions": 0.25, "esr": 0.10,
+}
+
+
+def _with_missing_values(rng: np.random.Generator, *, disease: str, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    quiet = values["_activity"] < 0.35
+    recorded = {}
+    for name in features_for(disease):
+        column = values[name].astype(float).copy()
+        share = MISSING_AT_RANDOM.get(name, 0.0) + np.where(quiet, MISSING_WHEN_QUIET.get(name, 0.0), 0.0)
+        column[rng.random(len(column)) < share] = np.nan
+        recorded[name] = column
+    return recorded

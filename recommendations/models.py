@@ -1,0 +1,168 @@
+"""Model versions, scoring jobs and recommendations.
+
+A model version is immutable once validated; activating one is a pointer move
+guarded by a partial unique index (at most one active version per disease).
+Scoring jobs live here, not only in the broker, so none is lost with it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from patients.dictionary import Disease
+from patients.drugs import BY_ATC
+from patients.models import Visit
+
+
+class ModelStatus(models.TextChoices):
+    VALIDATED = "validated", "Validated"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+    REJECTED = "rejected", "Rejected"
+
+
+class ModelVersion(models.Model):
+    # Blank only for a rejected upload whose manifest could not be read.
+    disease = models.CharField(max_length=32, choices=Disease.choices, blank=True)
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=ModelStatus.choices)
+    rejection_reason = models.TextField(blank=True)
+    sha256 = models.CharField(max_length=64)
+    filename = models.CharField(max_length=200, blank=True)
+    package = models.BinaryField(editable=False)
+    manifest = models.JSONField(default=dict, blank=True)
+    validation_report = models.JSONField(default=list, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["disease", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["disease", "version"], name="model_version_number_unique"),
+            models.UniqueConstraint(fields=["disease"], condition=Q(status="active"),
+                                    name="one_active_model_per_disease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_disease_display()} v{self.version} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("models:detail", args=[self.pk])
+
+    @property
+    def test_metrics(self) -> dict:
+        return (self.manifest.get("metrics") or {}).get("test") or {}
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ScoringJob(models.Model):
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="scoring_jobs")
+    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    reason = models.TextField(blank=True, help_text="Why the job failed, or what it was for")
+    # The re-scoring run that created it, when it was not a new visit.
+    rescore = models.ForeignKey("RescoreRun", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="jobs")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="scoringjob_status_age")]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} {self.status} (visit {self.visit_id})"
+
+
+class RescoreRun(models.Model):
+    """Re-scoring the latest visit of every patient of a disease after an activation or rollback."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="rescores")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    total = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Re-scoring for {self.model_version}"
+
+    def progress(self) -> dict:
+        counts = dict(self.jobs.values_list("status").annotate(n=models.Count("id")))
+        done = counts.get(JobStatus.DONE, 0)
+        failed = counts.get(JobStatus.FAILED, 0)
+        return {"total": self.total, "done": done, "failed": failed,
+                "remaining": self.total - done - failed}
+
+
+class RecommendationStatus(models.TextChoices):
+    READY = "ready", "Ready"
+    NO_ACTIVE_MODEL = "no_active_model", "No active model"
+
+
+class Recommendation(models.Model):
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="recommendations")
+    job = models.ForeignKey(ScoringJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=RecommendationStatus.choices)
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="recommendations")
+    # Exactly the inputs the model saw, by dictionary name, so any recommendation can be reproduced.
+    features = models.JSONField(default=dict)
+    missing = models.JSONField(default=list, help_text="Model inputs that were not recorded")
+    base_value = models.FloatField(null=True, blank=True, help_text="SHAP base value (log-odds)")
+    created_at = models.DateTimeField(default=timezone.now)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit"], condition=Q(superseded_at__isnull=True),
+                                    name="one_current_recommendation_per_visit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recommendation for {self.visit} ({self.status})"
+
+    @property
+    def is_current(self) -> bool:
+        return self.superseded_at is None
+
+
+class RecommendationItem(models.Model):
+    """One candidate drug of a recommendation: probability, rank, SHAP values and safety flags."""
+
+    recommendation = models.ForeignKey(Recommendation, on_delete=models.CASCADE, related_name="items")
+    drug_atc = models.CharField(max_length=8)
+    rank = models.PositiveSmallIntegerField()
+    probability = models.FloatField()
+    margin = models.FloatField(help_text="Model output in log-odds; base value + sum of SHAP values")
+    shap = models.JSONField(default=dict, help_text="SHAP value per model column, log-odds")
+    flags = models.JSONField(default=list)
+    contraindicated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["recommendation", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["recommendation", "drug_atc"], name="one_item_per_drug"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.drug_atc} p={self.probability:.2f}"
+
+    @property
+    def drug(self):
+        return BY_ATC[self.drug_atc]

@@ -1,0 +1,353 @@
+"""The model package format: a zip holding manifest.json and an XGBoost booster, nothing executable.
+
+    manifest.json   what the model is (format_version 1, see package_manifest.MANIFEST_SCHEMA)
+    model.ubj       the booster as XGBoost UBJSON (model.json, XGBoost JSON, is accepted too)
+
+There is no pickle or joblib anywhere: a package is data, so reading one can never
+run code. Every way a package can be wrong is a named check ("size", "archive",
+"paths", "bomb", "manifest_schema", "features", "drugs", "feature_count", …) so
+an upload can be answered with the list of checks it passed and the one it failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import stat
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import xgboost
+
+from recommendations.features import column_names
+from recommendations.package_manifest import (
+    COLUMN_LAYOUT,
+    FORMAT_VERSION,
+    MODEL_CARD_SECTIONS,
+    OUTCOMES,
+    manifest_kind,
+    manifest_model_problem,
+    manifest_problem,
+)
+
+__all__ = [
+    "CHECKS", "COLUMN_LAYOUT", "FORMAT_VERSION", "MODEL_CARD_SECTIONS", "OUTCOMES", "Check", "PackageError",
+    "booster_load", "package_build", "package_checks", "package_load", "package_read", "package_sha256",
+]
+
+MANIFEST_NAME = "manifest.json"
+BOOSTER_NAMES = {"model.ubj": "ubj", "model.json": "json"}
+MAX_ENTRIES = 10
+MAX_TOTAL_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_RATIO = 200
+# Tiny members compress well without harm; the ratio limit is about large ones.
+RATIO_FLOOR_BYTES = 64 * 1024
+# Entries carry a fixed timestamp so the same manifest and booster give the same bytes.
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class PackageError(ValueError):
+    """A package failed the named check; the message names the offending value."""
+
+    def __init__(self, check: str, message: str):
+        self.check = check
+        self.message = message
+        super().__init__(f"{check}: {message}")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    message: str
+    ran: bool = True
+
+
+# --- building ----------------------------------------------------------------
+
+
+def package_build(*, manifest: dict, booster: xgboost.Booster) -> bytes:
+    """The package bytes; the same manifest and booster always give the same bytes.
+
+    Raises PackageError when the manifest would not pass package_read, so a bad
+    package is never written.
+    """
+    problem = manifest_problem(manifest)
+    if problem:
+        raise PackageError("manifest_schema", problem)
+    if found := manifest_model_problem(manifest):
+        raise PackageError(*found)
+    _booster_fits(booster, manifest)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, payload in ((MANIFEST_NAME, json.dumps(manifest, indent=2, ensure_ascii=False).encode()),
+                              ("model.ubj", bytes(booster.save_raw("ubj")))):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            archive.writestr(info, payload)
+    return buffer.getvalue()
+
+
+def package_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- reading: the named checks ------------------------------------------------
+
+
+@dataclass
+class _Reading:
+    data: bytes
+    max_bytes: int
+    archive: zipfile.ZipFile | None = None
+    members: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
+    manifest_bytes: bytes = b""
+    manifest: dict | None = None
+    booster_bytes: bytes = b""
+    fmt: str = ""
+    booster: xgboost.Booster | None = None
+
+
+def _check_size(r: _Reading) -> str:
+    if len(r.data) > r.max_bytes:
+        raise PackageError("size", f"the file is {len(r.data):,} bytes; the limit is {r.max_bytes:,} bytes")
+    if not r.data:
+        raise PackageError("size", "the file is empty")
+    return f"{len(r.data):,} bytes (limit {r.max_bytes:,})"
+
+
+def _check_archive(r: _Reading) -> str:
+    head = r.data[:4]
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        # Detected by its magic bytes only: a pickle is never loaded, whatever it claims to hold.
+        raise PackageError("archive", "the file is a Python pickle, not a zip; pickles are never loaded")
+    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise PackageError("archive", f"the file is not a zip archive (it starts with {head!r})")
+    try:
+        r.archive = zipfile.ZipFile(io.BytesIO(r.data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise PackageError("archive", f"the zip archive is truncated or corrupt ({exc})") from None
+    return "a zip archive"
+
+
+def _check_entries(r: _Reading) -> str:
+    infos = r.archive.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise PackageError("entries", f"the archive has {len(infos)} entries; at most {MAX_ENTRIES} are allowed")
+    for info in infos:
+        if info.filename in r.members:
+            raise PackageError("entries", f"the archive holds {info.filename!r} twice")
+        if info.flag_bits & 0x1:
+            raise PackageError("entries", f"{info.filename!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise PackageError("entries", f"{info.filename!r} uses compression method {info.compress_type}; "
+                                          "only stored and deflated are read")
+        r.members[info.filename] = info
+    return f"{len(infos)} entries"
+
+
+def _check_paths(r: _Reading) -> str:
+    for info in r.members.values():
+        for name in {info.filename, info.orig_filename}:
+            parts = name.split("/")
+            if not name or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+                raise PackageError("paths", f"member {name!r} has an absolute path")
+            if "\\" in name or ".." in parts:
+                raise PackageError("paths", f"member {name!r} points outside the package")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise PackageError("paths", f"member {info.filename!r} is a symbolic link")
+    return "every member stays inside the package"
+
+
+def _check_bomb(r: _Reading) -> str:
+    limit = min(10 * r.max_bytes, MAX_TOTAL_UNCOMPRESSED)
+    total = sum(info.file_size for info in r.members.values())
+    if total > limit:
+        raise PackageError("bomb", f"the archive unpacks to {total:,} bytes; the limit is {limit:,} bytes")
+    for info in r.members.values():
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > RATIO_FLOOR_BYTES and ratio > MAX_RATIO:
+            raise PackageError("bomb", f"member {info.filename!r} expands {ratio:,.0f}× "
+                                       f"({info.compress_size:,} to {info.file_size:,} bytes; limit {MAX_RATIO}×)")
+    return f"unpacks to {total:,} bytes"
+
+
+def _check_contents(r: _Reading) -> str:
+    if MANIFEST_NAME not in r.members:
+        raise PackageError("contents", f"the package has no {MANIFEST_NAME}")
+    boosters = [name for name in BOOSTER_NAMES if name in r.members]
+    if not boosters:
+        raise PackageError("contents", "the package has no booster (model.ubj or model.json)")
+    if len(boosters) > 1:
+        raise PackageError("contents", "the package holds both model.ubj and model.json; keep one")
+    r.fmt = BOOSTER_NAMES[boosters[0]]
+    r.manifest_bytes = _member_read(r, MANIFEST_NAME)
+    r.booster_bytes = _member_read(r, boosters[0])
+    return f"{MANIFEST_NAME} and {boosters[0]}"
+
+
+def _member_read(r: _Reading, name: str) -> bytes:
+    # zipfile stops at the declared size and checks the CRC, so a lying header cannot inflate past the bomb check.
+    try:
+        return r.archive.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+        raise PackageError("contents", f"member {name!r} is corrupt ({exc})") from None
+
+
+def _check_manifest_json(r: _Reading) -> str:
+    try:
+        manifest = json.loads(r.manifest_bytes.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PackageError("manifest_json", f"{MANIFEST_NAME} is not UTF-8 ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise PackageError("manifest_json", f"{MANIFEST_NAME} is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise PackageError("manifest_json", f"{MANIFEST_NAME} must hold a JSON object, not {manifest_kind(manifest)}")
+    r.manifest = manifest
+    return f"{MANIFEST_NAME} is JSON"
+
+
+def _check_manifest_schema(r: _Reading) -> str:
+    problem = manifest_problem(r.manifest)
+    if problem:
+        raise PackageError("manifest_schema", problem)
+    return f"format_version {FORMAT_VERSION}"
+
+
+def _check_model_names(name: str) -> Callable[[_Reading], str]:
+    def check(r: _Reading) -> str:
+        found = manifest_model_problem(r.manifest)
+        # One function finds the first unknown disease, feature or drug; each check reports its own kind.
+        if found and found[0] == name:
+            raise PackageError(*found)
+        return {"disease": lambda m: m["disease"], "features": lambda m: f"{len(m['features'])} dictionary features",
+                "drugs": lambda m: f"{len(m['drugs'])} catalogue drugs"}[name](r.manifest)
+    return check
+
+
+def _check_booster_load(r: _Reading) -> str:
+    r.booster = _booster_parse(r.booster_bytes, r.fmt)
+    return f"XGBoost {r.fmt} booster, {r.booster.num_boosted_rounds()} rounds"
+
+
+def _check_objective(r: _Reading) -> str:
+    _objective_check(r.booster)
+    return "binary:logistic"
+
+
+def _check_feature_count(r: _Reading) -> str:
+    _booster_fits(r.booster, r.manifest)
+    _names_clear(r.booster)
+    return f"{r.booster.num_features()} columns in the manifest layout"
+
+
+STATIC_CHECKS: tuple[tuple[str, Callable[[_Reading], str]], ...] = (
+    ("size", _check_size), ("archive", _check_archive), ("entries", _check_entries), ("paths", _check_paths),
+    ("bomb", _check_bomb), ("contents", _check_contents), ("manifest_json", _check_manifest_json),
+    ("manifest_schema", _check_manifest_schema), ("disease", _check_model_names("disease")),
+    ("features", _check_model_names("features")), ("drugs", _check_model_names("drugs")),
+)
+BOOSTER_CHECKS: tuple[tuple[str, Callable[[_Reading], str]], ...] = (
+    ("booster_load", _check_booster_load), ("objective", _check_objective), ("feature_count", _check_feature_count),
+)
+CHECKS = tuple(name for name, _ in STATIC_CHECKS + BOOSTER_CHECKS)
+
+
+def package_read(data: bytes, *, max_bytes: int) -> tuple[dict, bytes, str]:
+    """(manifest, booster bytes, "ubj" | "json") of a package that passes every check before booster_load.
+
+    Raises PackageError naming the first failed check. The booster bytes are not parsed here.
+    """
+    reading = _Reading(data=data, max_bytes=max_bytes)
+    for _name, check in STATIC_CHECKS:
+        check(reading)
+    return reading.manifest, reading.booster_bytes, reading.fmt
+
+
+def package_checks(data: bytes, *, max_bytes: int) -> tuple[list[Check], dict | None, xgboost.Booster | None]:
+    """Every check in order, stopping at the first failure (the rest are reported as not run).
+
+    The manifest is returned once it has passed the schema check; the booster only when every check passed.
+    """
+    reading = _Reading(data=data, max_bytes=max_bytes)
+    results: list[Check] = []
+    failed = False
+    for name, check in STATIC_CHECKS + BOOSTER_CHECKS:
+        if failed:
+            results.append(Check(name, False, "not run: an earlier check failed", ran=False))
+            continue
+        try:
+            results.append(Check(name, True, check(reading)))
+        except PackageError as exc:
+            results.append(Check(name, False, exc.message))
+            failed = True
+    schema_passed = any(c.name == "manifest_schema" and c.passed for c in results)
+    return results, reading.manifest if schema_passed else None, None if failed else reading.booster
+
+
+def package_load(data: bytes, *, max_bytes: int) -> tuple[dict, xgboost.Booster]:
+    """(manifest, booster) of a package that passes every check; PackageError naming the first that fails."""
+    manifest, booster_bytes, fmt = package_read(data, max_bytes=max_bytes)
+    return manifest, booster_load(booster_bytes, fmt, manifest=manifest)
+
+
+# --- the booster ----------------------------------------------------------------
+
+
+def booster_load(booster_bytes: bytes, fmt: str, *, manifest: dict | None = None) -> xgboost.Booster:
+    """The booster parsed from its raw bytes (XGBoost's own format, never pickle); PackageError "booster_load"
+    when they are not a booster.
+
+    With a manifest, also checks that the objective is binary:logistic ("objective") and that the booster
+    reads exactly len(features) + len(drugs) columns, named as the manifest lays them out when the booster
+    carries names ("feature_count"). The returned booster carries no feature names, so callers pass plain
+    float32 matrices in the manifest layout (recommendations.features.feature_matrix).
+    """
+    booster = _booster_parse(booster_bytes, fmt)
+    if manifest is not None:
+        _objective_check(booster)
+        _booster_fits(booster, manifest)
+    _names_clear(booster)
+    return booster
+
+
+def _booster_parse(booster_bytes: bytes, fmt: str) -> xgboost.Booster:
+    if fmt not in BOOSTER_NAMES.values():
+        raise PackageError("booster_load", f"booster format {fmt!r} is unknown (expected ubj or json)")
+    booster = xgboost.Booster(params={"nthread": 1})
+    try:
+        booster.load_model(bytearray(booster_bytes))
+    except xgboost.core.XGBoostError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+        raise PackageError("booster_load", f"the {fmt} booster cannot be read: {first_line}") from None
+    return booster
+
+
+def _names_clear(booster: xgboost.Booster) -> None:
+    # Names were checked against the manifest; without them XGBoost accepts unnamed matrices too.
+    booster.feature_names = None
+    booster.feature_types = None
+
+
+def _objective_check(booster: xgboost.Booster) -> None:
+    objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
+    if objective != "binary:logistic":
+        raise PackageError("objective", f"the booster's objective is {objective!r}; scoring needs binary:logistic")
+
+
+def _booster_fits(booster: xgboost.Booster, manifest: dict) -> None:
+    expected = column_names(manifest["features"], manifest["drugs"])
+    found = booster.num_features()
+    if found != len(expected):
+        raise PackageError("feature_count", f"the booster reads {found} columns but the manifest lists "
+                                            f"{len(manifest['features'])} features + {len(manifest['drugs'])} drugs "
+                                            f"= {len(expected)}")
+    names = booster.feature_names
+    if names is not None and list(names) != expected:
+        first = next(i for i, (a, b) in enumerate(zip(names, expected)) if a != b)
+        raise PackageError("feature_count", f"booster column {first} is {names[first]!r} but the manifest "
+                                            f"layout puts {expected[first]!r} there")

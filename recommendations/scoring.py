@@ -1,0 +1,181 @@
+"""Scoring: visits × candidate drugs → probability, rank, SHAP values and safety flags.
+
+One vectorised XGBoost call per disease scores a whole batch of visits for all
+their candidates; `pred_contribs` gives the TreeSHAP values (the algorithm of
+shap.TreeExplainer, checked equal by a test) whose sum is the model margin.
+Results are written with bulk inserts.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import xgboost as xgb
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from patients.drugs import BY_ATC
+from patients.history import derived_values, primary_non_response
+from patients.models import FAILURE_OUTCOMES, Diagnosis, TherapyExposure, Visit
+from recommendations import safety
+from recommendations.features import DRUG_RELATIVE, column_names, feature_matrix
+from recommendations.models import (
+    ModelStatus,
+    ModelVersion,
+    Recommendation,
+    RecommendationItem,
+    RecommendationStatus,
+    ScoringJob,
+)
+from recommendations.package import package_load
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version_id: int
+    disease: str
+    features: list[str]
+    drugs: list[str]
+    columns: list[str]
+    booster: xgb.Booster
+
+
+# Model versions are immutable, so a process keeps each one it has loaded.
+_loaded: dict[int, LoadedModel] = {}
+_lock = threading.Lock()
+
+
+def model_load(version: ModelVersion) -> LoadedModel:
+    with _lock:
+        cached = _loaded.get(version.pk)
+        if cached is not None:
+            return cached
+        data = bytes(ModelVersion.objects.values_list("package", flat=True).get(pk=version.pk))
+        manifest, booster = package_load(data, max_bytes=len(data) + 1)
+        booster.set_param({"nthread": 1})
+        loaded = LoadedModel(version.pk, manifest["disease"], manifest["features"], manifest["drugs"],
+                             column_names(manifest["features"], manifest["drugs"]), booster)
+        _loaded[version.pk] = loaded
+        return loaded
+
+
+def active_versions() -> dict[str, ModelVersion]:
+    return {mv.disease: mv for mv in ModelVersion.objects.filter(status=ModelStatus.ACTIVE).defer("package")}
+
+
+def patient_values(visit: Visit) -> dict:
+    """Measurements plus the derived variables, as the model and the safety rules see them."""
+    diagnosis = next((d for d in visit.patient.diagnoses.all() if d.disease == visit.disease), None)
+    values = dict(visit.measurements)
+    values.update(derived_values(birth_year=visit.patient.birth_year, sex=visit.patient.sex,
+                                 diagnosed_on=diagnosis.diagnosed_on if diagnosis else None,
+                                 visit_date=visit.visit_date, therapies=visit.patient.therapies.all()))
+    return values
+
+
+def _failed_classes(visit: Visit) -> set[str]:
+    return {BY_ATC[t.drug_atc].drug_class for t in visit.patient.therapies.all()
+            if t.outcome in FAILURE_OUTCOMES and t.stopped_on is not None and t.stopped_on <= visit.visit_date}
+
+
+def visits_for_scoring(visit_ids) -> list[Visit]:
+    return list(
+        Visit.objects.filter(pk__in=visit_ids).select_related("patient").prefetch_related(
+            Prefetch("patient__therapies", queryset=TherapyExposure.objects.order_by("started_on")),
+            Prefetch("patient__diagnoses", queryset=Diagnosis.objects.all()),
+        )
+    )
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _rank(items: list[RecommendationItem]) -> None:
+    # Contraindicated drugs stay visible but rank after every drug without a contraindication.
+    items.sort(key=lambda it: (it.contraindicated, -it.probability, it.drug_atc))
+    for rank, item in enumerate(items, start=1):
+        item.rank = rank
+
+
+def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
+    """Score the visits of these jobs and store one current recommendation per visit."""
+    visits = {v.pk: v for v in visits_for_scoring([j.visit_id for j in jobs])}
+    active = active_versions()
+    by_disease: dict[str, list[ScoringJob]] = defaultdict(list)
+    for job in jobs:
+        if job.visit_id in visits:
+            by_disease[visits[job.visit_id].disease].append(job)
+
+    recs: list[Recommendation] = []
+    items: list[list[RecommendationItem]] = []
+    for disease, disease_jobs in by_disease.items():
+        version = active.get(disease)
+        if version is None:
+            for job in disease_jobs:
+                recs.append(Recommendation(visit_id=job.visit_id, job=job, status=RecommendationStatus.NO_ACTIVE_MODEL))
+                items.append([])
+            continue
+        model = model_load(version)
+        values = [patient_values(visits[j.visit_id]) for j in disease_jobs]
+        matrices = [feature_matrix(v, model.features, model.drugs, failed_classes=_failed_classes(visits[j.visit_id]))
+                    for v, j in zip(values, disease_jobs)]
+        contribs = model.booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan), pred_contribs=True)
+        n_drugs = len(model.drugs)
+        for i, (job, vals) in enumerate(zip(disease_jobs, values)):
+            block = contribs[i * n_drugs:(i + 1) * n_drugs]
+            visit = visits[job.visit_id]
+            missing = [f for f in model.features if f not in DRUG_RELATIVE and vals.get(f) is None]
+            recs.append(Recommendation(
+                visit_id=visit.pk, job=job, status=RecommendationStatus.READY, model_version=version,
+                features={f: vals.get(f) for f in model.features}, missing=missing,
+                base_value=float(block[0, -1]),
+            ))
+            items.append(_items(model, visit, vals, block))
+    _store(recs, items)
+    return recs
+
+
+def _items(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray) -> list[RecommendationItem]:
+    margins = block.sum(axis=1)
+    probs = _sigmoid(margins.astype(np.float64))
+    therapies = visit.patient.therapies.all()
+    out = []
+    for d, atc in enumerate(model.drugs):
+        drug = BY_ATC[atc]
+        ctx = dict(values, primary_non_response_to_candidate=primary_non_response(therapies, drug, visit.visit_date))
+        flags = safety.flags_for(drug, ctx)
+        # Only this drug's own indicator column matters; the others are 0 for every row and carry no signal.
+        shap = {col: round(float(block[d, c]), 6) for c, col in enumerate(model.columns)
+                if not col.startswith("drug:") or col == f"drug:{atc}"}
+        prob = float(probs[d])
+        if not math.isfinite(prob):
+            raise ValueError(f"model produced a non-finite probability for {atc}")
+        out.append(RecommendationItem(drug_atc=atc, rank=0, probability=round(prob, 6), margin=float(margins[d]),
+                                      shap=shap, flags=flags,
+                                      contraindicated=any(f["severity"] == safety.CONTRAINDICATED for f in flags)))
+    _rank(out)
+    return out
+
+
+def _store(recs: list[Recommendation], items: list[list[RecommendationItem]]) -> None:
+    if not recs:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        Recommendation.objects.filter(visit_id__in=[r.visit_id for r in recs], superseded_at__isnull=True).update(
+            superseded_at=now)
+        for r in recs:
+            r.created_at = now
+        Recommendation.objects.bulk_create(recs)
+        rows = []
+        for rec, rec_items in zip(recs, items):
+            for it in rec_items:
+                it.recommendation = rec
+                rows.append(it)
+        RecommendationItem.objects.bulk_create(rows, batch_size=1000)

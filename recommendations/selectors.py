@@ -1,0 +1,94 @@
+"""Reads of recommendations for pages and the API, with the synthetic-data notice attached."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from patients import dictionary
+from patients.drugs import BY_ATC
+from patients.models import Visit
+from recommendations.features import DRUG_PREFIX, column_label
+from recommendations.models import JobStatus, Recommendation, RecommendationItem, RecommendationStatus, ScoringJob
+
+PENDING, READY, FAILED, NO_ACTIVE_MODEL = "pending", "ready", "failed", "no_active_model"
+UNCERTAIN_NOTE = "Some inputs the model uses were not recorded; the ranking is less certain."
+
+
+def current_recommendation(visit: Visit) -> Recommendation | None:
+    return (
+        Recommendation.objects.filter(visit=visit, superseded_at__isnull=True)
+        .select_related("model_version")
+        .prefetch_related(Prefetch("items", queryset=RecommendationItem.objects.order_by("rank")))
+        .first()
+    )
+
+
+def recommendation_status(visit: Visit, current: Recommendation | None = None) -> str:
+    """pending, ready, failed or no_active_model, as an integrator or clinician reads it."""
+    current = current if current is not None else current_recommendation(visit)
+    job = ScoringJob.objects.filter(visit=visit).order_by("-created_at").only("status").first()
+    if job is not None and job.status in (JobStatus.PENDING, JobStatus.RUNNING):
+        return PENDING
+    if current is not None:
+        return READY if current.status == RecommendationStatus.READY else NO_ACTIVE_MODEL
+    if job is not None and job.status == JobStatus.FAILED:
+        return FAILED
+    return PENDING
+
+
+def explanation(item: RecommendationItem, features: dict) -> list[dict]:
+    """SHAP contributions of one drug, largest effect first, each with its value in plain words."""
+    rows = []
+    for column, value in item.shap.items():
+        if column.startswith(DRUG_PREFIX):
+            text = column_label(column)
+            raw = None
+        else:
+            var = dictionary.BY_NAME.get(column)
+            raw = features.get(column)
+            text = var.describe(raw) if var else column
+        rows.append({"feature": column, "label": column_label(column), "value": raw, "text": text, "shap": value})
+    rows.sort(key=lambda r: -abs(r["shap"]))
+    return rows
+
+
+def recommendation_payload(visit: Visit) -> dict:
+    """The JSON shape of a visit's recommendation (API and pages share it)."""
+    current = current_recommendation(visit)
+    status = recommendation_status(visit, current)
+    payload: dict = {"visit": str(visit.pk), "status": status, "notice": settings.SYNTHETIC_NOTICE}
+    if status == FAILED:
+        job = ScoringJob.objects.filter(visit=visit).order_by("-created_at").first()
+        payload["reason"] = job.reason if job else ""
+    if current is None or current.status != RecommendationStatus.READY:
+        if status == NO_ACTIVE_MODEL:
+            payload["message"] = f"No model is active for {visit.get_disease_display()}."
+        return payload
+    mv = current.model_version
+    payload.update(
+        created_at=current.created_at.isoformat(),
+        model_version={"id": mv.pk, "disease": mv.disease, "version": mv.version,
+                       "outcome": mv.manifest.get("outcome", ""), "trained_on": "synthetic data"},
+        base_value=current.base_value,
+        missing=[{"name": m, "label": dictionary.label(m)} for m in current.missing],
+        drugs=[_item_payload(it, current.features) for it in current.items.all()],
+    )
+    if current.missing:
+        payload["note"] = UNCERTAIN_NOTE
+    return payload
+
+
+def _item_payload(item: RecommendationItem, features: dict) -> dict:
+    drug = BY_ATC[item.drug_atc]
+    return {
+        "rank": item.rank,
+        "atc": drug.atc,
+        "name": drug.name,
+        "class": drug.class_label,
+        "probability": round(item.probability, 4),
+        "contraindicated": item.contraindicated,
+        "flags": item.flags,
+        "margin": item.margin,
+        "shap": explanation(item, features),
+    }

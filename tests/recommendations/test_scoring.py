@@ -1,0 +1,159 @@
+import datetime as dt
+
+import numpy as np
+import pytest
+import shap
+import xgboost as xgb
+
+from clinnova.audit import Actor
+from patients.services import PatientInput, TherapyInput, visit_ingest
+from recommendations import jobs
+from recommendations.features import feature_matrix
+from recommendations.models import JobStatus, Recommendation, ScoringJob
+from recommendations.scoring import model_load, patient_values
+from recommendations.selectors import recommendation_payload, recommendation_status
+from tests.conftest import RA_VISIT
+
+TODAY = dt.date.today()
+
+
+def store_ra_visit(site, *, measurements=None, therapies=(), value="RA-1", on_commit=None):
+    kwargs = dict(site=site, disease="rheumatoid_arthritis", visit_date=TODAY,
+                  measurements=dict(RA_VISIT if measurements is None else measurements), actor=Actor(client="test"),
+                  patient_input=PatientInput(system="urn:test", value=value, sex="female", birth_year=1965,
+                                             diagnosed_on=dt.date(2012, 1, 1)),
+                  therapies=list(therapies))
+    with on_commit(execute=True):
+        return visit_ingest(**kwargs)
+
+
+def test_a_stored_visit_gets_every_candidate_ranked_with_shap(site_lu, ra_model, django_capture_on_commit_callbacks):
+    visit = store_ra_visit(site_lu, on_commit=django_capture_on_commit_callbacks)
+    payload = recommendation_payload(visit)
+    assert payload["status"] == "ready"
+    assert payload["notice"] == "Trained on synthetic data · not for clinical use"
+    drugs = payload["drugs"]
+    assert [d["rank"] for d in drugs] == list(range(1, len(ra_model.manifest["drugs"]) + 1))
+    assert {d["atc"] for d in drugs} == set(ra_model.manifest["drugs"])
+    probs = [d["probability"] for d in drugs if not d["contraindicated"]]
+    assert probs == sorted(probs, reverse=True)
+    assert all(0 <= d["probability"] <= 1 for d in drugs)
+    crp = next(r for r in drugs[0]["shap"] if r["feature"] == "crp")
+    assert crp["text"] == "CRP 14 mg/L"
+    assert ScoringJob.objects.get(visit=visit).status == JobStatus.DONE
+
+
+def test_the_stored_shap_values_are_what_shap_treeexplainer_gives(site_lu, ra_model,
+                                                                  django_capture_on_commit_callbacks):
+    visit = store_ra_visit(site_lu, on_commit=django_capture_on_commit_callbacks)
+    rec = Recommendation.objects.get(visit=visit)
+    model = model_load(ra_model)
+    X = feature_matrix(patient_values(visit), model.features, model.drugs)
+    explainer = shap.TreeExplainer(model.booster)
+    expected = explainer.shap_values(X)
+    for item in rec.items.all():
+        d = model.drugs.index(item.drug_atc)
+        for col, value in item.shap.items():
+            assert value == pytest.approx(float(expected[d, model.columns.index(col)]), abs=1e-4)
+        # base value + every SHAP value (the other drugs' indicators included) = the model margin
+        assert rec.base_value + expected[d].sum() == pytest.approx(item.margin, abs=1e-4)
+        margin = model.booster.predict(xgb.DMatrix(X[d:d + 1]), output_margin=True)[0]
+        assert item.margin == pytest.approx(float(margin), abs=1e-4)
+        assert item.probability == pytest.approx(1 / (1 + np.exp(-margin)), abs=1e-5)
+
+
+def test_a_contraindicated_drug_stays_visible_but_ranks_after_all_others(site_lu, ra_model,
+                                                                         django_capture_on_commit_callbacks):
+    visit = store_ra_visit(site_lu, measurements={**RA_VISIT, "tuberculosis_status": "active"},
+                           on_commit=django_capture_on_commit_callbacks)
+    drugs = recommendation_payload(visit)["drugs"]
+    flagged = [d["contraindicated"] for d in drugs]
+    assert any(flagged) and not all(flagged)
+    assert flagged == sorted(flagged)  # every False before every True
+    adalimumab = next(d for d in drugs if d["name"] == "adalimumab")
+    assert adalimumab["flags"][0]["severity"] == "contraindicated"
+    assert "tuberculosis" in adalimumab["flags"][0]["message"].lower()
+    assert adalimumab["flags"][0]["source"]
+
+
+def test_a_jak_inhibitor_is_flagged_for_an_older_smoker(site_lu, ra_model, django_capture_on_commit_callbacks):
+    visit = store_ra_visit(site_lu, measurements={**RA_VISIT, "smoking_status": "current"},
+                           on_commit=django_capture_on_commit_callbacks)
+    tofacitinib = next(d for d in recommendation_payload(visit)["drugs"] if d["name"] == "tofacitinib")
+    assert {f["rule"] for f in tofacitinib["flags"]} == {"jak_current_smoker"}
+
+
+def test_a_drug_failed_with_primary_non_response_is_flagged(site_lu, ra_model, django_capture_on_commit_callbacks):
+    visit = store_ra_visit(site_lu, therapies=[TherapyInput(drug="etanercept", started_on=dt.date(2019, 1, 1),
+                                                            stopped_on=dt.date(2019, 9, 1),
+                                                            outcome="primary_non_response")],
+                           on_commit=django_capture_on_commit_callbacks)
+    drugs = recommendation_payload(visit)["drugs"]
+    etanercept = next(d for d in drugs if d["name"] == "etanercept")
+    assert etanercept["contraindicated"] and etanercept["rank"] == len(drugs)
+
+
+def test_missing_inputs_are_listed_and_the_ranking_called_less_certain(site_lu, ra_model,
+                                                                       django_capture_on_commit_callbacks):
+    sparse = {k: v for k, v in RA_VISIT.items() if k not in ("albumin", "haemoglobin", "esr")}
+    visit = store_ra_visit(site_lu, measurements=sparse, on_commit=django_capture_on_commit_callbacks)
+    payload = recommendation_payload(visit)
+    assert payload["status"] == "ready"
+    assert {"albumin", "haemoglobin"} <= {m["name"] for m in payload["missing"]}
+    assert "less certain" in payload["note"]
+
+
+def test_a_disease_without_an_active_model_gets_a_clear_status(site_lu, django_capture_on_commit_callbacks):
+    visit = store_ra_visit(site_lu, on_commit=django_capture_on_commit_callbacks)
+    payload = recommendation_payload(visit)
+    assert payload["status"] == "no_active_model"
+    assert payload["message"] == "No model is active for Rheumatoid arthritis."
+
+
+def test_a_job_delivered_twice_is_scored_once(site_lu, ra_model):
+    with jobs.dispatch_deferred():
+        visit = store_ra_visit(site_lu, on_commit=lambda execute: __import__("contextlib").nullcontext())
+    job = ScoringJob.objects.get(visit=visit)
+    assert jobs.jobs_run([job.pk]) == 1
+    assert jobs.jobs_run([job.pk]) == 0
+    assert Recommendation.objects.filter(visit=visit).count() == 1
+
+
+def test_a_job_that_keeps_failing_stops_after_a_bounded_number_of_attempts(site_lu, ra_model, monkeypatch):
+    with jobs.dispatch_deferred():
+        visit = store_ra_visit(site_lu, on_commit=lambda execute: __import__("contextlib").nullcontext())
+    job = ScoringJob.objects.get(visit=visit)
+    # A worker that dies mid-job leaves it running; each sweep puts it back, until attempts run out.
+    for _ in range(jobs.MAX_ATTEMPTS):
+        assert jobs.jobs_claim([job.pk])
+        jobs.jobs_sweep(now=job.created_at + dt.timedelta(days=1), send=False)
+    assert jobs.jobs_claim([job.pk]) == []
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert f"gave up after {jobs.MAX_ATTEMPTS} attempts" in job.reason
+    assert recommendation_status(visit) == "failed"
+
+
+def test_a_model_error_fails_the_job_with_its_reason(site_lu, ra_model, monkeypatch):
+    with jobs.dispatch_deferred():
+        visit = store_ra_visit(site_lu, on_commit=lambda execute: __import__("contextlib").nullcontext())
+    job = ScoringJob.objects.get(visit=visit)
+
+    def broken(_jobs):
+        raise ValueError("model produced a non-finite probability for L04AB04")
+
+    monkeypatch.setattr("recommendations.scoring.recommendations_compute", broken)
+    jobs.jobs_run([job.pk])
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "non-finite" in job.reason
+
+
+def test_the_sweep_requeues_a_visit_accepted_while_the_broker_was_down(site_lu, ra_model, monkeypatch):
+    sent = []
+    monkeypatch.setattr(jobs, "job_send", lambda job_id: sent.append(job_id))
+    with jobs.dispatch_deferred():
+        visit = store_ra_visit(site_lu, on_commit=lambda execute: __import__("contextlib").nullcontext())
+    job = ScoringJob.objects.get(visit=visit)
+    assert jobs.jobs_sweep(send=True) == []  # too fresh: its message may still be on the way
+    assert jobs.jobs_sweep(now=job.created_at + dt.timedelta(minutes=1), send=True) == [job.pk]
+    assert sent == [job.pk]
