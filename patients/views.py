@@ -29,4 +29,9 @@ def patient_detail(request, patient_id):
     audit_record(actor=actor, action="patient_view", obj=patient, patient_id=patient.pk, site_code=patient.site.code)
     record = patient_record(patient)
     age = patient.age_on(timezone.localdate())
-    return render(request, "patients/detail.html", {"patient": patient, "age": age, **record})
+    from recommendations.selectors import recommendation_payload
+
+    latest = record["latest_visit"]
+    recommendation = recommendation_payload(latest) if latest else None
+    return render(request, "patients/detail.html",
+                  {"patient": patient, "age": age, "recommendation": recommendation, **record})

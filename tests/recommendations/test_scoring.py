@@ -157,3 +157,11 @@ def test_the_sweep_requeues_a_visit_accepted_while_the_broker_was_down(site_lu, 
     assert jobs.jobs_sweep(send=True) == []  # too fresh: its message may still be on the way
     assert jobs.jobs_sweep(now=job.created_at + dt.timedelta(minutes=1), send=True) == [job.pk]
     assert sent == [job.pk]
+
+
+def test_the_patient_page_shows_the_ranked_drugs_with_the_synthetic_notice(alice_client, ra_patient_lu, ra_model):
+    jobs.jobs_run_pending()
+    page = alice_client.get(f"/patients/{ra_patient_lu.pk}/").content.decode()
+    assert "Trained on synthetic data · not for clinical use" in page
+    assert "abatacept" in page and "rituximab" in page
+    assert "CRP 14 mg/L" in page
