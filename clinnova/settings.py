@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, no CDN
     "clinnova",
     "patients",
     "recommendations",
@@ -178,6 +180,33 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+    # Every API error is {"code", "message", "errors": [{"field", "value", "message"}]}.
+    "EXCEPTION_HANDLER": "clinnova.api_errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"ehr_client": env("EHR_API_RATE", "600/min")},
+}
+# The largest JSON body the EHR API reads; anything longer is answered 413 unread.
+EHR_API_MAX_BODY_BYTES = envint("EHR_API_MAX_BODY_BYTES", 256 * 1024)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clinnova EHR API",
+    "DESCRIPTION": "Send visits from an EHR and read them back. The data dictionary at /api/v1/dictionary/ is "
+                   "the contract: variable names, units, ranges and codes. Trained on synthetic data; "
+                   "not for clinical use.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Throttle counters (and any other cache use) live in Redis when there is one, shared by all workers.
+REDIS_URL = env("REDIS_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # Where the shipped model packages live and how big an uploaded one may be.

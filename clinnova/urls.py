@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clinnova.views import health
 
@@ -12,4 +13,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("models/", include("recommendations.urls")),
     path("api/v1/", include("recommendations.api_urls")),
+    path("api/v1/", include("patients.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -3,11 +3,15 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from clinnova.audit import Actor
+from clinnova.audit import Actor, audit_record
 from patients import services
 from patients.dictionary import DictionaryError
-from patients.models import Diagnosis, Patient, PatientIdentifier, Site, TherapyExposure, Visit, VisitRevision, VisitSource
+from patients.models import (
+    Diagnosis, EHRClient, IngestKey, Patient, PatientIdentifier, Site, TherapyExposure, Visit, VisitRevision,
+    VisitSource,
+)
 
 
 @admin.register(Site)
@@ -94,3 +98,45 @@ class VisitAdmin(admin.ModelAdmin):
 class TherapyAdmin(admin.ModelAdmin):
     list_display = ("patient", "drug_atc", "started_on", "stopped_on", "outcome", "response_at_followup")
     list_filter = ("drug_atc", "outcome")
+
+
+@admin.register(EHRClient)
+class EHRClientAdmin(admin.ModelAdmin):
+    list_display = ("name", "site", "token_prefix", "identifier_system", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("site",)
+    readonly_fields = ("token_prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("site", "name", "identifier_system", "token_prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request):
+        # A token is shown once, on the command line: `manage.py create_ehr_client --site LU --name NAME`.
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # The site and identifier system are baked into stored patient and visit ids.
+        return self.readonly_fields + (("site", "identifier_system") if obj else ())
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_tokens(self, request, queryset):
+        actor = Actor.from_request(request)
+        clients = list(queryset.filter(revoked_at__isnull=True).select_related("site"))
+        for client in clients:
+            client.revoked_at = timezone.now()
+            client.save(update_fields=["revoked_at"])
+            audit_record(actor=actor, action="ehr_token_revoke", obj=client, site_code=client.site.code)
+        self.message_user(request, f"Revoked {len(clients)} token{'s' if len(clients) != 1 else ''}.")
+
+
+@admin.register(IngestKey)
+class IngestKeyAdmin(admin.ModelAdmin):
+    list_display = ("ehr_visit_id", "client", "visit", "created_at")
+    list_filter = ("client",)
+    search_fields = ("ehr_visit_id",)
+    readonly_fields = ("client", "ehr_visit_id", "visit", "content_hash", "payload", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+

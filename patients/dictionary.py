@@ -387,7 +387,15 @@ def clean_value(var: Variable, value: Any) -> Any:
         if set(value) - {"value", "unit"} or "value" not in value:
             raise fail('must be a number or {"value": number, "unit": "<UCUM unit>"}')
         number, unit = value["value"], value.get("unit") or var.unit
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        if not isinstance(unit, str):
+            raise fail(f"unit must be a UCUM code such as '{var.unit}'", value)
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise fail("must be " + var.allowed(), number)
+    try:
+        finite = math.isfinite(number)
+    except OverflowError:  # an integer too large for a float
+        finite = False
+    if not finite or abs(number) > 1e12:
         raise fail("must be " + var.allowed(), number)
     if unit != var.unit:
         if unit in var.extra_units:

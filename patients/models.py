@@ -7,6 +7,9 @@ a birth year, a sex, and one pseudonymous identifier per source system.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 import uuid
 
 from django.conf import settings
@@ -219,3 +222,90 @@ class TherapyExposure(models.Model):
     @property
     def failed(self) -> bool:
         return self.outcome in FAILURE_OUTCOMES
+
+
+class EHRClient(models.Model):
+    """An EHR system of one site that may call the JSON API with its token.
+
+    Only the SHA-256 of the token is stored; the token itself is shown once,
+    when `create_ehr_client` issues it.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="ehr_clients")
+    name = models.CharField(max_length=60, help_text="Short name of the EHR system, e.g. epic-main")
+    # The first characters of the token find the row; the hash is what proves it.
+    token_prefix = models.CharField(max_length=8, db_index=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    identifier_system = models.CharField(
+        max_length=200, unique=True, blank=True,
+        help_text="System URI of this client's patient and visit ids (default urn:clinnova:<site>:ehr:<name>)",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "EHR client"
+        constraints = [models.UniqueConstraint(fields=["site", "name"], name="ehr_client_unique_name_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.site.code}"
+
+    def save(self, *args, **kwargs):
+        if not self.identifier_system:
+            self.identifier_system = f"urn:clinnova:{self.site.code}:ehr:{self.name}"
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def token_digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def token_issue(self) -> str:
+        """Set a new random token (the old one stops working) and return it; the caller saves."""
+        token = secrets.token_urlsafe(32)
+        self.token_prefix = token[:8]
+        self.token_hash = self.token_digest(token)
+        self.revoked_at = None
+        return token
+
+    def token_matches(self, token: str) -> bool:
+        return hmac.compare_digest(self.token_hash, self.token_digest(token))
+
+    @property
+    def actor_name(self) -> str:
+        """How the audit trail names this client."""
+        return f"ehr:{self.site.code}:{self.name}"
+
+    def touch(self, *, every: dt.timedelta = dt.timedelta(minutes=1)) -> None:
+        """Record use, at most once per `every`, so a busy client does not write on every request."""
+        now = timezone.now()
+        if self.last_used_at and now - self.last_used_at < every:
+            return
+        # Guarded update: of several concurrent requests only one writes.
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - every)
+        EHRClient.objects.filter(stale, pk=self.pk).update(last_used_at=now)
+        self.last_used_at = now
+
+
+class IngestKey(models.Model):
+    """One EHR visit id per client: the idempotency key of POST /api/v1/visits/.
+
+    `payload` is the normalised request (units converted, drugs resolved), so a
+    repeated post is compared by content and a conflict can name what differs.
+    """
+
+    client = models.ForeignKey(EHRClient, on_delete=models.PROTECT, related_name="ingest_keys")
+    ehr_visit_id = models.CharField(max_length=100)
+    # Null only inside the transaction that claims the key and then stores the visit.
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, null=True, related_name="ingest_keys")
+    content_hash = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "ehr_visit_id"], name="ingest_key_unique_per_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.ehr_visit_id}"

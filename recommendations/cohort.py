@@ -58,7 +58,7 @@ class Cohort:
 
 
 def cohort_generate(*, disease: str, n_patients: int, seed: int) -> Cohort:
-    """A cohort that is identical for the same (disease, n_patients, seed) on any machine with numpy 2."""
+    """A cohort that is identical for the same (disease, n_patients, seed) and the same numpy version."""
     if disease not in Disease.values:
         raise ValueError(f"unknown disease {disease!r}; expected one of {', '.join(Disease.values)}")
     # Each disease gets its own stream, so one seed does not give four correlated cohorts.
@@ -66,7 +66,7 @@ def cohort_generate(*, disease: str, n_patients: int, seed: int) -> Cohort:
     features = features_for(disease)
     drugs = [d.atc for d in candidates_for(disease)]
     true = _patients(rng, disease=disease, n=n_patients)
-    treated = _assign_drugs(rng, disease=disease, values=true, drugs=drugs)
+    treated = _assign_drugs(rng, values=true, drugs=drugs)
     true["prior_same_class_failure"] = _same_class_failure(rng, values=true, drugs=drugs, treated=treated)
     p = _response_probability(rng, disease=disease, values=true, drugs=drugs, treated=treated)
     y = (rng.random(n_patients) < p).astype(np.int8)
@@ -119,7 +119,7 @@ def _patients(rng: np.random.Generator, *, disease: str, n: int) -> dict[str, np
     # Therapy history grows with disease duration, as it does in registries.
     prior = np.clip(rng.poisson(0.15 + 0.09 * duration), 0, 8).astype(float)
     v: dict[str, np.ndarray] = {
-        "age": np.floor(onset + duration),
+        "age": _clip_round(np.floor(onset + duration), "age", grid=1),
         "sex": np.where(other, 2.0, np.where(female, 0.0, 1.0)),
         "disease_duration": duration,
         "prior_advanced_therapies": prior,
@@ -208,8 +208,7 @@ def _sclerosis(rng: np.random.Generator, n: int, a: np.ndarray, duration: np.nda
     }
 
 
-def _assign_drugs(rng: np.random.Generator, *, disease: str, values: dict[str, np.ndarray],
-                  drugs: list[str]) -> np.ndarray:
+def _assign_drugs(rng: np.random.Generator, *, values: dict[str, np.ndarray], drugs: list[str]) -> np.ndarray:
     """The treated drug per patient, with the confounding by indication a registry has."""
     n = len(values["age"])
     weights = np.ones((n, len(drugs)))
@@ -258,7 +257,8 @@ MISSING_WHEN_QUIET: dict[str, float] = {
 }
 
 
-def _with_missing_values(rng: np.random.Generator, *, disease: str, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _with_missing_values(rng: np.random.Generator, *, disease: str,
+                         values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     quiet = values["_activity"] < 0.35
     recorded = {}
     for name in features_for(disease):

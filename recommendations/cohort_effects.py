@@ -16,9 +16,12 @@ import numpy as np
 from patients.dictionary import BY_NAME, CD, MS, RA, UC, Kind, features_for
 from patients.drugs import Drug, DrugClass
 
-DULAI_2018 = "Dulai PS et al. Gastroenterology 2018;155:687–695 (vedolizumab clinical decision support tool, Crohn's disease)"
-DULAI_2020 = "Dulai PS et al. Clin Gastroenterol Hepatol 2020;18:2952–2961 (vedolizumab clinical decision support tool, ulcerative colitis)"
-FASANMADE_2009 = "Fasanmade AA et al. Eur J Clin Pharmacol 2009;65:1211–1228 (low albumin, faster infliximab clearance in UC)"
+DULAI_2018 = ("Dulai PS et al. Gastroenterology 2018;155:687–695 "
+              "(vedolizumab clinical decision support tool, Crohn's disease)")
+DULAI_2020 = ("Dulai PS et al. Clin Gastroenterol Hepatol 2020;18:2952–2961 "
+              "(vedolizumab clinical decision support tool, ulcerative colitis)")
+FASANMADE_2009 = ("Fasanmade AA et al. Eur J Clin Pharmacol 2009;65:1211–1228 "
+                  "(low albumin, faster infliximab clearance in UC)")
 SECOND_ANTI_TNF = ("Gisbert JP, Panés J. Am J Gastroenterol 2009;104:760–767; Gisbert JP et al. Aliment Pharmacol Ther "
                    "2015;41:613–623; Rubbert-Roth A, Finckh A. Arthritis Res Ther 2009;11(Suppl 1):S1")
 SWITCHING = ("Rubbert-Roth A, Finckh A. Arthritis Res Ther 2009;11(Suppl 1):S1; Hyrich KL et al. Arthritis Rheum "
@@ -29,7 +32,8 @@ PRIOR_THERAPIES = ("Hyrich KL et al. Arthritis Rheum 2007;56:13–20; Gisbert JP
                    "2015;41:613–623; Prosperini L et al. Neurotherapeutics 2020;17:994–1004")
 ISAACS_2013 = "Isaacs JD et al. Ann Rheum Dis 2013;72:329–336 (RF/ACPA and rituximab response, meta-analysis)"
 SOKOLOVE_2016 = "Sokolove J et al. Ann Rheum Dis 2016;75:709–714 (anti-CCP concentration and abatacept, AMPLE)"
-GOTTENBERG_2016 = "Gottenberg JE et al. Arthritis Rheumatol 2016;68:1346–1352 (RF/ACPA and abatacept, European registries)"
+GOTTENBERG_2016 = ("Gottenberg JE et al. Arthritis Rheumatol 2016;68:1346–1352 "
+                   "(RF/ACPA and abatacept, European registries)")
 HYRICH_2006 = "Hyrich KL et al. Rheumatology 2006;45:1558–1565 (predictors of anti-TNF response, BSRBR)"
 ROTSTEIN_2015 = "Rotstein DL et al. JAMA Neurol 2015;72:152–158 (baseline activity and NEDA-3)"
 HIGHLY_ACTIVE_MS = ("Hutchinson M et al. J Neurol 2009;256:405–415 (AFFIRM/SENTINEL highly active subgroup); "

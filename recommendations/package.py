@@ -167,7 +167,9 @@ def _check_bomb(r: _Reading) -> str:
     limit = min(10 * r.max_bytes, MAX_TOTAL_UNCOMPRESSED)
     total = sum(info.file_size for info in r.members.values())
     if total > limit:
-        raise PackageError("bomb", f"the archive unpacks to {total:,} bytes; the limit is {limit:,} bytes")
+        largest = max(r.members.values(), key=lambda info: info.file_size)
+        raise PackageError("bomb", f"the archive unpacks to {total:,} bytes, {largest.file_size:,} of them in "
+                                   f"{largest.filename!r}; the limit is {limit:,} bytes")
     for info in r.members.values():
         ratio = info.file_size / max(1, info.compress_size)
         if info.file_size > RATIO_FLOOR_BYTES and ratio > MAX_RATIO:

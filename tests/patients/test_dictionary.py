@@ -87,3 +87,9 @@ def test_it_reports_every_problem_at_once():
 def test_values_are_described_in_plain_words():
     assert dictionary.BY_NAME["crp"].describe(24) == "CRP 24 mg/L"
     assert dictionary.BY_NAME["prior_anti_tnf_failure"].describe(True) == "Prior anti-TNF failure: yes"
+
+
+def test_it_rejects_a_unit_that_is_not_a_string_and_numbers_too_large():
+    err = errors_of("rheumatoid_arthritis", {"crp": {"value": 3, "unit": ["mg/L"]}, "esr": 10 ** 400})
+    assert "UCUM code" in err["measurements.crp"].message
+    assert "must be a number from 1 to 150" in err["measurements.esr"].message

@@ -27,7 +27,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--disease", choices=Disease.values, action="append",
                             help="Train only this disease (repeatable). Default: all four.")
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"Cohort and XGBoost seed (default {DEFAULT_SEED}).")
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                            help=f"Cohort and XGBoost seed (default {DEFAULT_SEED}).")
         parser.add_argument("--n-patients", type=int, default=DEFAULT_PATIENTS,
                             help=f"Synthetic patients per disease (default {DEFAULT_PATIENTS}).")
         parser.add_argument("--out", default=str(settings.PRETRAINED_DIR), help="Directory to write the packages to.")
@@ -72,7 +73,7 @@ def _created_at(value: str) -> str:
     except ValueError:
         raise CommandError(f"--created-at {value!r} is not an ISO 8601 date-time") from None
     if moment.tzinfo is None:
-        raise CommandError(f"--created-at {value!r} needs a time zone, e.g. {value}+00:00")
+        raise CommandError(f"--created-at {value!r} needs a time zone, e.g. 2026-01-01T00:00:00+00:00")
     return value
 
 

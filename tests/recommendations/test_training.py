@@ -1,0 +1,205 @@
+"""The shipped models: present, loadable, reproducible from their seed, and true to the effects table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shap
+import xgboost
+from django.conf import settings
+
+from patients.dictionary import Disease
+from patients.drugs import BY_ATC, DrugClass, candidates_for
+from recommendations.cohort import Cohort, cohort_generate
+from recommendations.package import package_checks, package_load
+from recommendations.training import model_train
+
+CD, UC, RA, MS = Disease.values
+VEDOLIZUMAB, ADALIMUMAB, RITUXIMAB, ABATACEPT = "L04AG05", "L04AB04", "L01FA01", "L04AA24"
+NATALIZUMAB, INTERFERON = "L04AG03", "L03AB07"
+
+
+def _shipped_bytes(disease: str) -> bytes:
+    return (settings.PRETRAINED_DIR / f"{disease}.zip").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, tuple[dict, xgboost.Booster]]:
+    return {d: package_load(_shipped_bytes(d), max_bytes=settings.MODEL_UPLOAD_MAX_BYTES) for d in Disease.values}
+
+
+@pytest.fixture(scope="module")
+def patients() -> dict[str, Cohort]:
+    """Fresh synthetic patients (another seed than training) to ask the shipped models about."""
+    return {d: cohort_generate(disease=d, n_patients=2000, seed=2024) for d in Disease.values}
+
+
+def _predicted(booster: xgboost.Booster, cohort: Cohort, atc: str, **values: float) -> float:
+    """Mean predicted probability if every patient took `atc`, with the given features set for everyone."""
+    return float(_probabilities(booster, _rows(cohort, atc, **values)).mean())
+
+
+def _rows(cohort: Cohort, atc: str, **values: float) -> np.ndarray:
+    X = cohort.X.copy()
+    n = len(cohort.features)
+    X[:, n:] = 0.0
+    X[:, n + cohort.drugs.index(atc)] = 1.0
+    for name, value in values.items():
+        X[:, cohort.features.index(name)] = value
+    return X
+
+
+def _probabilities(booster: xgboost.Booster, X: np.ndarray) -> np.ndarray:
+    return booster.predict(xgboost.DMatrix(X, missing=np.nan))
+
+
+# --- the shipped packages ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("disease", Disease.values)
+def test_a_package_is_shipped_for_every_disease_and_passes_every_check(disease):
+    data = _shipped_bytes(disease)
+    report, manifest, booster = package_checks(data, max_bytes=settings.MODEL_UPLOAD_MAX_BYTES)
+    assert all(c.passed for c in report), [c for c in report if not c.passed]
+    assert manifest["disease"] == disease and booster is not None
+    assert manifest["drugs"] == [d.atc for d in candidates_for(disease)]
+    assert len(data) < 1024 * 1024
+
+
+@pytest.mark.parametrize("disease", Disease.values)
+def test_the_shipped_manifest_reports_held_out_metrics_on_synthetic_data(shipped, disease):
+    manifest, _ = shipped[disease]
+    metrics, training = manifest["metrics"], manifest["training_data"]
+    assert training["synthetic"] is True and training["n_patients"] == training["n_rows"] > 0
+    assert 0.55 < metrics["test"]["auc"] < 0.9 and metrics["test"]["n"] == manifest["x_split"]["test"]
+    assert 0.7 < metrics["test"]["calibration_slope"] < 1.3 and abs(metrics["test"]["calibration_intercept"]) < 0.2
+    assert set(metrics["per_drug"]) == set(manifest["drugs"])
+    assert sum(m["n"] for m in metrics["per_drug"].values()) == metrics["test"]["n"]
+    assert 0.5 < metrics["validation"]["auc"] < 0.9
+
+
+@pytest.mark.parametrize("disease", Disease.values)
+def test_training_with_the_shipped_seed_reproduces_the_shipped_metrics(shipped, disease):
+    manifest, _ = shipped[disease]
+    retrained, booster = model_train(disease=disease, seed=manifest["training_data"]["seed"],
+                                     n_patients=manifest["training_data"]["n_patients"])
+    assert retrained["metrics"] == manifest["metrics"]
+    assert booster.num_boosted_rounds() == manifest["metrics"]["best_iteration"] + 1
+
+
+# --- the effects table, seen through the trained models ---------------------------------
+
+
+def test_vedolizumab_response_falls_with_prior_anti_tnf_exposure_in_the_trained_model(shipped, patients):
+    booster, cohort = shipped[CD][1], patients[CD]
+
+    def drop(atc: str) -> float:
+        return (_predicted(booster, cohort, atc, prior_anti_tnf_exposure=0)
+                - _predicted(booster, cohort, atc, prior_anti_tnf_exposure=1))
+
+    assert drop(VEDOLIZUMAB) > 0.02
+    assert drop(VEDOLIZUMAB) > drop(ADALIMUMAB) + 0.01  # the Dulai 2018 effect is specific to vedolizumab
+
+
+def test_vedolizumab_response_falls_with_prior_surgery_and_fistulising_disease_in_the_trained_model(shipped, patients):
+    booster, cohort = shipped[CD][1], patients[CD]
+    for name in ("prior_bowel_surgery", "fistulising_disease"):
+        assert _predicted(booster, cohort, VEDOLIZUMAB, **{name: 1}) < _predicted(
+            booster, cohort, VEDOLIZUMAB, **{name: 0}) - 0.02, name
+
+
+def test_vedolizumab_response_rises_with_albumin_and_falls_with_crp_in_the_trained_model(shipped, patients):
+    booster, cohort = shipped[CD][1], patients[CD]
+    assert _predicted(booster, cohort, VEDOLIZUMAB, albumin=45) > _predicted(booster, cohort, VEDOLIZUMAB, albumin=30)
+    assert _predicted(booster, cohort, VEDOLIZUMAB, crp=2) > _predicted(booster, cohort, VEDOLIZUMAB, crp=40)
+
+
+@pytest.mark.parametrize("disease", [CD, RA])
+def test_a_failed_anti_tnf_lowers_a_second_anti_tnf_more_than_other_mechanisms_in_the_trained_model(
+        shipped, patients, disease):
+    booster, cohort = shipped[disease][1], patients[disease]
+    history = {"prior_anti_tnf_exposure": 1, "prior_advanced_therapies": 1}
+
+    def drop(atc: str) -> float:
+        anti_tnf = float(BY_ATC[atc].drug_class == DrugClass.ANTI_TNF)
+        return (_predicted(booster, cohort, atc, **history, prior_anti_tnf_failure=0, prior_same_class_failure=0)
+                - _predicted(booster, cohort, atc, **history, prior_anti_tnf_failure=1,
+                             prior_same_class_failure=anti_tnf))
+
+    anti_tnf = [d.atc for d in candidates_for(disease) if d.drug_class == DrugClass.ANTI_TNF]
+    others = [d.atc for d in candidates_for(disease) if d.drug_class not in (DrugClass.ANTI_TNF, DrugClass.CSDMARD)]
+    assert np.mean([drop(a) for a in anti_tnf]) > np.mean([drop(a) for a in others]) + 0.03
+
+
+@pytest.mark.parametrize("atc", [RITUXIMAB, ABATACEPT])
+def test_seropositivity_raises_predicted_response_to_rituximab_and_abatacept_more_than_to_an_anti_tnf(
+        shipped, patients, atc):
+    booster, cohort = shipped[RA][1], patients[RA]
+
+    def gain(drug: str) -> float:
+        return (_predicted(booster, cohort, drug, rf_positive=1, anti_ccp_positive=1)
+                - _predicted(booster, cohort, drug, rf_positive=0, anti_ccp_positive=0))
+
+    assert gain(atc) > 0.05 and gain(atc) > gain(ADALIMUMAB) + 0.03
+
+
+@pytest.mark.parametrize("disease", Disease.values)
+def test_longer_disease_and_more_prior_therapies_lower_predicted_response_in_every_disease(shipped, patients, disease):
+    booster, cohort = shipped[disease][1], patients[disease]
+    for atc in cohort.drugs:
+        assert _predicted(booster, cohort, atc, disease_duration=20) < _predicted(booster, cohort, atc,
+                                                                                  disease_duration=2), atc
+        assert _predicted(booster, cohort, atc, prior_advanced_therapies=3) < _predicted(
+            booster, cohort, atc, prior_advanced_therapies=0), atc
+
+
+def test_active_ms_costs_platform_therapies_more_predicted_neda_than_high_efficacy_drugs(shipped, patients):
+    booster, cohort = shipped[MS][1], patients[MS]
+
+    def drop(atc: str) -> float:
+        return (_predicted(booster, cohort, atc, relapses_12m=0, gd_lesions=0, new_t2_lesions=0)
+                - _predicted(booster, cohort, atc, relapses_12m=3, gd_lesions=4, new_t2_lesions=8))
+
+    high = [d.atc for d in candidates_for(MS) if d.high_efficacy]
+    platform = [d.atc for d in candidates_for(MS) if not d.high_efficacy]
+    assert all(drop(atc) > 0 for atc in cohort.drugs), "activity lowers NEDA-3 on every drug"
+    assert np.mean([drop(a) for a in platform]) > np.mean([drop(a) for a in high]) + 0.05
+    assert drop(INTERFERON) > drop(NATALIZUMAB) + 0.03
+
+
+# --- SHAP on the trained models -----------------------------------------------------------
+
+
+def test_shap_values_of_the_trained_crohns_model_point_the_way_the_effects_table_does(shipped, patients):
+    booster, cohort = shipped[CD][1], patients[CD]
+    X = _rows(cohort, VEDOLIZUMAB)
+    values = shap.TreeExplainer(booster).shap_values(X)
+    column = cohort.features.index
+    exposed = X[:, column("prior_anti_tnf_exposure")] == 1
+    assert values[exposed, column("prior_anti_tnf_exposure")].mean() < 0
+    for name, sign in (("albumin", 1), ("crp", -1), ("prior_bowel_surgery", -1), ("fistulising_disease", -1)):
+        recorded = ~np.isnan(X[:, column(name)])
+        assert sign * np.corrcoef(X[recorded, column(name)], values[recorded, column(name)])[0, 1] > 0.5, name
+
+
+def test_shap_values_of_the_trained_ms_model_charge_activity_less_to_natalizumab_than_to_interferon(shipped, patients):
+    booster, cohort = shipped[MS][1], patients[MS]
+    activity = [cohort.features.index(n) for n in ("relapses_12m", "gd_lesions", "new_t2_lesions")]
+    explainer = shap.TreeExplainer(booster)
+    active = (cohort.column("relapses_12m") >= 2) | (cohort.column("gd_lesions") >= 2)
+    charged = {atc: explainer.shap_values(_rows(cohort, atc)[active])[:, activity].sum(axis=1).mean()
+               for atc in (INTERFERON, NATALIZUMAB)}
+    assert charged[INTERFERON] < charged[NATALIZUMAB] < 0
+
+
+def test_tree_explainer_agrees_with_xgboost_contributions_and_sums_to_the_margin(shipped, patients):
+    booster, cohort = shipped[RA][1], patients[RA]
+    X = np.vstack([_rows(cohort, atc)[:20] for atc in cohort.drugs])
+    dmatrix = xgboost.DMatrix(X, missing=np.nan)
+    explainer = shap.TreeExplainer(booster)
+    values = explainer.shap_values(X)
+    contributions = booster.predict(dmatrix, pred_contribs=True)
+    margin = booster.predict(dmatrix, output_margin=True)
+    np.testing.assert_allclose(values, contributions[:, :-1], atol=1e-4)
+    np.testing.assert_allclose(values.sum(axis=1) + explainer.expected_value, margin, atol=1e-4)
+    np.testing.assert_allclose(contributions.sum(axis=1), margin, atol=1e-4)
