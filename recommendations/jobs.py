@@ -13,7 +13,7 @@ import logging
 import threading
 from contextlib import contextmanager
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -70,13 +70,19 @@ def jobs_claim(job_ids: list[int]) -> list[ScoringJob]:
     ScoringJob.objects.filter(pk__in=job_ids, status=JobStatus.PENDING, attempts__gte=MAX_ATTEMPTS).update(
         status=JobStatus.FAILED, finished_at=now,
         reason=f"gave up after {MAX_ATTEMPTS} attempts (the worker failed or died each time)")
-    claimed = []
-    for job_id in job_ids:
-        n = ScoringJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-            status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=now)
-        if n == 1:
-            claimed.append(job_id)
-    return list(ScoringJob.objects.filter(pk__in=claimed))
+    if not job_ids:
+        return []
+    # One guarded UPDATE … RETURNING for the batch: of two workers handed the same job, only one gets it.
+    table = ScoringJob._meta.db_table
+    marks = ", ".join(["%s"] * len(job_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1, started_at = %s "
+            f"WHERE status = %s AND id IN ({marks}) RETURNING id",
+            [JobStatus.RUNNING, connection.ops.adapt_datetimefield_value(now), JobStatus.PENDING, *job_ids],
+        )
+        claimed = [row[0] for row in cursor.fetchall()]
+    return list(ScoringJob.objects.filter(pk__in=claimed).order_by("pk"))
 
 
 def jobs_run(job_ids: list[int]) -> int:
@@ -88,7 +94,10 @@ def jobs_run(job_ids: list[int]) -> int:
         return 0
     ids = [j.pk for j in jobs]
     try:
-        recommendations_compute(jobs)
+        # The recommendations and "done" commit together: a worker that dies in between leaves neither.
+        with transaction.atomic():
+            recommendations_compute(jobs)
+            ScoringJob.objects.filter(pk__in=ids).update(status=JobStatus.DONE, finished_at=timezone.now(), reason="")
     except TRANSIENT_ERRORS:
         ScoringJob.objects.filter(pk__in=ids, status=JobStatus.RUNNING).update(status=JobStatus.PENDING)
         raise
@@ -97,7 +106,6 @@ def jobs_run(job_ids: list[int]) -> int:
         ScoringJob.objects.filter(pk__in=ids).update(
             status=JobStatus.FAILED, finished_at=timezone.now(), reason=f"{type(exc).__name__}: {exc}"[:1000])
         return 0
-    ScoringJob.objects.filter(pk__in=ids).update(status=JobStatus.DONE, finished_at=timezone.now(), reason="")
     return len(ids)
 
 

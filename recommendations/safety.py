@@ -119,14 +119,23 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def flags_for(drug: Drug, values: dict[str, Any]) -> list[dict]:
-    """Every rule that fires for this drug and patient, most severe first.
+def rules_for(drug: Drug) -> tuple[Rule, ...]:
+    """The rules that can ever fire for a drug (a scoring process computes this once per model)."""
+    return tuple(r for r in RULES if r.applies_to(drug))
+
+
+def flags_from(rules: tuple[Rule, ...], values: dict[str, Any]) -> list[dict]:
+    """The flags of the rules that fire for these values, most severe first.
 
     Of the natalizumab JCV rules only the stronger one is kept, so one risk is not flagged twice.
     """
-    fired = [r for r in RULES if r.fires(drug, values)]
-    codes = {r.code for r in fired}
-    if "natalizumab_jcv_high" in codes:
+    fired = [r for r in rules if all(c.holds(values) for c in r.when)]
+    if any(r.code == "natalizumab_jcv_high" for r in fired):
         fired = [r for r in fired if r.code != "natalizumab_jcv_positive"]
     fired.sort(key=lambda r: r.severity != CONTRAINDICATED)
     return [r.flag() for r in fired]
+
+
+def flags_for(drug: Drug, values: dict[str, Any]) -> list[dict]:
+    """Every rule that fires for this drug and patient, most severe first."""
+    return flags_from(rules_for(drug), values)

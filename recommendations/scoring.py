@@ -8,14 +8,14 @@ Results are written with bulk inserts.
 
 from __future__ import annotations
 
-import math
+import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 import xgboost as xgb
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -43,6 +43,20 @@ class LoadedModel:
     drugs: list[str]
     columns: list[str]
     booster: xgb.Booster
+    # Precomputed once per model: patient-feature column indices and the rules that can fire per drug.
+    feature_idx: np.ndarray
+    rules: dict
+
+    def shap_of(self, row: np.ndarray, d: int) -> dict[str, float]:
+        """SHAP values of one drug's row: every patient feature plus the drug's own indicator.
+
+        The other drugs' indicators are 0 in this row; their small contributions stay in the
+        margin (base value + all contributions) but say nothing about this drug.
+        """
+        values = np.round(row[self.feature_idx].astype(np.float64), 6).tolist()
+        shap = dict(zip(self.features, values))
+        shap[self.columns[len(self.features) + d]] = round(float(row[len(self.features) + d]), 6)
+        return shap
 
 
 # Model versions are immutable, so a process keeps each one it has loaded.
@@ -58,8 +72,10 @@ def model_load(version: ModelVersion) -> LoadedModel:
         data = bytes(ModelVersion.objects.values_list("package", flat=True).get(pk=version.pk))
         manifest, booster = package_load(data, max_bytes=len(data) + 1)
         booster.set_param({"nthread": 1})
-        loaded = LoadedModel(version.pk, manifest["disease"], manifest["features"], manifest["drugs"],
-                             column_names(manifest["features"], manifest["drugs"]), booster)
+        features, drugs = manifest["features"], manifest["drugs"]
+        loaded = LoadedModel(version.pk, manifest["disease"], features, drugs, column_names(features, drugs), booster,
+                             feature_idx=np.arange(len(features)),
+                             rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs})
         _loaded[version.pk] = loaded
         return loaded
 
@@ -96,11 +112,11 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _rank(items: list[RecommendationItem]) -> None:
+def _rank(items: list[dict]) -> None:
     # Contraindicated drugs stay visible but rank after every drug without a contraindication.
-    items.sort(key=lambda it: (it.contraindicated, -it.probability, it.drug_atc))
+    items.sort(key=lambda it: (it["contraindicated"], -it["probability"], it["drug_atc"]))
     for rank, item in enumerate(items, start=1):
-        item.rank = rank
+        item["rank"] = rank
 
 
 def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
@@ -113,7 +129,7 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
             by_disease[visits[job.visit_id].disease].append(job)
 
     recs: list[Recommendation] = []
-    items: list[list[RecommendationItem]] = []
+    items: list[list[dict]] = []
     for disease, disease_jobs in by_disease.items():
         version = active.get(disease)
         if version is None:
@@ -141,29 +157,30 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
     return recs
 
 
-def _items(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray) -> list[RecommendationItem]:
-    margins = block.sum(axis=1)
-    probs = _sigmoid(margins.astype(np.float64))
+def _items(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray) -> list[dict]:
+    """One row per candidate drug (plain dicts: thousands per batch, written by _store)."""
+    margins = block.sum(axis=1, dtype=np.float64)
+    probs = _sigmoid(margins)
+    if not np.all(np.isfinite(probs)):
+        raise ValueError(f"model version {model.version_id} produced a non-finite probability")
     therapies = visit.patient.therapies.all()
     out = []
     for d, atc in enumerate(model.drugs):
-        drug = BY_ATC[atc]
-        ctx = dict(values, primary_non_response_to_candidate=primary_non_response(therapies, drug, visit.visit_date))
-        flags = safety.flags_for(drug, ctx)
-        # Only this drug's own indicator column matters; the others are 0 for every row and carry no signal.
-        shap = {col: round(float(block[d, c]), 6) for c, col in enumerate(model.columns)
-                if not col.startswith("drug:") or col == f"drug:{atc}"}
-        prob = float(probs[d])
-        if not math.isfinite(prob):
-            raise ValueError(f"model produced a non-finite probability for {atc}")
-        out.append(RecommendationItem(drug_atc=atc, rank=0, probability=round(prob, 6), margin=float(margins[d]),
-                                      shap=shap, flags=flags,
-                                      contraindicated=any(f["severity"] == safety.CONTRAINDICATED for f in flags)))
+        rules = model.rules[atc]
+        flags = []
+        if rules:
+            drug = BY_ATC[atc]
+            ctx = dict(values, primary_non_response_to_candidate=primary_non_response(therapies, drug, visit.visit_date))
+            flags = safety.flags_from(rules, ctx)
+        out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "margin": float(margins[d]),
+                    "shap": model.shap_of(block[d], d), "flags": flags,
+                    "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags)})
     _rank(out)
     return out
 
 
-def _store(recs: list[Recommendation], items: list[list[RecommendationItem]]) -> None:
+def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
+    """Supersede the visits' current recommendations and write the new ones with bulk inserts."""
     if not recs:
         return
     now = timezone.now()
@@ -173,9 +190,12 @@ def _store(recs: list[Recommendation], items: list[list[RecommendationItem]]) ->
         for r in recs:
             r.created_at = now
         Recommendation.objects.bulk_create(recs)
-        rows = []
-        for rec, rec_items in zip(recs, items):
-            for it in rec_items:
-                it.recommendation = rec
-                rows.append(it)
-        RecommendationItem.objects.bulk_create(rows, batch_size=1000)
+        # Thousands of rows per batch: one executemany with JSON encoded here beats the ORM's per-field work.
+        rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], json.dumps(it["shap"]),
+                 json.dumps(it["flags"]), it["contraindicated"])
+                for rec, rec_items in zip(recs, items) for it in rec_items]
+        table = RecommendationItem._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} (recommendation_id, drug_atc, rank, probability, margin, shap, flags, "
+                "contraindicated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)

@@ -1,0 +1,86 @@
+"""Benchmarks for `make bench`: the raw XGBoost limit, the scoring pipeline, and end to end.
+
+Figures are printed, never asserted: speed is measured on the machine at hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import time
+
+import numpy as np
+import xgboost as xgb
+
+from clinnova.audit import Actor
+from patients.models import Site
+from patients.services import PatientInput, visit_ingest
+from recommendations.features import feature_matrix
+from recommendations.jobs import dispatch_deferred, jobs_run
+from recommendations.models import ModelStatus, ModelVersion, ScoringJob
+from recommendations.scoring import model_load, patient_values, visits_for_scoring
+
+DISEASE = "rheumatoid_arthritis"
+BENCH_SYSTEM = "urn:clinnova:bench"
+
+
+def bench_visits_make(n: int, *, seed: int = 1) -> list:
+    """n RA visits of distinct synthetic patients at a bench site, stored through the visit service."""
+    rng = random.Random(seed)
+    site = Site.objects.get_or_create(code="BENCH", defaults={"name": "Benchmark site", "country": "LU"})[0]
+    visits = []
+    with dispatch_deferred():
+        for i in range(n):
+            m = {"tender_joint_count_28": rng.randint(0, 28), "swollen_joint_count_28": rng.randint(0, 20),
+                 "esr": rng.randint(2, 90), "crp": round(rng.uniform(0.5, 80), 1),
+                 "patient_global": rng.randint(0, 100), "evaluator_global": rng.randint(0, 100),
+                 "rf_positive": rng.random() < 0.7, "anti_ccp_positive": rng.random() < 0.6,
+                 "smoking_status": rng.choice(["never", "former", "current"]),
+                 "albumin": round(rng.uniform(30, 48), 1), "haemoglobin": rng.randint(100, 160)}
+            visits.append(visit_ingest(
+                site=site, disease=DISEASE, visit_date=dt.date.today(), measurements=m, actor=Actor(client="bench"),
+                patient_input=PatientInput(system=BENCH_SYSTEM, value=f"B-{seed}-{i}", sex=rng.choice(["female", "male"]),
+                                           birth_year=rng.randint(1940, 2000), diagnosed_on=dt.date(2015, 1, 1)),
+                source_system=BENCH_SYSTEM, source_id=f"bench-{seed}-{i}-{time.time_ns()}"))
+    return visits
+
+
+def raw_limit(visits, *, repeat: int = 5) -> float:
+    """Visits per second of XGBoost predict + SHAP contributions alone, features already in memory."""
+    version = ModelVersion.objects.get(disease=DISEASE, status=ModelStatus.ACTIVE)
+    model = model_load(version)
+    full = visits_for_scoring([v.pk for v in visits])
+    X = np.vstack([feature_matrix(patient_values(v), model.features, model.drugs) for v in full])
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        dm = xgb.DMatrix(X, missing=np.nan)
+        model.booster.predict(dm, pred_contribs=True)
+        best = min(best, time.perf_counter() - start)
+    return len(visits) / best
+
+
+def pipeline(visits, *, batch: int = 200, repeat: int = 3) -> float:
+    """Visits per second re-scoring through the real code path: database read, features, predict, SHAP,
+    rules, database write."""
+    best = float("inf")
+    for _ in range(repeat):
+        with dispatch_deferred():
+            jobs = ScoringJob.objects.bulk_create([ScoringJob(visit_id=v.pk) for v in visits])
+        ids = [j.pk for j in jobs]
+        start = time.perf_counter()
+        for i in range(0, len(ids), batch):
+            jobs_run(ids[i:i + batch])
+        best = min(best, time.perf_counter() - start)
+    return len(visits) / best
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def summary(latencies: list[float]) -> dict:
+    return {"n": len(latencies), "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * percentile(latencies, 95)}

@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from recommendations import bench
+
+
+class Command(BaseCommand):
+    help = "Measure scoring speed: the raw XGBoost limit, the real pipeline, and (with services) end to end."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--visits", type=int, default=500)
+
+    def handle(self, *args, visits, **options):
+        self.stdout.write(f"Creating {visits} benchmark visits (rolled back afterwards)…")
+        with transaction.atomic():
+            rows = bench.bench_visits_make(visits)
+            raw = bench.raw_limit(rows)
+            pipe = bench.pipeline(rows)
+            transaction.set_rollback(True)
+        self.stdout.write("")
+        self.stdout.write(f"{'measure':<44}{'visits/s':>12}{'vs raw':>10}")
+        self.stdout.write(f"{'raw limit: predict + SHAP, in memory':<44}{raw:>12.0f}{1.0:>10.2f}")
+        self.stdout.write(f"{'pipeline: DB → features → SHAP → rules → DB':<44}{pipe:>12.0f}{pipe / raw:>10.2f}")
