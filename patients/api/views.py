@@ -16,7 +16,7 @@ from patients.api import serializers as s
 from patients.api.auth import EHRClientThrottle, EHRTokenAuthentication, IsEHRClient
 from patients.api.ingest import ehr_visit_amend, ehr_visit_ingest, visit_body
 from patients.api.parsers import BoundedJSONParser, body_limit_check
-from patients.models import EHRClient, Patient
+from patients.models import EHRClient, Patient, Visit
 
 # The published contract does not change while the process runs: build it once.
 DICTIONARY = {
@@ -128,6 +128,30 @@ class PatientView(EHRView):
         data = {"id": patient.pk, "site": patient.site.code, "sex": patient.sex, "birth_year": patient.birth_year,
                 **record}
         return Response(s.PatientOut(data, context={"client": request.auth}).data)
+
+
+class RecommendationView(EHRView):
+    @extend_schema(
+        summary="The recommendation of a visit: status and, when ready, ranked drugs with probability, safety flags "
+                "and SHAP values (trained on synthetic data, not for clinical use)",
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="status is pending, ready, failed or "
+                                        "no_active_model; when ready: model_version, drugs[rank, atc, name, class, "
+                                        "probability, contraindicated, flags, shap[feature, label, value, text, shap]], "
+                                        "base_value, missing, notice"),
+                   401: UNAUTHORIZED, 404: _error("No such visit at this client's site"), 429: THROTTLED},
+    )
+    def get(self, request, visit_uuid):
+        from recommendations.selectors import recommendation_payload
+
+        actor = self.actor(request)
+        visit = Visit.objects.select_related("patient", "site").filter(pk=visit_uuid, site=request.auth.site_id).first()
+        if visit is None:
+            audit_record(actor=actor, action="access_refused", site_code=request.auth.site.code,
+                         detail={"reason": "visit not found at the client's site", "visit": str(visit_uuid)})
+            raise exceptions.NotFound("No such visit at your site.")
+        audit_record(actor=actor, action="recommendation_read", obj=visit, patient_id=visit.patient_id,
+                     site_code=visit.site.code, detail={"via": "api"})
+        return Response(recommendation_payload(visit))
 
 
 def _patient_get_for_client(client: EHRClient, patient_id: str, *, actor: Actor) -> Patient:

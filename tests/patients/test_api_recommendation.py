@@ -1,0 +1,56 @@
+import pytest
+
+from clinnova.models import AuditEvent
+from tests.patients.api_helpers import auth, ehr_client_create, visit_body
+
+
+@pytest.fixture
+def ehr_lu(site_lu):
+    return ehr_client_create(site_lu, "lu-ehr")
+
+
+@pytest.fixture
+def ehr_fr(site_fr):
+    return ehr_client_create(site_fr, "fr-ehr")
+
+
+def post_visit(client, token):
+    response = client.post("/api/v1/visits/", visit_body(), content_type="application/json", **auth(token))
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_an_ehr_reads_the_ranked_drugs_of_its_visit_with_shap_and_the_synthetic_notice(
+        client, ehr_lu, ra_model, django_capture_on_commit_callbacks):
+    _, token = ehr_lu
+    with django_capture_on_commit_callbacks(execute=True):
+        body = post_visit(client, token)
+    response = client.get(body["recommendation"]["url"], **auth(token))
+    assert response.status_code == 200
+    rec = response.json()
+    assert rec["status"] == "ready"
+    assert rec["notice"] == "Trained on synthetic data · not for clinical use"
+    assert rec["model_version"]["trained_on"] == "synthetic data"
+    top = rec["drugs"][0]
+    assert top["rank"] == 1 and 0 <= top["probability"] <= 1
+    crp = next(r for r in top["shap"] if r["feature"] == "crp")
+    assert crp["label"] == "CRP" and crp["value"] == 14.0
+    assert AuditEvent.objects.filter(action="recommendation_read", object_id=body["visit"]).exists()
+
+
+def test_the_recommendation_is_pending_until_scored_and_says_no_active_model_without_one(
+        client, ehr_lu, django_capture_on_commit_callbacks):
+    _, token = ehr_lu
+    body = post_visit(client, token)  # on-commit callbacks not run: the job is still pending
+    assert client.get(body["recommendation"]["url"], **auth(token)).json()["status"] == "pending"
+    from recommendations.jobs import jobs_run_pending
+
+    jobs_run_pending()
+    assert client.get(body["recommendation"]["url"], **auth(token)).json()["status"] == "no_active_model"
+
+
+def test_another_sites_client_gets_404_for_the_recommendation(client, ehr_lu, ehr_fr, ra_model):
+    body = post_visit(client, ehr_lu[1])
+    response = client.get(body["recommendation"]["url"], **auth(ehr_fr[1]))
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
