@@ -40,8 +40,14 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Against this machine's PostgreSQL and Redis when they run (end to end needs them), else SQLite only.
 bench: install
-	$(PY) manage.py bench
+	@if [ -z "$$DATABASE_URL" ] && pg_isready -h 127.0.0.1 -q 2>/dev/null && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then \
+		createdb -h 127.0.0.1 -U postgres clinnova_bench 2>/dev/null; \
+		export DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinnova_bench CELERY_BROKER_URL=redis://127.0.0.1:6379/13; \
+	fi; \
+	export SECRET_KEY=$${SECRET_KEY:-bench-only-secret-key-not-for-production-0123456789abcdef} HTTPS=0; \
+	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py load_models && $(PY) manage.py bench
 
 clean:
 	rm -rf $(VENV) db.sqlite3* media staticfiles

@@ -84,3 +84,49 @@ def percentile(values: list[float], q: float) -> float:
 def summary(latencies: list[float]) -> dict:
     return {"n": len(latencies), "p50_ms": 1000 * statistics.median(latencies),
             "p95_ms": 1000 * percentile(latencies, 95)}
+
+
+def end_to_end(*, n: int = 300, warmup: int = 10) -> dict | str:
+    """Latency from POSTing a visit to the JSON API until its recommendation is stored, through gunicorn,
+    Redis, a Celery worker and PostgreSQL. Returns the reason instead when those services are not configured."""
+    import http.client
+    import json
+
+    from clinnova.stack import services_ready, stack_running
+    from patients.models import EHRClient
+    from recommendations.models import Recommendation
+
+    reason = services_ready()
+    if reason:
+        return reason
+    site = Site.objects.get_or_create(code="BENCH", defaults={"name": "Benchmark site", "country": "LU"})[0]
+    client = EHRClient(site=site, name=f"bench-{time.time_ns()}")
+    token = client.token_issue()
+    client.save()
+    run = time.time_ns()
+    latencies: list[float] = []
+    with stack_running() as stack:
+        for i in range(warmup + n):
+            body = {"visit_id": f"e2e-{run}-{i}", "patient": {"id": f"E2E-{run}-{i}", "sex": "female",
+                                                               "birth_year": 1960 + i % 40},
+                    "disease": DISEASE, "date": dt.date.today().isoformat(),
+                    "measurements": {"tender_joint_count_28": i % 28, "swollen_joint_count_28": i % 17,
+                                     "esr": 5 + i % 80, "crp": round(0.5 + (i % 60) * 1.3, 1),
+                                     "patient_global": i % 100, "rf_positive": i % 3 == 0}}
+            start = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)  # a new connection, as EHRs do
+            conn.request("POST", "/api/v1/visits/", json.dumps(body),
+                         {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            response = conn.getresponse()
+            payload = json.loads(response.read())
+            conn.close()
+            if response.status != 201:
+                raise RuntimeError(f"POST answered {response.status}: {payload}")
+            deadline = start + 10
+            while not Recommendation.objects.filter(visit_id=payload["visit"], superseded_at__isnull=True).exists():
+                if time.perf_counter() > deadline:
+                    raise RuntimeError(f"visit {payload['visit']} not scored within 10 s")
+                time.sleep(0.002)
+            if i >= warmup:
+                latencies.append(time.perf_counter() - start)
+    return summary(latencies)

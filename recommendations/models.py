@@ -150,7 +150,9 @@ class RecommendationItem(models.Model):
     rank = models.PositiveSmallIntegerField()
     probability = models.FloatField()
     margin = models.FloatField(help_text="Model output in log-odds; base value + sum of SHAP values")
-    shap = models.JSONField(default=dict, help_text="SHAP value per model column, log-odds")
+    # A list, not a dict: thousands of rows per batch, and the names are in the model's manifest.
+    shap = models.JSONField(default=list, help_text="SHAP values (log-odds): the model's features in manifest "
+                                                    "order, then this drug's own indicator")
     flags = models.JSONField(default=list)
     contraindicated = models.BooleanField(default=False)
 
@@ -166,3 +168,7 @@ class RecommendationItem(models.Model):
     @property
     def drug(self):
         return BY_ATC[self.drug_atc]
+
+    def shap_by_column(self, features: list[str]) -> dict[str, float]:
+        """The SHAP values keyed by column name, given the model version's feature list."""
+        return dict(zip([*features, f"drug:{self.drug_atc}"], self.shap))

@@ -47,17 +47,20 @@ class LoadedModel:
     feature_idx: np.ndarray
     rules: dict
 
-    def shap_of(self, row: np.ndarray, d: int) -> dict[str, float]:
-        """SHAP values of one drug's row: every patient feature plus the drug's own indicator.
+    def shap_of(self, row: np.ndarray, d: int) -> list[float]:
+        """SHAP values of one drug's row, stored compactly: the features in manifest order, then the drug's
+        own indicator (see RecommendationItem.shap_by_column).
 
         The other drugs' indicators are 0 in this row; their small contributions stay in the
         margin (base value + all contributions) but say nothing about this drug.
         """
-        values = np.round(row[self.feature_idx].astype(np.float64), 6).tolist()
-        shap = dict(zip(self.features, values))
-        shap[self.columns[len(self.features) + d]] = round(float(row[len(self.features) + d]), 6)
-        return shap
+        values = row[self.feature_idx].tolist()
+        values.append(float(row[len(self.features) + d]))
+        return [round(v, 5) for v in values]
 
+
+# Rows per INSERT statement: 8 parameters each stays under SQLite's 32,766-parameter limit.
+ITEM_INSERT_CHUNK = 1000
 
 # Model versions are immutable, so a process keeps each one it has loaded.
 _loaded: dict[int, LoadedModel] = {}
@@ -190,12 +193,16 @@ def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
         for r in recs:
             r.created_at = now
         Recommendation.objects.bulk_create(recs)
-        # Thousands of rows per batch: one executemany with JSON encoded here beats the ORM's per-field work.
+        # Thousands of rows per batch: multi-row INSERTs with JSON encoded here beat the ORM's per-field work
+        # (and psycopg2's executemany, which makes one round trip per row).
         rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], json.dumps(it["shap"]),
                  json.dumps(it["flags"]), it["contraindicated"])
                 for rec, rec_items in zip(recs, items) for it in rec_items]
         table = RecommendationItem._meta.db_table
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} (recommendation_id, drug_atc, rank, probability, margin, shap, flags, "
-                "contraindicated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
+            for start in range(0, len(rows), ITEM_INSERT_CHUNK):
+                chunk = rows[start:start + ITEM_INSERT_CHUNK]
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"INSERT INTO {table} (recommendation_id, drug_atc, rank, probability, margin, shap, flags, "
+                    f"contraindicated) VALUES {values}", [v for row in chunk for v in row])

@@ -37,10 +37,10 @@ def recommendation_status(visit: Visit, current: Recommendation | None = None) -
     return PENDING
 
 
-def explanation(item: RecommendationItem, features: dict) -> list[dict]:
+def explanation(item: RecommendationItem, features: dict, feature_names: list[str]) -> list[dict]:
     """SHAP contributions of one drug, largest effect first, each with its value in plain words."""
     rows = []
-    for column, value in item.shap.items():
+    for column, value in item.shap_by_column(feature_names).items():
         if column.startswith(DRUG_PREFIX):
             text = column_label(column)
             raw = None
@@ -72,14 +72,14 @@ def recommendation_payload(visit: Visit) -> dict:
                        "outcome": mv.manifest.get("outcome", ""), "trained_on": "synthetic data"},
         base_value=current.base_value,
         missing=[{"name": m, "label": dictionary.label(m)} for m in current.missing],
-        drugs=[_item_payload(it, current.features) for it in current.items.all()],
+        drugs=[_item_payload(it, current.features, mv.manifest["features"]) for it in current.items.all()],
     )
     if current.missing:
         payload["note"] = UNCERTAIN_NOTE
     return payload
 
 
-def _item_payload(item: RecommendationItem, features: dict) -> dict:
+def _item_payload(item: RecommendationItem, features: dict, feature_names: list[str]) -> dict:
     drug = BY_ATC[item.drug_atc]
     return {
         "rank": item.rank,
@@ -90,5 +90,5 @@ def _item_payload(item: RecommendationItem, features: dict) -> dict:
         "contraindicated": item.contraindicated,
         "flags": item.flags,
         "margin": item.margin,
-        "shap": explanation(item, features),
+        "shap": explanation(item, features, feature_names),
     }

@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                 ('rank', models.PositiveSmallIntegerField()),
                 ('probability', models.FloatField()),
                 ('margin', models.FloatField(help_text='Model output in log-odds; base value + sum of SHAP values')),
-                ('shap', models.JSONField(default=dict, help_text='SHAP value per model column, log-odds')),
+                ('shap', models.JSONField(default=list, help_text="SHAP values (log-odds): the model's features in manifest order, then this drug's own indicator")),
                 ('flags', models.JSONField(default=list)),
                 ('contraindicated', models.BooleanField(default=False)),
                 ('recommendation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='recommendations.recommendation')),

@@ -53,7 +53,7 @@ def test_the_stored_shap_values_are_what_shap_treeexplainer_gives(site_lu, ra_mo
     expected = explainer.shap_values(X)
     for item in rec.items.all():
         d = model.drugs.index(item.drug_atc)
-        for col, value in item.shap.items():
+        for col, value in item.shap_by_column(model.features).items():
             assert value == pytest.approx(float(expected[d, model.columns.index(col)]), abs=1e-4)
         # base value + every SHAP value (the other drugs' indicators included) = the model margin
         assert rec.base_value + expected[d].sum() == pytest.approx(item.margin, abs=1e-4)

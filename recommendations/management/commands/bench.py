@@ -9,8 +9,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--visits", type=int, default=500)
+        parser.add_argument("--e2e-visits", type=int, default=300)
 
-    def handle(self, *args, visits, **options):
+    def handle(self, *args, visits, e2e_visits, **options):
         self.stdout.write(f"Creating {visits} benchmark visits (rolled back afterwards)…")
         with transaction.atomic():
             rows = bench.bench_visits_make(visits)
@@ -21,3 +22,10 @@ class Command(BaseCommand):
         self.stdout.write(f"{'measure':<44}{'visits/s':>12}{'vs raw':>10}")
         self.stdout.write(f"{'raw limit: predict + SHAP, in memory':<44}{raw:>12.0f}{1.0:>10.2f}")
         self.stdout.write(f"{'pipeline: DB → features → SHAP → rules → DB':<44}{pipe:>12.0f}{pipe / raw:>10.2f}")
+        e2e = bench.end_to_end(n=e2e_visits)
+        if isinstance(e2e, str):
+            self.stdout.write(f"end to end: skipped, {e2e}")
+        else:
+            self.stdout.write(f"end to end: POST → recommendation stored (gunicorn, Redis, worker, PostgreSQL), "
+                              f"{e2e['n']} visits one after another: p50 {e2e['p50_ms']:.0f} ms, "
+                              f"p95 {e2e['p95_ms']:.0f} ms")
