@@ -49,5 +49,14 @@ bench: install
 	export SECRET_KEY=$${SECRET_KEY:-bench-only-secret-key-not-for-production-0123456789abcdef} HTTPS=0; \
 	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py load_models && $(PY) manage.py bench
 
+# Load and fault tests against this machine's PostgreSQL, Redis, gunicorn and Celery (loopback only, bounded).
+loadtest: install
+	@pg_isready -h 127.0.0.1 -q && redis-cli -h 127.0.0.1 ping >/dev/null || { echo "loadtest needs PostgreSQL and Redis on 127.0.0.1"; exit 1; }
+	@createdb -h 127.0.0.1 -U postgres clinnova_loadtest 2>/dev/null; \
+	export DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/clinnova_loadtest} \
+		CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/11} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/10} \
+		SECRET_KEY=$${SECRET_KEY:-loadtest-only-secret-key-not-for-production-0123456789abcdef} HTTPS=0; \
+	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py load_models && $(PY) manage.py loadtest $(LOADTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) db.sqlite3* media staticfiles

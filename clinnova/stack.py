@@ -52,6 +52,7 @@ def child_env(**extra: str) -> dict[str, str]:
 class Stack:
     port: int
     web: subprocess.Popen
+    env: dict[str, str]
     workers: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -63,7 +64,7 @@ class Stack:
             [sys.executable, "-m", "celery", "-A", "clinnova", "worker", "--loglevel=WARNING",
              f"--concurrency={concurrency}", "--without-heartbeat", "--without-mingle", "--without-gossip",
              "--prefetch-multiplier=1"],
-            cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.workers.append(proc)
         return proc
 
@@ -89,13 +90,15 @@ def _wait_http(url: str, timeout: float = 30) -> None:
 
 
 @contextmanager
-def stack_running(*, web_workers: int = 2, worker_concurrency: int = 1):
+def stack_running(*, web_workers: int = 2, worker_concurrency: int = 1, env: dict[str, str] | None = None):
+    """gunicorn and one Celery worker on this database and broker (env overrides, e.g. a proxied database)."""
+    env = env or child_env()
     port = free_port()
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "clinnova.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", str(web_workers), "--threads", "4", "--timeout", "30", "--log-level", "warning"],
-        cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    stack = Stack(port=port, web=web)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    stack = Stack(port=port, web=web, env=env)
     try:
         _wait_http(f"{stack.url}/health/")
         stack.worker_start(concurrency=worker_concurrency)
