@@ -2,10 +2,48 @@
 
 from __future__ import annotations
 
+import ipaddress
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from clinnova.models import AuditEvent
+
+# Actions written by the platform itself (services add their own: patient_view, visit_create, ...).
+SIGN_IN = "sign_in"
+SIGN_IN_FAILED = "sign_in_failed"
+SIGN_IN_LOCKED_OUT = "sign_in_locked_out"
+SIGN_OUT = "sign_out"
+SESSION_EXPIRED = "session_expired"
+OTP_ENROL = "otp_enrol"
+OTP_VERIFY = "otp_verify"
+OTP_FAILED = "otp_failed"
+ACCESS_REFUSED = "access_refused"
+AUDIT_READ = "audit_read"
+AUDIT_EXPORT = "audit_export"
+
+
+def client_address(request) -> str | None:
+    """The address of the person at the other end, for lockouts and the audit trail.
+
+    Behind TRUSTED_PROXY_COUNT proxies, REMOTE_ADDR is the nearest proxy; the
+    client is the entry that many places from the right of X-Forwarded-For
+    (entries further left were written by the client and can be forged).
+    """
+    remote = request.META.get("REMOTE_ADDR") or None
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(forwarded) < hops:
+        return remote
+    candidate = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
 
 
 @dataclass(frozen=True)
@@ -16,15 +54,18 @@ class Actor:
     client: str = ""
     address: str | None = None
     user_agent: str = ""
+    request_id: str | None = None
 
     @classmethod
-    def from_request(cls, request, *, client: str = "") -> "Actor":
-        user = getattr(request, "user", None)
+    def from_request(cls, request, *, client: str = "", user: Any = None) -> "Actor":
+        if user is None:
+            user = getattr(request, "user", None)
         return cls(
             user=user if user is not None and user.is_authenticated else None,
             client=client,
-            address=request.META.get("REMOTE_ADDR") or None,
+            address=client_address(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+            request_id=getattr(request, "request_id", None),
         )
 
     def __str__(self) -> str:
@@ -48,4 +89,6 @@ def audit_record(
         address=actor.address,
         user_agent=actor.user_agent,
         detail=detail or {},
+        # The id in the X-Request-ID header and in the logs, so one request can be followed across both.
+        request_id=actor.request_id or uuid.uuid4(),
     )

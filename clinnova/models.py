@@ -30,7 +30,18 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at"]
+        indexes = [
+            # The privacy officer's searches: one person's or one patient's events, newest first.
+            models.Index(fields=["actor_user", "-at"], name="audit_user_at"),
+            models.Index(fields=["patient_id", "-at"], name="audit_patient_at"),
+        ]
 
     def __str__(self) -> str:
-        who = self.actor_user or self.actor_client or "system"
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {who} {self.action} {self.object_type} {self.object_id}"
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.object_type} {self.object_id}"
+
+    @property
+    def actor_name(self) -> str:
+        """The user's name, the client's name ("system" for the platform itself), or "anonymous"."""
+        if self.actor_user_id is not None:
+            return self.actor_user.get_username()
+        return self.actor_client or "anonymous"

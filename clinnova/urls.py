@@ -1,5 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -8,6 +11,8 @@ from clinnova.views import health
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("account/2fa/", include("clinnova.otp")),
+    path("audit/", include("clinnova.auditlog")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("patients/", include("patients.urls")),
@@ -15,5 +20,8 @@ urlpatterns = [
     path("api/v1/", include("recommendations.api_urls")),
     path("api/v1/", include("patients.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI starts from an inline script and style: the one page whose CSP allows them.
+    path("api/docs/", csp_override({**settings.SECURE_CSP, "script-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+                                    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})(
+        SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
 ]

@@ -10,6 +10,7 @@ from clinnova.models import AuditEvent
 from recommendations.models import ModelStatus, ModelVersion, Recommendation, ScoringJob
 from recommendations.registry import RegistryError, model_version_activate, model_version_upload
 from tests.conftest import model_version_install, pretrained_bytes
+from tests.trust.helpers import verified  # model admins sign in with a second factor
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_clinicians_get_403_on_the_model_api(alice_client):
 
 def test_a_model_admin_uploads_and_activates_through_the_api(client, mia, site_lu, ra_patient_lu,
                                                              django_capture_on_commit_callbacks):
-    client.force_login(mia)
+    verified(client, mia)
     upload = io.BytesIO(pretrained_bytes("rheumatoid_arthritis"))
     upload.name = "ra.zip"
     response = client.post("/api/v1/model-versions/", {"file": upload})
@@ -111,7 +112,7 @@ def test_a_model_admin_uploads_and_activates_through_the_api(client, mia, site_l
 
 
 def test_a_bad_upload_through_the_api_answers_422_with_the_failed_check(client, mia):
-    client.force_login(mia)
+    verified(client, mia)
     upload = io.BytesIO(b"\x80\x04not really a zip")
     upload.name = "model.zip"
     response = client.post("/api/v1/model-versions/", {"file": upload})
@@ -120,7 +121,7 @@ def test_a_bad_upload_through_the_api_answers_422_with_the_failed_check(client, 
 
 
 def test_the_model_card_page_shows_the_held_out_auc(client, mia, ra_model):
-    client.force_login(mia)
+    verified(client, mia)
     page = client.get(f"/models/{ra_model.pk}/").content.decode()
     assert "Held-out test metrics" in page and "AUC" in page
     assert "Trained on synthetic data" in page

@@ -1,0 +1,80 @@
+"""Request ids, and an audit event for every refused request."""
+
+from __future__ import annotations
+
+import uuid
+
+from clinnova.audit import ACCESS_REFUSED, Actor, audit_record
+from clinnova.logging import request_id_var
+
+
+def request_id_from(header: str) -> str:
+    """The id a proxy or client sent in X-Request-ID if it is a UUID; otherwise a new one.
+
+    Anything else is refused, so a header cannot smuggle text into log lines.
+    """
+    try:
+        return str(uuid.UUID(header.strip()))
+    except (ValueError, AttributeError):
+        return str(uuid.uuid4())
+
+
+class RequestIdMiddleware:
+    """Sets request.request_id, makes it the logging context, and answers it in X-Request-ID."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = request_id_from(request.headers.get("X-Request-ID", ""))
+        token = request_id_var.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class HealthCheckMiddleware:
+    """Answers /health/ before host validation and the HTTPS redirect.
+
+    The container health check asks http://127.0.0.1:8000/health/ from inside
+    the container: not an allowed host, not HTTPS. The answer says only "ok".
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/health/" and request.method in ("GET", "HEAD"):
+            from clinnova.views import health
+
+            return health(request)
+        return self.get_response(request)
+
+
+class RefusalAuditMiddleware:
+    """Writes an access_refused event for every 403, whoever refused it (a page, the API, CSRF, second factor)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 403:
+            audit_record(
+                actor=Actor.from_request(request), action=ACCESS_REFUSED, patient_id=_patient_id(request),
+                # The path without its query string: a search box may have held a patient identifier.
+                detail={"method": request.method, "path": request.path[:300], "status": 403},
+            )
+        return response
+
+
+def _patient_id(request):
+    match = getattr(request, "resolver_match", None)
+    value = match.kwargs.get("patient_id") if match is not None else None
+    try:
+        return uuid.UUID(str(value)) if value is not None else None
+    except ValueError:
+        return None

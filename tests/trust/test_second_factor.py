@@ -1,0 +1,107 @@
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from clinnova.models import AuditEvent
+from tests.trust.helpers import code, device_for, sign_in, verified
+
+
+def test_a_model_admin_without_a_device_is_sent_to_enrol_before_any_page(client, mia):
+    assert sign_in(client, "mia").status_code == 302
+    response = client.get("/patients/")
+    assert response.status_code == 302
+    assert response["Location"] == "/account/2fa/?next=%2Fpatients%2F"
+    page = client.get(response["Location"]).content.decode()
+    assert "Your role needs a second step" in page
+    device = TOTPDevice.objects.get(user=mia, confirmed=False)
+    assert "otpauth://totp/Clinnova%3Amia?secret=" in page
+    assert device.config_url in page.replace("&amp;", "&")
+
+
+def test_enrolling_with_a_code_from_her_app_lets_her_in(client, mia):
+    sign_in(client, "mia")
+    client.get("/account/2fa/")
+    device = TOTPDevice.objects.get(user=mia)
+    response = client.post("/account/2fa/", {"token": code(device), "next": "/patients/"})
+    assert response.status_code == 302 and response["Location"] == "/patients/"
+    assert client.get("/patients/").status_code == 200
+    device.refresh_from_db()
+    assert device.confirmed
+    assert AuditEvent.objects.filter(action="otp_enrol", actor_user=mia).exists()
+
+
+def test_with_a_device_she_gives_a_valid_code_after_her_password(client, mia):
+    device = device_for(mia)
+    sign_in(client, "mia")
+    response = client.get("/patients/")
+    assert response["Location"] == "/account/2fa/verify/?next=%2Fpatients%2F"
+    response = client.post("/account/2fa/verify/", {"token": code(device), "next": "/patients/"})
+    assert response.status_code == 302 and response["Location"] == "/patients/"
+    assert client.get("/patients/").status_code == 200
+    assert AuditEvent.objects.filter(action="otp_verify", actor_user=mia).exists()
+
+
+def test_a_wrong_code_is_refused(client, mia):
+    device = device_for(mia)
+    sign_in(client, "mia")
+    wrong = "000000" if code(device) != "000000" else "111111"
+    response = client.post("/account/2fa/verify/", {"token": wrong, "next": "/patients/"})
+    assert response.status_code == 200
+    assert "did not match" in response.content.decode()
+    assert client.get("/patients/").status_code == 302
+    assert AuditEvent.objects.filter(action="otp_failed", actor_user=mia).exists()
+
+
+def test_a_code_cannot_be_used_twice(client, mia):
+    device = device_for(mia)
+    sign_in(client, "mia")
+    token = code(device)
+    client.post("/account/2fa/verify/", {"token": token})
+    client.post("/accounts/logout/")
+    sign_in(client, "mia")
+    assert client.post("/account/2fa/verify/", {"token": token}).status_code == 200
+    assert client.get("/patients/").status_code == 302
+
+
+def test_a_second_device_cannot_be_enrolled_with_the_password_alone(client, mia):
+    device_for(mia)
+    sign_in(client, "mia")
+    response = client.get("/account/2fa/")
+    assert response.status_code == 302 and response["Location"].startswith("/account/2fa/verify/")
+    assert TOTPDevice.objects.filter(user=mia).count() == 1
+
+
+def test_a_privacy_officer_needs_a_second_factor_too(client, priya):
+    sign_in(client, "priya")
+    assert client.get("/audit/")["Location"].startswith("/account/2fa/")
+
+
+def test_the_model_api_refuses_a_session_without_the_second_factor(client, mia):
+    sign_in(client, "mia")
+    response = client.get("/api/v1/model-versions/")
+    assert response.status_code == 403
+    assert response.json()["code"] == "second_factor_required"
+    assert AuditEvent.objects.filter(action="access_refused", actor_user=mia,
+                                     detail__path="/api/v1/model-versions/").exists()
+
+
+def test_a_verified_model_admin_uses_the_model_api(client, mia):
+    verified(client, mia)
+    assert client.get("/api/v1/model-versions/").status_code == 200
+
+
+def test_a_clinician_is_not_asked_for_a_second_factor(client, alice):
+    sign_in(client, "alice")
+    assert client.get("/patients/").status_code == 200
+
+
+def test_a_clinician_who_enrolled_an_app_is_asked_for_its_code(client, alice):
+    device = device_for(alice)
+    sign_in(client, "alice")
+    assert client.get("/patients/")["Location"].startswith("/account/2fa/verify/")
+    client.post("/account/2fa/verify/", {"token": code(device)})
+    assert client.get("/patients/").status_code == 200
+
+
+def test_signing_out_stays_possible_before_the_second_step(client, mia):
+    sign_in(client, "mia")
+    assert client.post("/accounts/logout/")["Location"] == "/accounts/login/"
+    assert "_auth_user_id" not in client.session
