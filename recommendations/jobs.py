@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from patients.models import Visit

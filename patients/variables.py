@@ -1,0 +1,158 @@
+"""The types of the data dictionary: what a clinical variable is, and how it validates, encodes and reads.
+
+The variables themselves are listed once, in patients/dictionary.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import TextChoices
+
+from patients import units
+
+
+class Kind(TextChoices):
+    QUANTITY = "quantity"  # a real number in a UCUM unit
+    INTEGER = "integer"  # a count or an integer-valued score item
+    BOOLEAN = "boolean"
+    CODE = "code"  # one of an enumerated set of codes
+
+
+class Origin(TextChoices):
+    MEASURED = "measured"  # arrives with a visit
+    DERIVED = "derived"  # computed from the patient's record
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    label: str
+    snomed: str = ""
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    label: str
+    kind: Kind
+    diseases: frozenset
+    group: str
+    unit: str = "1"
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    codes: tuple[Code, ...] = ()
+    loinc: str = ""
+    snomed: str = ""
+    origin: Origin = Origin.MEASURED
+    # Used as a model feature. Safety-only variables feed the rules, not the models.
+    feature: bool = True
+    help: str = ""
+    # Units outside the UCUM dimension table that convert by a substance-specific
+    # factor to this variable's unit (haemoglobin in mmol/L).
+    extra_units: dict[str, float] = field(default_factory=dict)
+
+    def used_for(self, disease: str) -> bool:
+        return disease in self.diseases
+
+    @property
+    def code_values(self) -> list[str]:
+        return [c.code for c in self.codes]
+
+    def code_label(self, value: Any) -> str:
+        for c in self.codes:
+            if c.code == value:
+                return c.label
+        return str(value)
+
+    def accepted_units(self) -> list[str]:
+        return units.convertible_units(self.unit) + list(self.extra_units)
+
+    def allowed(self) -> str:
+        """What this variable accepts, in words an integrator understands."""
+        if self.kind == Kind.BOOLEAN:
+            return "true or false"
+        if self.kind == Kind.CODE:
+            return "one of " + ", ".join(self.code_values)
+        unit = "" if self.unit in ("1", "{score}", "{count}") else f" {self.unit}"
+        text = f"a number from {_num(self.minimum)} to {_num(self.maximum)}{unit}"
+        if self.kind == Kind.INTEGER:
+            text = f"a whole number from {_num(self.minimum)} to {_num(self.maximum)}{unit}"
+        if self.step and self.step != 1:
+            text += f" in steps of {_num(self.step)}"
+        return text
+
+    def encode(self, value: Any) -> float:
+        """The number a model sees for a stored value (NaN when missing)."""
+        if value is None:
+            return math.nan
+        if self.kind == Kind.BOOLEAN:
+            return 1.0 if value else 0.0
+        if self.kind == Kind.CODE:
+            return float(self.code_values.index(value))
+        return float(value)
+
+    def describe(self, value: Any) -> str:
+        """A value in plain words: 'CRP 24 mg/L', 'Prior anti-TNF failure: yes'."""
+        if value is None:
+            return f"{self.label}: not recorded"
+        if self.kind == Kind.BOOLEAN:
+            return f"{self.label}: {'yes' if value else 'no'}"
+        if self.kind == Kind.CODE:
+            return f"{self.label}: {self.code_label(value)}"
+        unit = "" if self.unit in ("1", "{score}", "{count}") else f" {self.display_unit}"
+        return f"{self.label} {_num(value)}{unit}"
+
+    @property
+    def display_unit(self) -> str:
+        return {"a": "years", "kg/m2": "kg/m²", "ug/g": "µg/g", "/(12.mo)": "per year", "/d": "per day"}.get(
+            self.unit, self.unit
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "type": str(self.kind),
+            "unit": self.unit,
+            "origin": str(self.origin),
+            "group": self.group,
+            "diseases": sorted(str(d) for d in self.diseases),
+            "loinc": self.loinc or None,
+            "snomed": self.snomed or None,
+            "model_feature": self.feature,
+        }
+        if self.kind in (Kind.QUANTITY, Kind.INTEGER):
+            data.update(minimum=self.minimum, maximum=self.maximum, step=self.step)
+            data["accepted_units"] = self.accepted_units()
+        if self.kind == Kind.CODE:
+            data["codes"] = [{"code": c.code, "label": c.label, "snomed": c.snomed or None} for c in self.codes]
+        if self.help:
+            data["help"] = self.help
+        return data
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "any"
+    return f"{value:g}"
+
+
+def quantity(name, label, unit, lo, hi, diseases, group, **kw) -> Variable:
+    return Variable(name, label, Kind.QUANTITY, frozenset(diseases), group, unit, lo, hi, **kw)
+
+
+def integer(name, label, lo, hi, diseases, group, **kw) -> Variable:
+    kw.setdefault("unit", "{score}")
+    return Variable(name, label, Kind.INTEGER, frozenset(diseases), group, minimum=lo, maximum=hi, step=1, **kw)
+
+
+def boolean(name, label, diseases, group, **kw) -> Variable:
+    return Variable(name, label, Kind.BOOLEAN, frozenset(diseases), group, **kw)
+
+
+def coded(name, label, codes, diseases, group, **kw) -> Variable:
+    return Variable(name, label, Kind.CODE, frozenset(diseases), group, codes=tuple(Code(*c) for c in codes), **kw)
