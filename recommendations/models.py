@@ -172,3 +172,45 @@ class RecommendationItem(models.Model):
     def shap_by_column(self, features: list[str]) -> dict[str, float]:
         """The SHAP values keyed by column name, given the model version's feature list."""
         return dict(zip([*features, f"drug:{self.drug_atc}"], self.shap))
+
+
+class OverrideReason(models.TextChoices):
+    """Why a clinician started another drug than the top suggestion (after CDS Hooks' overrideReasons)."""
+
+    PATIENT_PREFERENCE = "patient_preference", "Patient preference"
+    CONTRAINDICATION_NOT_CAPTURED = "contraindication_not_captured", "Contraindication Clinnova does not know of"
+    COST_OR_REIMBURSEMENT = "cost_or_reimbursement", "Cost or reimbursement"
+    CLINICAL_JUDGEMENT = "clinical_judgement", "Clinical judgement"
+    ALREADY_TRIED = "already_tried", "Already tried"
+    OTHER = "other", "Other"
+
+
+class Decision(models.Model):
+    """The drug a clinician chose to start after reading a recommendation, and why when it was not the top one."""
+
+    # PROTECT: a recorded clinical decision outlives nothing it refers to by accident.
+    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="decisions")
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="decisions")
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="decisions")
+    drug_atc = models.CharField(max_length=8)
+    was_top = models.BooleanField(help_text="The drug was the top suggestion of the recommendation")
+    reason = models.CharField(max_length=40, choices=OverrideReason.choices, blank=True)
+    reason_text = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(was_top=True) | ~Q(reason=""), name="decision_override_has_reason"),
+            models.CheckConstraint(condition=~Q(reason="other") | ~Q(reason_text=""),
+                                   name="decision_other_reason_has_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.drug_atc} chosen by {self.decided_by} on {self.decided_at:%Y-%m-%d}"
+
+    @property
+    def drug(self):
+        return BY_ATC[self.drug_atc]

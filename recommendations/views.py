@@ -1,5 +1,6 @@
 """Model admin pages: versions per disease, upload with its validation report, model cards, activation."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -8,10 +9,9 @@ from django.views.decorators.http import require_http_methods
 
 from clinnova.access import MODEL_ADMIN, has_role
 from clinnova.audit import Actor
-from django.conf import settings
-from patients.dictionary import Disease
-from recommendations.models import ModelStatus, ModelVersion, RescoreRun
-from recommendations.registry import RegistryError, latest_visits, model_version_activate, model_version_upload
+from recommendations.model_pages import activation_preview, model_version_page, model_versions_by_disease
+from recommendations.models import ModelStatus, ModelVersion
+from recommendations.registry import RegistryError, model_version_activate, model_version_upload
 
 
 def _require_model_admin(user):
@@ -19,52 +19,68 @@ def _require_model_admin(user):
         raise PermissionDenied("Only model admins manage model versions.")
 
 
+def _upload_page(request, error: str = "", status: int = 200):
+    return render(request, "models/upload.html",
+                  {"error": error, "max_mb": settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)}, status=status)
+
+
+def _version_or_404(pk) -> ModelVersion:
+    return get_object_or_404(ModelVersion.objects.defer("package").select_related("uploaded_by", "activated_by"),
+                             pk=pk)
+
+
 @login_required
 def model_list(request):
     _require_model_admin(request.user)
-    versions = ModelVersion.objects.defer("package").select_related("uploaded_by", "activated_by")
-    groups = [(label, [v for v in versions if v.disease == value]) for value, label in Disease.choices]
-    rejected_unreadable = [v for v in versions if not v.disease]
-    return render(request, "models/list.html", {"groups": groups, "unreadable": rejected_unreadable})
+    return render(request, "models/list.html", model_versions_by_disease())
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def model_upload(request):
     _require_model_admin(request.user)
-    if request.method == "POST":
-        upload = request.FILES.get("package")
-        if upload is None:
-            return render(request, "models/upload.html", {"error": "Choose a model package (.zip) to upload."})
-        if upload.size > settings.MODEL_UPLOAD_MAX_BYTES:
-            return render(request, "models/upload.html", {
-                "error": f"The file is {upload.size // 1024} KB; packages may be at most "
-                         f"{settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)} MB."})
-        version = model_version_upload(data=upload.read(), filename=upload.name, actor=Actor.from_request(request))
-        return redirect("models:detail", pk=version.pk)
-    return render(request, "models/upload.html", {})
+    if request.method == "GET":
+        return _upload_page(request)
+    upload = request.FILES.get("package")
+    if upload is None:
+        return _upload_page(request, "Choose a model package (.zip) to upload.", status=400)
+    if upload.size > settings.MODEL_UPLOAD_MAX_BYTES:
+        return _upload_page(request, f"The file is {upload.size // 1024} KB; packages may be at most "
+                                     f"{settings.MODEL_UPLOAD_MAX_BYTES // (1024 * 1024)} MB.", status=400)
+    version = model_version_upload(data=upload.read(), filename=upload.name, actor=Actor.from_request(request))
+    if version.status == ModelStatus.REJECTED:
+        messages.error(request, f"{upload.name} was rejected and cannot be activated: {version.rejection_reason}")
+    else:
+        messages.success(request, f"{upload.name} passed every check and is registered as "
+                                  f"{version.get_disease_display()} version {version.version}. "
+                                  "Read its model card before activating it.")
+    # Redirect, so reloading the report does not upload the package again.
+    return redirect("models:detail", pk=version.pk)
 
 
 @login_required
 def model_detail(request, pk):
     _require_model_admin(request.user)
-    version = get_object_or_404(ModelVersion.objects.defer("package"), pk=pk)
-    active = ModelVersion.objects.defer("package").filter(disease=version.disease, status=ModelStatus.ACTIVE).first()
-    run = RescoreRun.objects.filter(model_version=version).order_by("-created_at").first()
-    return render(request, "models/detail.html", {
-        "v": version, "m": version.manifest, "active": active if active and active.pk != version.pk else None,
-        "rescore": run.progress() if run else None, "n_latest": len(latest_visits(version.disease)) if version.disease else 0,
-    })
+    return render(request, "models/detail.html", model_version_page(_version_or_404(pk)))
 
 
 @login_required
-@require_http_methods(["POST"])
+@require_http_methods(["GET", "POST"])
 def model_activate(request, pk):
+    """GET asks for confirmation, saying what will be re-scored; POST activates (or rolls back)."""
     _require_model_admin(request.user)
-    version = get_object_or_404(ModelVersion.objects.defer("package"), pk=pk)
+    version = _version_or_404(pk)
+    if request.method == "GET":
+        if version.status in (ModelStatus.REJECTED, ModelStatus.ACTIVE):
+            messages.error(request, f"Version {version.version} is {version.get_status_display().lower()}; "
+                                    "there is nothing to activate.")
+            return redirect("models:detail", pk=pk)
+        return render(request, "models/activate.html", activation_preview(version))
     try:
         run = model_version_activate(version=version, actor=Actor.from_request(request))
-        messages.success(request, f"Version {version.version} is active; re-scoring {run.total} patients.")
     except RegistryError as exc:
         messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Version {version.version} is active for {version.get_disease_display()}; "
+                                  f"re-scoring the latest visit of {run.total} patient{'s' if run.total != 1 else ''}.")
     return redirect("models:detail", pk=pk)

@@ -1,0 +1,183 @@
+"""The patient page: header, activity chart, ranked drugs with SHAP waterfalls, and the compare view."""
+
+import datetime as dt
+import math
+
+import pytest
+
+from clinnova.models import AuditEvent
+from patients.selectors import patient_page
+from recommendations.explanations import comparison, sigmoid, waterfall
+from recommendations.jobs import jobs_run_pending
+from patients.services import TherapyInput
+from recommendations.selectors import recommendation_payload
+from tests.pages.conftest import METHOTREXATE_FAILED, ra_visit
+
+
+def _page(client, patient) -> str:
+    response = client.get(f"/patients/{patient.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_header_shows_pseudonymous_id_sex_age_disease_and_duration(alice_client, scored_patient):
+    page = _page(alice_client, scored_patient)
+    assert "Patient LU-0001" in page
+    assert "Female" in page and "(born 1968)" in page
+    assert "Rheumatoid arthritis" in page
+    assert "years <span class=\"muted\">(diagnosed Apr 2015)</span>" in page
+
+
+def test_the_activity_chart_is_an_accessible_svg_with_the_therapies_beneath(alice_client, site_lu, ra_model):
+    adalimumab = TherapyInput(drug="adalimumab", started_on=dt.date.today() - dt.timedelta(days=150))
+    ra_visit(site_lu, ref="LU-CHART", days_ago=200, therapies=[METHOTREXATE_FAILED], tender_joint_count_28=14)
+    visit = ra_visit(site_lu, ref="LU-CHART", days_ago=20, tender_joint_count_28=3, therapies=[adalimumab])
+    page = _page(alice_client, visit.patient)
+    chart = page[page.index('<svg class="activity"'):page.index("</svg>", page.index('<svg class="activity"'))]
+    assert 'role="img"' in chart and 'aria-labelledby="chart-title chart-desc"' in chart
+    assert "<title id=\"chart-title\">DAS28-ESR over time, with therapies</title>" in chart
+    assert "DAS28-ESR at 2 visits" in chart
+    assert chart.count('<circle class="pt"') == 2
+    assert "adalimumab" in chart and "lane-ongoing" in chart
+    assert "methotrexate" not in chart  # stopped years before the first visit drawn
+    assert "1 earlier therapy ended before the first visit shown" in page
+
+
+def test_the_ranked_drugs_show_probability_class_and_a_bar(alice_client, scored_patient):
+    page = _page(alice_client, scored_patient)
+    drugs = recommendation_payload(scored_patient.visits.get())["drugs"]
+    top = drugs[0]
+    pct = round(top["probability"] * 100)
+    assert f'<span class="prob" aria-label="Predicted probability of response {pct} percent">{pct} %</span>' in page
+    assert f'<rect class="pbar-fg" width="{pct}" height="10"/>' in page
+    assert top["class"] in page and "Top suggestion" in page
+    assert page.count('class="drug-item') == len(drugs)
+
+
+def test_a_contraindicated_drug_is_set_apart_after_the_others(alice_client, site_lu, ra_model):
+    visit = ra_visit(site_lu, ref="LU-NYHA", heart_failure_nyha="III")
+    jobs_run_pending()
+    page = _page(alice_client, visit.patient)
+    block = page[page.index('<div class="contra-block">'):page.index('id="decision"')]
+    assert "Contraindicated for this patient" in block
+    for anti_tnf in ("adalimumab", "etanercept", "certolizumab pegol"):
+        assert anti_tnf in block
+    assert "Heart failure NYHA class III" in block
+    ranked_part = page[page.index('<ol class="ranked">'):page.index('<div class="contra-block">')]
+    assert "adalimumab" not in ranked_part
+
+
+def test_each_drug_explains_itself_in_a_waterfall_in_plain_words(alice_client, scored_patient):
+    page = _page(alice_client, scored_patient)
+    details = page[page.index('<details class="explain" id="explain-'):]
+    details = details[:details.index("</details>")]
+    assert "<summary>Why " in details
+    assert '<svg class="wf"' in details and 'role="img"' in details
+    assert "Average patient:" in details and "log-odds" in details and "Probability of response" in details
+    assert "Tender joints (28) 8" in page  # a value with its unit, as the dictionary describes it
+    assert "Raised the probability" in details and "Lowered the probability" in details
+
+
+def test_a_waterfall_runs_from_the_base_value_to_the_drugs_score(scored_patient):
+    payload = recommendation_payload(scored_patient.visits.get())
+    for drug in payload["drugs"]:
+        w = waterfall(drug, payload["base_value"])
+        contributions = [float(s.value) for s in w.steps if s.kind in ("up", "down")]
+        # The steps, rounded to 3 decimals each, add up to the score.
+        assert payload["base_value"] + sum(contributions) == pytest.approx(drug["margin"], abs=0.02)
+        assert w.steps[0].kind == "base" and w.steps[-1].kind == "score"
+        assert f"{round(drug['probability'] * 100)} %" in w.steps[-1].text
+        assert sigmoid(drug["margin"]) == pytest.approx(drug["probability"], abs=1e-3)
+        assert w.probability_ticks, "the probability scale is shown under the log-odds"
+
+
+def test_a_feature_computed_per_drug_is_described_not_called_missing(alice_client, site_lu, ra_model):
+    visit = ra_visit(site_lu, ref="LU-MTX", therapies=[METHOTREXATE_FAILED])
+    jobs_run_pending()
+    context = patient_page(visit.patient, today=visit.visit_date)
+    texts = {d["name"]: next(r["text"] for r in d["shap"] if r["feature"] == "prior_same_class_failure")
+             for d in context["recommendation"]["drugs"]}
+    assert texts["methotrexate"] == "Same drug class failed before: yes"
+    assert texts["abatacept"] == "Same drug class failed before: no"
+
+
+def test_missing_inputs_are_listed_with_a_note_on_certainty(alice_client, site_lu, ra_model):
+    visit = ra_visit(site_lu, ref="LU-GAPS", albumin=None, haemoglobin=None)
+    jobs_run_pending()
+    page = _page(alice_client, visit.patient)
+    assert "the ranking is less certain" in page
+    missing = page[page.index("Not recorded at this visit:"):]
+    assert "Albumin" in missing[:300] and "Haemoglobin" in missing[:300]
+
+
+def test_while_the_ranking_is_computed_the_page_says_so_and_refreshes_itself(alice_client, ra_patient_lu):
+    page = _page(alice_client, ra_patient_lu)
+    assert '<meta http-equiv="refresh" content="3">' in page
+    assert "The ranking is being computed" in page
+
+
+def test_a_ready_page_does_not_refresh_itself(alice_client, scored_patient):
+    assert 'http-equiv="refresh"' not in _page(alice_client, scored_patient)
+
+
+def test_the_patient_page_is_read_in_a_bounded_number_of_queries(alice_client, alice, scored_patient,
+                                                                  django_assert_max_num_queries):
+    from clinnova.audit import Actor
+    from recommendations.decisions import decision_record
+
+    rec_id = patient_page(scored_patient, today=scored_patient.visits.get().visit_date)["recommendation"]["id"]
+    for atc in ("L04AB04", "L04AC07", "L04AX03"):
+        decision_record(patient=scored_patient, recommendation_id=rec_id, drug_atc=atc, reason="clinical_judgement",
+                        actor=Actor(user=alice))
+    with django_assert_max_num_queries(20):
+        alice_client.get(f"/patients/{scored_patient.pk}/")
+
+
+def test_viewing_is_audited_and_another_sites_clinician_gets_not_found(alice_client, bob_client, scored_patient):
+    # bob_client and alice_client are the same test client: Bob signs in last.
+    assert bob_client.get(f"/patients/{scored_patient.pk}/").status_code == 404
+    assert AuditEvent.objects.filter(action="access_refused", patient_id=scored_patient.pk).exists()
+
+
+# --- compare ----------------------------------------------------------------------
+
+
+def test_compare_puts_two_drugs_side_by_side_and_says_why_one_scores_higher(alice_client, scored_patient):
+    drugs = recommendation_payload(scored_patient.visits.get())["drugs"]
+    a, b = drugs[0], drugs[-1]
+    response = alice_client.get(f"/patients/{scored_patient.pk}/compare/?a={a['atc']}&b={b['atc']}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"Why {a['name']} over {b['name']} for patient LU-0001?" in page
+    assert f"The drug itself: {a['name']} rather than {b['name']}" in page
+    assert page.count('<svg class="wf"') == 2 and '<svg class="diff"' in page
+    assert AuditEvent.objects.filter(action="patient_view", patient_id=scored_patient.pk,
+                                     detail__page="compare").exists()
+
+
+def test_compare_starts_with_the_top_two(alice_client, scored_patient):
+    drugs = recommendation_payload(scored_patient.visits.get())["drugs"]
+    response = alice_client.get(f"/patients/{scored_patient.pk}/compare/")
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"?a={drugs[0]['atc']}&b={drugs[1]['atc']}")
+
+
+def test_compare_asks_for_two_different_ranked_drugs(alice_client, scored_patient):
+    page = alice_client.get(f"/patients/{scored_patient.pk}/compare/?a=L04AB04&b=L04AB04").content.decode()
+    assert "Choose two different drugs" in page
+    page = alice_client.get(f"/patients/{scored_patient.pk}/compare/?a=L04AB04&b=XXX").content.decode()
+    assert "Choose two different drugs" in page
+
+
+def test_another_sites_clinician_cannot_compare_for_the_patient(bob_client, scored_patient):
+    assert bob_client.get(f"/patients/{scored_patient.pk}/compare/?a=L04AB04&b=L04AC07").status_code == 404
+
+
+def test_the_differences_between_two_drugs_add_up_to_the_gap(scored_patient):
+    payload = recommendation_payload(scored_patient.visits.get())
+    a, b = payload["drugs"][0], payload["drugs"][3]
+    result = comparison(a, b, payload["base_value"])
+    assert sum(r.diff for r in result.rows) == pytest.approx(a["margin"] - b["margin"], abs=1e-4)
+    assert result.rows[0].text.startswith("The drug itself") or abs(result.rows[0].diff) >= abs(
+        next(r.diff for r in result.rows if r.text.startswith("The drug itself")))
+    assert math.isclose(result.logodds_gap, a["margin"] - b["margin"])
