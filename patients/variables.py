@@ -104,7 +104,8 @@ class Variable:
         if self.kind == Kind.CODE:
             return f"{self.label}: {self.code_label(value)}"
         unit = "" if self.unit in ("1", "{score}", "{count}") else f" {self.display_unit}"
-        return f"{self.label} {_num(value)}{unit}"
+        shown = f"{value:.1f}" if self.unit == "a" and isinstance(value, float) else _num(value)  # 16.4 years
+        return f"{self.label} {shown}{unit}"
 
     @property
     def display_unit(self) -> str:

@@ -22,6 +22,15 @@ from patients.drugs import BY_ATC
 DRUG_PREFIX = "drug:"
 # Drug-relative features: their value depends on the candidate drug, not only on the patient.
 DRUG_RELATIVE = ("prior_same_class_failure",)
+# Where a recommendation's stored inputs keep the drug classes that failed before (drug-relative features).
+FAILED_CLASSES_KEY = "failed_drug_classes"
+
+
+def drug_relative_value(name: str, atc: str, failed_classes) -> bool:
+    """The value of a drug-relative feature for one candidate drug."""
+    if name == "prior_same_class_failure":
+        return BY_ATC[atc].drug_class in set(failed_classes or ())
+    raise KeyError(name)
 
 
 def column_names(features: Sequence[str], drugs: Sequence[str]) -> list[str]:

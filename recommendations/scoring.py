@@ -23,7 +23,7 @@ from patients.drugs import BY_ATC
 from patients.history import derived_values, primary_non_response
 from patients.models import FAILURE_OUTCOMES, Diagnosis, TherapyExposure, Visit
 from recommendations import safety
-from recommendations.features import DRUG_RELATIVE, column_names, feature_matrix
+from recommendations.features import DRUG_RELATIVE, FAILED_CLASSES_KEY, column_names, feature_matrix
 from recommendations.models import (
     ModelStatus,
     ModelVersion,
@@ -142,17 +142,19 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
             continue
         model = model_load(version)
         values = [patient_values(visits[j.visit_id]) for j in disease_jobs]
-        matrices = [feature_matrix(v, model.features, model.drugs, failed_classes=_failed_classes(visits[j.visit_id]))
-                    for v, j in zip(values, disease_jobs)]
+        failed = [sorted(_failed_classes(visits[j.visit_id])) for j in disease_jobs]
+        matrices = [feature_matrix(v, model.features, model.drugs, failed_classes=f) for v, f in zip(values, failed)]
         contribs = model.booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan), pred_contribs=True)
         n_drugs = len(model.drugs)
-        for i, (job, vals) in enumerate(zip(disease_jobs, values)):
+        for i, (job, vals, failed_classes) in enumerate(zip(disease_jobs, values, failed)):
             block = contribs[i * n_drugs:(i + 1) * n_drugs]
             visit = visits[job.visit_id]
             missing = [f for f in model.features if f not in DRUG_RELATIVE and vals.get(f) is None]
             recs.append(Recommendation(
                 visit_id=visit.pk, job=job, status=RecommendationStatus.READY, model_version=version,
-                features={f: vals.get(f) for f in model.features}, missing=missing,
+                # With the drug classes that failed before, the drug-relative feature of every row is known too.
+                features={**{f: vals.get(f) for f in model.features if f not in DRUG_RELATIVE},
+                          FAILED_CLASSES_KEY: failed_classes}, missing=missing,
                 base_value=float(block[0, -1]),
             ))
             items.append(_items(model, visit, vals, block))

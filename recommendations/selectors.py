@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from patients import dictionary
 from patients.drugs import BY_ATC
 from patients.models import Visit
-from recommendations.features import DRUG_PREFIX, column_label
+from recommendations.features import DRUG_PREFIX, DRUG_RELATIVE, FAILED_CLASSES_KEY, column_label, drug_relative_value
 from recommendations.models import JobStatus, Recommendation, RecommendationItem, RecommendationStatus, ScoringJob
 
 PENDING, READY, FAILED, NO_ACTIVE_MODEL = "pending", "ready", "failed", "no_active_model"
@@ -19,6 +19,7 @@ def current_recommendation(visit: Visit) -> Recommendation | None:
     return (
         Recommendation.objects.filter(visit=visit, superseded_at__isnull=True)
         .select_related("model_version")
+        .defer("model_version__package")  # the pages need the manifest, not the booster
         .prefetch_related(Prefetch("items", queryset=RecommendationItem.objects.order_by("rank")))
         .first()
     )
@@ -46,7 +47,10 @@ def explanation(item: RecommendationItem, features: dict, feature_names: list[st
             raw = None
         else:
             var = dictionary.BY_NAME.get(column)
-            raw = features.get(column)
+            if column in DRUG_RELATIVE:
+                raw = drug_relative_value(column, item.drug_atc, features.get(FAILED_CLASSES_KEY))
+            else:
+                raw = features.get(column)
             text = var.describe(raw) if var else column
         rows.append({"feature": column, "label": column_label(column), "value": raw, "text": text, "shap": value})
     rows.sort(key=lambda r: -abs(r["shap"]))
@@ -67,6 +71,7 @@ def recommendation_payload(visit: Visit) -> dict:
         return payload
     mv = current.model_version
     payload.update(
+        id=current.pk,
         created_at=current.created_at.isoformat(),
         model_version={"id": mv.pk, "disease": mv.disease, "version": mv.version,
                        "outcome": mv.manifest.get("outcome", ""), "trained_on": "synthetic data"},

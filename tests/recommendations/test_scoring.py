@@ -165,3 +165,17 @@ def test_the_patient_page_shows_the_ranked_drugs_with_the_synthetic_notice(alice
     assert "Trained on synthetic data · not for clinical use" in page
     assert "abatacept" in page and "rituximab" in page
     assert "CRP 14 mg/L" in page
+
+
+def test_a_drug_relative_input_is_explained_per_drug(site_lu, ra_model, django_capture_on_commit_callbacks):
+    visit = store_ra_visit(site_lu, therapies=[TherapyInput(drug="adalimumab", started_on=dt.date(2018, 1, 1),
+                                                            stopped_on=dt.date(2019, 1, 1),
+                                                            outcome="secondary_loss_of_response")],
+                           on_commit=django_capture_on_commit_callbacks)
+    drugs = {d["name"]: d for d in recommendation_payload(visit)["drugs"]}
+
+    def same_class(name):
+        return next(r["text"] for r in drugs[name]["shap"] if r["feature"] == "prior_same_class_failure")
+
+    assert same_class("etanercept") == "Same drug class failed before: yes"  # another anti-TNF
+    assert same_class("abatacept") == "Same drug class failed before: no"
