@@ -7,6 +7,9 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clinnova.views import health
+from recommendations.cds.views import DiscoveryView
+
+cds_discovery = DiscoveryView.as_view()
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),
@@ -19,6 +22,10 @@ urlpatterns = [
     path("models/", include("recommendations.urls")),
     path("api/v1/", include("recommendations.api_urls")),
     path("api/v1/", include("patients.api.urls")),
+    # The EHR integration doors with contracts of their own: FHIR R4 and CDS Hooks 2.0.
+    path("fhir/", include("patients.fhir.urls")),
+    path("cds-services", cds_discovery, name="cds-discovery"),
+    path("cds-services/", include("recommendations.cds.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI starts from an inline script and style: the one page whose CSP allows them.
     path("api/docs/", csp_override({**settings.SECURE_CSP, "script-src": [CSP.SELF, CSP.UNSAFE_INLINE],

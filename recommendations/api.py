@@ -1,6 +1,8 @@
 """REST API for model admins: list, upload, inspect and activate model versions."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.parsers import MultiPartParser
@@ -40,6 +42,73 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+# --- the published shapes (OpenAPI only: the views build plain dicts) ---
+
+
+class VersionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    disease = serializers.CharField()
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    rejection_reason = serializers.CharField(allow_null=True)
+    sha256 = serializers.CharField()
+    filename = serializers.CharField()
+    uploaded_by = serializers.CharField(allow_null=True)
+    uploaded_at = serializers.DateTimeField()
+    activated_by = serializers.CharField(allow_null=True)
+    activated_at = serializers.DateTimeField(allow_null=True)
+    metrics = serializers.DictField(child=serializers.JSONField(), help_text="Test-set metrics of the model card")
+    validation_report = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
+    card_url = serializers.CharField()
+    notice = serializers.CharField()
+
+
+class VersionListOut(serializers.Serializer):
+    results = VersionOut(many=True)
+
+
+class RescoreOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class ActivatedOut(VersionOut):
+    rescore = RescoreOut()
+
+
+class AdminErrorOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    errors = serializers.JSONField(required=False, help_text="Per-field problems, when there are any")
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(AdminErrorOut, description=description)
+
+
+FORBIDDEN = _error("Not signed in as a model admin (session authentication; POST needs the CSRF token)")
+NOT_FOUND = _error("No such model version")
+# The route's <int:pk> matches digits only: a negative id is no URL of this API.
+ID = OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)
+
+
+@extend_schema(
+    methods=["GET"], operation_id="model_versions_list", summary="Model versions, newest first per disease",
+    parameters=[OpenApiParameter("disease", OpenApiTypes.STR, enum=Disease.values, required=False)],
+    responses={200: VersionListOut, 400: _error("Unknown disease"), 403: FORBIDDEN},
+)
+@extend_schema(
+    methods=["POST"], operation_id="model_versions_upload", summary="Upload a model package; it is validated "
+    "before it can be activated",
+    request={"multipart/form-data": UploadSerializer},
+    responses={201: OpenApiResponse(VersionOut, description="Validated"),
+               422: OpenApiResponse(VersionOut, description="Rejected: see rejection_reason"),
+               400: _error("No file in the multipart field 'file'"), 403: FORBIDDEN,
+               413: _error("The package is over MODEL_UPLOAD_MAX_BYTES")},
+)
 @api_view(["GET", "POST"])
 @permission_classes([IsModelAdmin])
 @parser_classes([MultiPartParser])
@@ -66,12 +135,18 @@ def model_versions(request):
     return Response(version_payload(version), status=code)
 
 
+@extend_schema(summary="One model version", parameters=[ID],
+               responses={200: VersionOut, 403: FORBIDDEN, 404: NOT_FOUND})
 @api_view(["GET"])
 @permission_classes([IsModelAdmin])
 def model_version_detail(request, pk: int):
     return Response(version_payload(get_object_or_404(ModelVersion.objects.defer("package"), pk=pk)))
 
 
+@extend_schema(summary="Activate a validated model version and re-score the latest visits of its disease",
+               request=None, parameters=[ID],
+               responses={200: ActivatedOut, 403: FORBIDDEN, 404: NOT_FOUND,
+                          409: _error("The version cannot be activated (rejected, or already active)")})
 @api_view(["POST"])
 @permission_classes([IsModelAdmin])
 def model_version_activate_view(request, pk: int):

@@ -214,3 +214,73 @@ class Decision(models.Model):
     @property
     def drug(self):
         return BY_ATC[self.drug_atc]
+
+
+class CdsClient(models.Model):
+    """A CDS Hooks client (an EHR) of one site, known by its JWT issuer and the public keys it signs with.
+
+    Registered with `manage.py register_cds_client`; only public keys (a JWK Set) are stored.
+    """
+
+    iss = models.CharField("issuer", max_length=255, unique=True, help_text="The `iss` claim of the client's JWTs")
+    site = models.ForeignKey("patients.Site", on_delete=models.PROTECT, related_name="cds_clients")
+    jwks = models.JSONField(help_text="Public JWK Set ({\"keys\": [...]}) whose keys verify the client's JWTs")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "CDS Hooks client"
+
+    def __str__(self) -> str:
+        return f"{self.iss} @ {self.site.code}"
+
+    @property
+    def actor_name(self) -> str:
+        """How the audit trail names this client."""
+        return f"cds:{self.site.code}:{self.iss}"[:100]
+
+
+class UsedJti(models.Model):
+    """A JWT id a CDS client has used: the unique constraint refuses a replayed token."""
+
+    client = models.ForeignKey(CdsClient, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    # After this the token's exp has passed, so the row may be purged: the token is refused anyway.
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "used JWT id"
+        constraints = [models.UniqueConstraint(fields=["client", "jti"], name="used_jti_unique_per_client")]
+
+    def __str__(self) -> str:
+        return f"{self.jti} ({self.client_id})"
+
+
+class CdsFeedbackOutcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    OVERRIDDEN = "overridden", "Overridden"
+
+
+class CdsFeedback(models.Model):
+    """What a clinician did with a CDS Hooks card: accepted it, or overrode it and why."""
+
+    client = models.ForeignKey(CdsClient, on_delete=models.PROTECT, related_name="feedback")
+    service_id = models.CharField(max_length=64)
+    card = models.UUIDField(db_index=True, help_text="The uuid of the card the clinician acted on")
+    outcome = models.CharField(max_length=12, choices=CdsFeedbackOutcome.choices)
+    accepted_suggestions = models.JSONField(default=list, blank=True)
+    override_system = models.CharField(max_length=255, blank=True)
+    override_code = models.CharField(max_length=100, blank=True)
+    override_display = models.CharField(max_length=255, blank=True)
+    user_comment = models.TextField(blank=True)
+    outcome_at = models.DateTimeField(help_text="outcomeTimestamp: when the clinician acted")
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-outcome_at"]
+        verbose_name = "CDS Hooks feedback"
+        verbose_name_plural = "CDS Hooks feedback"
+
+    def __str__(self) -> str:
+        return f"card {self.card} {self.outcome}"

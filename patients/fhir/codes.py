@@ -1,0 +1,29 @@
+"""Code systems the FHIR door reads and writes.
+
+Standard systems first; the urn:clinnova systems carry what no standard code covers
+(dictionary variables without a LOINC code, such as the 28-joint counts, and therapy outcomes).
+"""
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+ATC = ("http://www.whocc.no/atc", "urn:oid:2.16.840.1.113883.6.73")
+# ICD-10 comes in national flavours (icd-10-cm, bfarm icd-10-gm, ...): any system naming ICD-10 is read.
+ICD10_MARKER = "icd-10"
+
+# A data dictionary variable by name: code "tender_joint_count_28".
+VARIABLE = "urn:clinnova:variable"
+# A coded variable's own values: system "urn:clinnova:variable:smoking_status", code "never".
+VARIABLE_VALUES = "urn:clinnova:variable:"
+# MedicationStatement.statusReason: why a therapy stopped (the Outcome codes of patients.models).
+THERAPY_OUTCOME = "urn:clinnova:therapy-outcome"
+# RiskAssessment.prediction extension naming the candidate drug a prediction is for.
+CANDIDATE_DRUG = "urn:clinnova:fhir:StructureDefinition:candidate-drug"
+
+# SNOMED CT qualifier values a lab sends for a positive or negative result (RF, anti-CCP, JCV antibodies).
+SNOMED_BOOLEAN = {
+    "10828004": True,  # Positive
+    "260385009": False,  # Negative
+    "373066001": True,  # Yes
+    "373067005": False,  # No
+}
