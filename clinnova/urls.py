@@ -32,3 +32,6 @@ urlpatterns = [
                                     "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})(
         SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
 ]
+
+handler404 = "clinnova.views.not_found"
+handler500 = "clinnova.views.server_error"

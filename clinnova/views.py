@@ -10,3 +10,33 @@ def health(request):
     except Exception:  # any database failure means "not ready"; the body says no more
         return JsonResponse({"status": "unavailable"}, status=503, headers={"Retry-After": "5"})
     return JsonResponse({"status": "ok"})
+
+
+# Machine clients read JSON errors: a path no route matches under the API doors answers in their format.
+API_PREFIXES = ("/api/", "/cds-services")
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+def not_found(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse({"code": "not_found", "message": f"No resource at {request.path}.", "errors": []},
+                            status=404)
+    if request.path.startswith("/fhir"):
+        return JsonResponse({"resourceType": "OperationOutcome", "issue": [
+            {"severity": "error", "code": "not-found", "diagnostics": f"No resource at {request.path}."}]},
+            status=404, content_type="application/fhir+json")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    if _wants_json(request) or request.path.startswith("/fhir"):
+        return JsonResponse({"code": "server_error", "message": "An unexpected error; it has been logged with the "
+                             "request id in the X-Request-ID header.", "errors": []}, status=500)
+    from django.views.defaults import server_error as page
+
+    return page(request)

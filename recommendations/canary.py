@@ -54,7 +54,7 @@ def canary_check(data: bytes) -> tuple[bool, str]:
     manifest, booster = package_load(data, max_bytes=len(data) + 1)
     features, drugs = manifest["features"], manifest["drugs"]
     X = reference_rows(features, drugs)
-    dm = xgb.DMatrix(X, missing=np.nan)
+    dm = xgb.DMatrix(X, missing=np.nan, nthread=1)
     prob = booster.predict(dm)
     margin = booster.predict(dm, output_margin=True)
     contribs = booster.predict(dm, pred_contribs=True)

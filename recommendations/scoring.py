@@ -144,7 +144,7 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
         values = [patient_values(visits[j.visit_id]) for j in disease_jobs]
         failed = [sorted(_failed_classes(visits[j.visit_id])) for j in disease_jobs]
         matrices = [feature_matrix(v, model.features, model.drugs, failed_classes=f) for v, f in zip(values, failed)]
-        contribs = model.booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan), pred_contribs=True)
+        contribs = model.booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1), pred_contribs=True)
         n_drugs = len(model.drugs)
         for i, (job, vals, failed_classes) in enumerate(zip(disease_jobs, values, failed)):
             block = contribs[i * n_drugs:(i + 1) * n_drugs]

@@ -3,6 +3,7 @@
 - Alice is a clinician at the Luxembourg site (LU).
 - Bob is a clinician at the French site (FR): he must never see Alice's patients.
 - Mia is a model admin: she manages model versions and sees no patients.
+- The Luxembourg hospital's EHR ("epic") posts visits for site LU; the French one ("dxcare") for FR.
 """
 
 from __future__ import annotations
@@ -59,6 +60,22 @@ def bob(site_fr):
 @pytest.fixture
 def mia(db):
     return _person("mia", MODEL_ADMIN, None)
+
+
+@pytest.fixture
+def ehr_lu(site_lu):
+    """The Luxembourg hospital's EHR client (Alice's site) and its token."""
+    from tests.patients.api_helpers import ehr_client_create
+
+    return ehr_client_create(site_lu, "epic")
+
+
+@pytest.fixture
+def ehr_fr(site_fr):
+    """The French hospital's EHR client (Bob's site) and its token."""
+    from tests.patients.api_helpers import ehr_client_create
+
+    return ehr_client_create(site_fr, "dxcare")
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ class Received:
     created: bool
 
 
-def ehr_visit_ingest(*, client: EHRClient, data: dict, actor) -> Received:
+def ehr_visit_ingest(*, client: EHRClient, data: dict, actor, source: str = VisitSource.API) -> Received:
     """Store the visit of a validated VisitIn payload, or find the one stored for the same visit id.
 
     Raises DictionaryError (nothing stored) or Conflict when the visit id was
@@ -41,7 +41,7 @@ def ehr_visit_ingest(*, client: EHRClient, data: dict, actor) -> Received:
             if key_id is not None:
                 visit = visit_ingest(
                     site=client.site, disease=data["disease"], visit_date=data["date"],
-                    measurements=_merged(payload), actor=actor, source=VisitSource.API,
+                    measurements=_merged(payload), actor=actor, source=source,
                     patient_input=_patient_input(client, data["patient"]),
                     therapies=[_therapy_input(t) for t in data["therapies"]],
                     source_system=client.identifier_system, source_id=data["visit_id"],

@@ -26,10 +26,7 @@ def fhir_bundle_ingest(*, client: EHRClient, raw: Any, actor) -> dict:
                                                      value=mapped.data["patient"]["id"]).exists()
     try:
         with transaction.atomic():
-            received = ehr_visit_ingest(client=client, data=mapped.data, actor=actor)
-            if received.created:
-                # ehr_visit_ingest is the JSON door's and records source "api"; this visit came as FHIR.
-                Visit.objects.filter(pk=received.key.visit_id).update(source=VisitSource.FHIR)
+            received = ehr_visit_ingest(client=client, data=mapped.data, actor=actor, source=VisitSource.FHIR)
     except DictionaryError as exc:
         raise FHIRError(422, [_issue_for(mapped, e) for e in exc.errors]) from None
     except Conflict as exc:

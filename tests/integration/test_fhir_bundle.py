@@ -1,20 +1,13 @@
 import datetime as dt
 import json
 
-import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from clinnova.models import AuditEvent
 from patients.models import Diagnosis, IngestKey, Patient, TherapyExposure, Visit
 from tests.integration.fhir_helpers import LOINC, VISIT_DATE, observation, post_bundle, quantity, ra_bundle
-from tests.patients.api_helpers import auth, ehr_client_create, visit_body
-
-
-@pytest.fixture
-def ehr_lu(site_lu):
-    """Alice's hospital EHR at the Luxembourg site, and its token (the same token as the JSON API's)."""
-    return ehr_client_create(site_lu, "epic")
+from tests.patients.api_helpers import auth, visit_body
 
 
 def test_the_capability_statement_is_public_fhir_r4_json(client):

@@ -4,12 +4,7 @@ import pytest
 
 from patients.models import IngestKey, Patient, TherapyExposure, Visit
 from tests.integration.fhir_helpers import SNOMED, observation, post_bundle, quantity, ra_bundle
-from tests.patients.api_helpers import auth, ehr_client_create
-
-
-@pytest.fixture
-def ehr_lu(site_lu):
-    return ehr_client_create(site_lu, "epic")
+from tests.patients.api_helpers import auth
 
 
 def nothing_stored() -> bool:

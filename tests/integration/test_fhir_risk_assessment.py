@@ -5,19 +5,9 @@ from fhir.resources.R4B.riskassessment import RiskAssessment
 from clinnova.models import AuditEvent
 from patients.models import Visit
 from tests.integration.fhir_helpers import post_bundle, ra_bundle
-from tests.patients.api_helpers import auth, ehr_client_create
+from tests.patients.api_helpers import auth
 
 NOTICE = "Trained on synthetic data · not for clinical use"
-
-
-@pytest.fixture
-def ehr_lu(site_lu):
-    return ehr_client_create(site_lu, "epic")
-
-
-@pytest.fixture
-def ehr_fr(site_fr):
-    return ehr_client_create(site_fr, "dxcare")
 
 
 @pytest.fixture

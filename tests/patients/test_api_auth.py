@@ -10,19 +10,7 @@ from django.utils import timezone
 from clinnova.models import AuditEvent
 from patients.api.auth import EHRClientThrottle
 from patients.models import EHRClient, Visit
-from tests.patients.api_helpers import auth, ehr_client_create, visit_body
-
-
-@pytest.fixture
-def ehr_lu(site_lu):
-    """Alice's hospital EHR at the Luxembourg site, and its token."""
-    return ehr_client_create(site_lu, "epic")
-
-
-@pytest.fixture
-def ehr_fr(site_fr):
-    """Bob's hospital EHR at the French site."""
-    return ehr_client_create(site_fr, "dxcare")
+from tests.patients.api_helpers import auth, visit_body
 
 
 def post_visit(client, **headers):

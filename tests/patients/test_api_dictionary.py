@@ -47,3 +47,12 @@ def test_the_docs_page_loads_scripts_only_from_our_own_static_files(client, db):
     assert not re.search(r"https?://", html)
     # WhiteNoise serves the vendored Swagger UI itself.
     assert all(client.get(src).status_code == 200 for src in sources)
+
+
+def test_an_unknown_api_path_answers_json_not_an_html_page(client):
+    response = client.get("/api/v1/visits/null,null/recommendation/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    fhir = client.get("/fhir/Nothing/here")
+    assert fhir.status_code == 404 and fhir.json()["resourceType"] == "OperationOutcome"
+    assert "text/html" in client.get("/no-such-page/")["Content-Type"]

@@ -3,19 +3,7 @@ import json
 import pytest
 
 from clinnova.models import AuditEvent
-from tests.patients.api_helpers import auth, ehr_client_create, visit_body
-
-
-@pytest.fixture
-def ehr_lu(site_lu):
-    """Alice's hospital EHR at the Luxembourg site, and its token."""
-    return ehr_client_create(site_lu, "epic")
-
-
-@pytest.fixture
-def ehr_fr(site_fr):
-    """Bob's hospital EHR at the French site."""
-    return ehr_client_create(site_fr, "dxcare")
+from tests.patients.api_helpers import auth, visit_body
 
 
 def patient_url(patient_id) -> str:

@@ -1,17 +1,5 @@
-import pytest
-
 from clinnova.models import AuditEvent
-from tests.patients.api_helpers import auth, ehr_client_create, visit_body
-
-
-@pytest.fixture
-def ehr_lu(site_lu):
-    return ehr_client_create(site_lu, "lu-ehr")
-
-
-@pytest.fixture
-def ehr_fr(site_fr):
-    return ehr_client_create(site_fr, "fr-ehr")
+from tests.patients.api_helpers import auth, visit_body
 
 
 def post_visit(client, token):

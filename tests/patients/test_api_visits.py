@@ -9,21 +9,9 @@ from django.test import Client
 from clinnova.models import AuditEvent
 from patients.models import IngestKey, Patient, TherapyExposure, Visit, VisitRevision
 from tests.conftest import services_missing
-from tests.patients.api_helpers import TODAY, auth, ehr_client_create, visit_body
+from tests.patients.api_helpers import TODAY, auth, visit_body
 
 URL = "/api/v1/visits/"
-
-
-@pytest.fixture
-def ehr_lu(site_lu):
-    """Alice's hospital EHR at the Luxembourg site, and its token."""
-    return ehr_client_create(site_lu, "epic")
-
-
-@pytest.fixture
-def ehr_fr(site_fr):
-    """Bob's hospital EHR at the French site."""
-    return ehr_client_create(site_fr, "dxcare")
 
 
 def post(client, token, body, **extra):

@@ -2,22 +2,16 @@
 
 import io
 
-import pytest
 from django.db import connection
 
 from clinnova.models import AuditEvent
 from patients.models import PatientIdentifier, Visit
-from tests.patients.api_helpers import auth, ehr_client_create, visit_body
+from tests.patients.api_helpers import auth, visit_body
 from tests.trust.helpers import verified
 
 INJECTION = "<script>alert('x')</script>'); DROP TABLE patients_visit;--"
 # A visit id is a path segment of PUT /api/v1/visits/{visit_id}, so it may not hold "/".
 INJECTION_ID = "x'); DROP TABLE patients_visit;--<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def ehr_lu(site_lu):
-    return ehr_client_create(site_lu, "hostile-ehr")
 
 
 def post(client, token, data, content_type="application/json"):
