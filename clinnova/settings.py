@@ -236,8 +236,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # The schema is validated by the test suite; `check --deploy` is about the deployment.
-    "ENABLE_DJANGO_DEPLOY_CHECK": False,
 }
 
 # Throttle counters (and any other cache use) live in Redis when there is one, shared by all workers.
