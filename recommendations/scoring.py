@@ -43,20 +43,20 @@ class LoadedModel:
     drugs: list[str]
     columns: list[str]
     booster: xgb.Booster
-    # Precomputed once per model: patient-feature column indices and the rules that can fire per drug.
-    feature_idx: np.ndarray
+    # Precomputed once per model: the rules that can fire for each drug.
     rules: dict
 
-    def shap_of(self, row: np.ndarray, d: int) -> list[float]:
-        """SHAP values of one drug's row, stored compactly: the features in manifest order, then the drug's
-        own indicator (see RecommendationItem.shap_by_column).
+    def shap_of(self, block: np.ndarray, d: int) -> list[float]:
+        """SHAP values of one drug's row of a (rounded) block, stored compactly: the features in manifest
+        order, then the drug's own indicator (see RecommendationItem.shap_by_column).
 
         The other drugs' indicators are 0 in this row; their small contributions stay in the
         margin (base value + all contributions) but say nothing about this drug.
         """
-        values = row[self.feature_idx].tolist()
-        values.append(float(row[len(self.features) + d]))
-        return [round(v, 5) for v in values]
+        n_f = len(self.features)
+        values = block[d, :n_f].tolist()
+        values.append(block[d, n_f + d].item())
+        return values
 
 
 # Rows per INSERT statement: 8 parameters each stays under SQLite's 32,766-parameter limit.
@@ -77,7 +77,6 @@ def model_load(version: ModelVersion) -> LoadedModel:
         booster.set_param({"nthread": 1})
         features, drugs = manifest["features"], manifest["drugs"]
         loaded = LoadedModel(version.pk, manifest["disease"], features, drugs, column_names(features, drugs), booster,
-                             feature_idx=np.arange(len(features)),
                              rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs})
         _loaded[version.pk] = loaded
         return loaded
@@ -104,7 +103,10 @@ def _failed_classes(visit: Visit) -> set[str]:
 
 def visits_for_scoring(visit_ids) -> list[Visit]:
     return list(
-        Visit.objects.filter(pk__in=visit_ids).select_related("patient").prefetch_related(
+        Visit.objects.filter(pk__in=visit_ids).select_related("patient")
+        # Only what features and rules read: the stored scores and other JSON need not be decoded.
+        .only("id", "disease", "visit_date", "measurements", "patient__id", "patient__birth_year", "patient__sex")
+        .prefetch_related(
             Prefetch("patient__therapies", queryset=TherapyExposure.objects.order_by("started_on")),
             Prefetch("patient__diagnoses", queryset=Diagnosis.objects.all()),
         )
@@ -165,6 +167,7 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
 def _items(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray) -> list[dict]:
     """One row per candidate drug (plain dicts: thousands per batch, written by _store)."""
     margins = block.sum(axis=1, dtype=np.float64)
+    rounded = np.round(block.astype(np.float64), 5)  # once per visit, not per value
     probs = _sigmoid(margins)
     if not np.all(np.isfinite(probs)):
         raise ValueError(f"model version {model.version_id} produced a non-finite probability")
@@ -178,10 +181,15 @@ def _items(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray) ->
             ctx = dict(values, primary_non_response_to_candidate=primary_non_response(therapies, drug, visit.visit_date))
             flags = safety.flags_from(rules, ctx)
         out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "margin": float(margins[d]),
-                    "shap": model.shap_of(block[d], d), "flags": flags,
+                    "shap": model.shap_of(rounded, d), "flags": flags,
                     "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags)})
     _rank(out)
     return out
+
+
+def _json_floats(values: list[float]) -> str:
+    """A JSON array of finite floats; what json.dumps gives, at a fraction of its cost for thousands of rows."""
+    return "[" + ",".join(map(repr, values)) + "]"
 
 
 def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
@@ -197,8 +205,8 @@ def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
         Recommendation.objects.bulk_create(recs)
         # Thousands of rows per batch: multi-row INSERTs with JSON encoded here beat the ORM's per-field work
         # (and psycopg2's executemany, which makes one round trip per row).
-        rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], json.dumps(it["shap"]),
-                 json.dumps(it["flags"]), it["contraindicated"])
+        rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], _json_floats(it["shap"]),
+                 json.dumps(it["flags"]) if it["flags"] else "[]", it["contraindicated"])
                 for rec, rec_items in zip(recs, items) for it in rec_items]
         table = RecommendationItem._meta.db_table
         with connection.cursor() as cursor:
