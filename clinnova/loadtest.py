@@ -283,7 +283,8 @@ def scenario_run(scenario: str, *, seconds: float = 60, clients: int = 50, outag
                 stack.workers.remove(proc)
             jobs.jobs_sweep(now=timezone.now() + jobs.STALE_RUNNING * 2)
             stack.worker_start()
-            _wait_scored(out, timeout=max(60.0, seconds))
+            # The backlog is scored in batches; a few thousand visits take a minute or two on two cores.
+            _wait_scored(out, timeout=max(120.0, 5 * seconds))
     finally:
         if proxy is not None:
             proxy.close()
@@ -319,6 +320,7 @@ def table(outcomes: list[Outcome]) -> str:
         lines.append(
             f"{o.scenario:<17}{o.seconds:>4.0f}{o.requests:>9}{o.requests / o.seconds:>7.0f}{o.percentile(50):>8.0f}"
             f"{o.percentile(95):>8.0f}{o.percentile(99):>8.0f}{o.server_errors:>5}{o.statuses[503]:>5}"
-            f"{len(o.accepted):>9}{'yes' if o.stored_once else 'NO':>10}{'yes' if o.scored_once else 'NO':>10}  "
+            f"{len(o.accepted):>9}{'yes' if o.stored_once else 'NO':>10}{'yes' if o.scored_once else 'NO':>10}"
+            f"{o.unscored:>9}  "
             f"{'ok' if o.ok else 'FAILED'}")
     return "\n".join(lines)

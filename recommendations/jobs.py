@@ -118,9 +118,21 @@ def jobs_sweep(*, now: dt.datetime | None = None, send: bool = True) -> list[int
                .filter(Q(created_at__lt=now - STALE_PENDING) | Q(attempts__gt=0) | Q(started_at__isnull=False))
                .values_list("pk", flat=True)[:5000])
     if send:
-        for job_id in due:
-            job_send(job_id)
+        jobs_send(due)
     return due
+
+
+def jobs_send(job_ids: list[int], *, batch: int = 200) -> None:
+    """Send many jobs as batches: a backlog (after a broker outage) is scored in vectorised calls."""
+    from recommendations.tasks import score_jobs
+
+    for start in range(0, len(job_ids), batch):
+        try:
+            score_jobs.delay(job_ids[start:start + batch])
+        except Exception as exc:  # broker still away: the next sweep tries again
+            log.warning("%d scoring jobs not sent (%s); the next sweep retries", len(job_ids) - start,
+                        type(exc).__name__)
+            return
 
 
 def jobs_run_pending(*, batch: int = 200) -> int:

@@ -125,11 +125,6 @@ def latest_visits(disease: str) -> list[Visit]:
 
 def rescore_send(job_ids: list[int]) -> None:
     """Send re-scoring jobs in batches: each batch is one vectorised scoring call in a worker."""
-    from recommendations.tasks import score_jobs
+    from recommendations.jobs import jobs_send
 
-    for start in range(0, len(job_ids), RESCORE_BATCH):
-        batch = job_ids[start:start + RESCORE_BATCH]
-        try:
-            score_jobs.delay(batch)
-        except Exception:  # broker away: the jobs stay pending and the sweep sends them
-            return
+    jobs_send(job_ids, batch=RESCORE_BATCH)

@@ -150,7 +150,7 @@ def test_a_model_error_fails_the_job_with_its_reason(site_lu, ra_model, monkeypa
 
 def test_the_sweep_requeues_a_visit_accepted_while_the_broker_was_down(site_lu, ra_model, monkeypatch):
     sent = []
-    monkeypatch.setattr(jobs, "job_send", lambda job_id: sent.append(job_id))
+    monkeypatch.setattr(jobs, "jobs_send", lambda job_ids, **kw: sent.extend(job_ids))
     with jobs.dispatch_deferred():
         visit = store_ra_visit(site_lu, on_commit=lambda execute: __import__("contextlib").nullcontext())
     job = ScoringJob.objects.get(visit=visit)
