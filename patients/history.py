@@ -36,6 +36,11 @@ def derived_values(*, birth_year: int, sex: str, diagnosed_on: dt.date | None, v
     }
 
 
+def failed_classes(therapies: Iterable[TherapyExposure], on: dt.date) -> set[str]:
+    """The drug classes of therapies stopped for non-response by that date (drug-relative features read it)."""
+    return {BY_ATC[t.drug_atc].drug_class for t in _prior(therapies, on) if t.outcome in FAILURE_OUTCOMES}
+
+
 def same_class_failed(therapies: Iterable[TherapyExposure], drug: Drug, on: dt.date) -> bool:
     return any(
         BY_ATC[t.drug_atc].drug_class == drug.drug_class and t.outcome in FAILURE_OUTCOMES

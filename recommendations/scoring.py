@@ -20,8 +20,8 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from patients.drugs import BY_ATC
-from patients.history import derived_values, primary_non_response
-from patients.models import FAILURE_OUTCOMES, Diagnosis, TherapyExposure, Visit
+from patients.history import derived_values, failed_classes, primary_non_response
+from patients.models import Diagnosis, TherapyExposure, Visit
 from recommendations import safety
 from recommendations.features import DRUG_RELATIVE, FAILED_CLASSES_KEY, column_names, feature_matrix
 from recommendations.models import (
@@ -96,11 +96,6 @@ def patient_values(visit: Visit) -> dict:
     return values
 
 
-def _failed_classes(visit: Visit) -> set[str]:
-    return {BY_ATC[t.drug_atc].drug_class for t in visit.patient.therapies.all()
-            if t.outcome in FAILURE_OUTCOMES and t.stopped_on is not None and t.stopped_on <= visit.visit_date}
-
-
 def visits_for_scoring(visit_ids) -> list[Visit]:
     return list(
         Visit.objects.filter(pk__in=visit_ids).select_related("patient")
@@ -144,11 +139,12 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
             continue
         model = model_load(version)
         values = [patient_values(visits[j.visit_id]) for j in disease_jobs]
-        failed = [sorted(_failed_classes(visits[j.visit_id])) for j in disease_jobs]
+        failed = [sorted(failed_classes(visits[j.visit_id].patient.therapies.all(), visits[j.visit_id].visit_date))
+                  for j in disease_jobs]
         matrices = [feature_matrix(v, model.features, model.drugs, failed_classes=f) for v, f in zip(values, failed)]
         contribs = model.booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1), pred_contribs=True)
         n_drugs = len(model.drugs)
-        for i, (job, vals, failed_classes) in enumerate(zip(disease_jobs, values, failed)):
+        for i, (job, vals, classes) in enumerate(zip(disease_jobs, values, failed)):
             block = contribs[i * n_drugs:(i + 1) * n_drugs]
             visit = visits[job.visit_id]
             missing = [f for f in model.features if f not in DRUG_RELATIVE and vals.get(f) is None]
@@ -156,7 +152,7 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
                 visit_id=visit.pk, job=job, status=RecommendationStatus.READY, model_version=version,
                 # With the drug classes that failed before, the drug-relative feature of every row is known too.
                 features={**{f: vals.get(f) for f in model.features if f not in DRUG_RELATIVE},
-                          FAILED_CLASSES_KEY: failed_classes}, missing=missing,
+                          FAILED_CLASSES_KEY: classes}, missing=missing,
                 base_value=float(block[0, -1]),
             ))
             items.append(_items(model, visit, vals, block))

@@ -22,10 +22,10 @@ from patients.dictionary import DictionaryError
 from patients.drugs import BY_ATC
 from patients.fhir.observations import MappingError, observation_read
 from patients.fhir.outbound import main_reasons
-from patients.history import primary_non_response
-from patients.models import FAILURE_OUTCOMES, Diagnosis, Patient, TherapyExposure, Visit
+from patients.history import failed_classes, primary_non_response
+from patients.models import Diagnosis, Patient, TherapyExposure, Visit
 from recommendations import safety
-from recommendations.features import feature_matrix
+from recommendations.features import FAILED_CLASSES_KEY, feature_matrix
 from recommendations.models import ModelVersion, RecommendationItem, RecommendationStatus
 from recommendations.scoring import LoadedModel, active_versions, model_load, patient_values
 from recommendations.selectors import current_recommendation, explanation
@@ -125,11 +125,11 @@ def _live(visit: Visit, newer: dict[str, Any], as_of: dt.date) -> Ranking | None
                   measurements={**visit.measurements, **newer})
     values = patient_values(draft)
     therapies = visit.patient.therapies.all()
-    failed = {BY_ATC[t.drug_atc].drug_class for t in therapies
-              if t.outcome in FAILURE_OUTCOMES and t.stopped_on is not None and t.stopped_on <= as_of}
+    failed = failed_classes(therapies, as_of)
     rows = feature_matrix(values, model.features, model.drugs, failed_classes=failed)
     # nthread=1: for ten rows, starting XGBoost's thread pool costs ~45 ms, building the matrix 0.1 ms.
     contribs = model.booster.predict(xgb.DMatrix(rows, missing=np.nan, nthread=1), pred_contribs=True)
+    values = {**values, FAILED_CLASSES_KEY: sorted(failed)}  # explanations read the drug-relative input from it
     return Ranking(visit=visit, model_version=version, drugs=_ranked(model, values, therapies, as_of, contribs),
                    as_of=as_of, live=True, overlaid=tuple(sorted(newer)))
 
@@ -146,13 +146,13 @@ def _ranked(model: LoadedModel, values: dict, therapies, as_of: dt.date, contrib
         order.append((contraindicated, -float(probabilities[d]), atc, d, flags))
     # The scoring service's order: contraindicated drugs after all others, then by probability.
     order.sort(key=lambda row: row[:3])
-    features = {f: values.get(f) for f in model.features}
+    features = {f: values.get(f) for f in [*model.features, FAILED_CLASSES_KEY]}
     drugs = []
     for rank, (contraindicated, minus_p, atc, d, flags) in enumerate(order, start=1):
         reasons = []
         if rank <= EXPLAINED:
             # An unsaved item: explanation() reads its SHAP values the way it reads a stored one.
-            item = RecommendationItem(drug_atc=atc, shap=model.shap_of(contribs[d], d))
+            item = RecommendationItem(drug_atc=atc, shap=model.shap_of(contribs, d))
             reasons = main_reasons(explanation(item, features, model.features))
         drugs.append(RankedDrug(atc=atc, name=BY_ATC[atc].name, class_label=BY_ATC[atc].class_label,
                                 probability=round(-minus_p, 6), contraindicated=contraindicated, flags=flags,
