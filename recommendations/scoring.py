@@ -63,13 +63,16 @@ class LoadedModel:
 ITEM_INSERT_CHUNK = 1000
 
 # Model versions are immutable, so a process keeps each one it has loaded.
-_loaded: dict[int, LoadedModel] = {}
+# Keyed by id and file hash: a database restored or re-created under the same ids (tests do) cannot make
+# a process answer with another version's booster.
+_loaded: dict[tuple[int, str], LoadedModel] = {}
 _lock = threading.Lock()
 
 
 def model_load(version: ModelVersion) -> LoadedModel:
     with _lock:
-        cached = _loaded.get(version.pk)
+        key = (version.pk, version.sha256)
+        cached = _loaded.get(key)
         if cached is not None:
             return cached
         data = bytes(ModelVersion.objects.values_list("package", flat=True).get(pk=version.pk))
@@ -78,7 +81,7 @@ def model_load(version: ModelVersion) -> LoadedModel:
         features, drugs = manifest["features"], manifest["drugs"]
         loaded = LoadedModel(version.pk, manifest["disease"], features, drugs, column_names(features, drugs), booster,
                              rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs})
-        _loaded[version.pk] = loaded
+        _loaded[key] = loaded
         return loaded
 
 

@@ -33,17 +33,6 @@ def orm_beside_playwright(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    # Each test's database starts empty and reuses primary keys: a model cached by id in an earlier test
-    # could otherwise answer for another disease's version with the same id.
-    from recommendations import scoring
-
-    scoring._loaded.clear()
-    yield
-    scoring._loaded.clear()
-
-
 @pytest.fixture
 def browser(orm_beside_playwright):
     _chromium_or_skip()

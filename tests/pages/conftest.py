@@ -12,16 +12,6 @@ from recommendations.jobs import jobs_run_pending
 from tests.conftest import RA_VISIT
 
 
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    # Rolled-back tests reuse primary keys: a booster cached by id must not answer for another test's version.
-    from recommendations import scoring
-
-    scoring._loaded.clear()
-    yield
-    scoring._loaded.clear()
-
-
 @pytest.fixture
 def scored_patient(ra_patient_lu, ra_model):
     """Alice's RA patient with the recommendation of her latest visit computed."""
