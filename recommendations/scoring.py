@@ -158,13 +158,14 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
                           FAILED_CLASSES_KEY: classes}, missing=missing,
                 base_value=float(block[0, -1]),
             ))
-            items.append(_items(model, visit, vals, block))
+            items.append(items_ranked(model, visit, vals, block))
     _store(recs, items)
     return recs
 
 
-def _items(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray) -> list[dict]:
-    """One row per candidate drug (plain dicts: thousands per batch, written by _store)."""
+def items_ranked(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray) -> list[dict]:
+    """One row per candidate drug, ranked, with probability, safety flags and SHAP values (plain dicts:
+    thousands per batch, written by _store; the CDS service ranks unsaved visits with it too)."""
     margins = block.sum(axis=1, dtype=np.float64)
     rounded = np.round(block.astype(np.float64), 5)  # once per visit, not per value
     probs = _sigmoid(margins)

@@ -131,6 +131,10 @@ def _encounter_map(entry: Entry, out: _Collector) -> tuple[str | None, dt.date |
     return visit_id, visit_date
 
 
+# The ICD-10 codes named in error messages come from the dictionary, like the mapping itself.
+ICD10_LIST = ", ".join(code for codes in DISEASE_CODES.values() for code in codes["icd10"])
+
+
 def _disease_of(concept: dict) -> str | None:
     for coding in concept.get("coding") or []:
         system, code = coding.get("system") or "", (coding.get("code") or "").upper().replace(".", "").strip()
@@ -179,8 +183,8 @@ def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
         if var is None:
             shown = ", ".join(f"{c.get('system', '?')}|{c.get('code', '?')}" for c in
                               (r.get("code") or {}).get("coding") or []) or "no coding"
-            out.entry_fails(e, e.issue("code", f"{shown} is neither a disease Clinnova scores (ICD-10 K50, K51, M05, "
-                                       "M06, G35 or their SNOMED CT codes) nor a comorbidity of the data dictionary",
+            out.entry_fails(e, e.issue("code", f"{shown} is neither a disease Clinnova scores (ICD-10 {ICD10_LIST} "
+                                       "or their SNOMED CT codes) nor a comorbidity of the data dictionary",
                                        code="code-invalid"))
         elif var.kind != Kind.BOOLEAN:
             out.entry_fails(e, e.issue("code", f"{var.label} needs its grade: send an Observation coded "
@@ -188,8 +192,8 @@ def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
         else:
             _comorbidity_add(e, var, verification != "refuted", comorbidities, mapped, out)
     if disease is None:
-        out.fatal.append(Issue("required", "the Bundle needs a Condition coding the disease: ICD-10 K50, K51, M05, "
-                               "M06 or G35 (or a child code), or its SNOMED CT code", "Bundle.entry"))
+        out.fatal.append(Issue("required", "the Bundle needs a Condition coding the disease: ICD-10 "
+                               f"{ICD10_LIST} (or a child code), or its SNOMED CT code", "Bundle.entry"))
     return disease, diagnosed_on, comorbidities
 
 

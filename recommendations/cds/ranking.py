@@ -22,12 +22,11 @@ from patients.dictionary import DictionaryError
 from patients.drugs import BY_ATC
 from patients.fhir.observations import MappingError, observation_read
 from patients.fhir.outbound import main_reasons
-from patients.history import failed_classes, primary_non_response
+from patients.history import failed_classes
 from patients.models import Diagnosis, Patient, TherapyExposure, Visit
-from recommendations import safety
 from recommendations.features import FAILED_CLASSES_KEY, feature_matrix
 from recommendations.models import ModelVersion, RecommendationItem, RecommendationStatus
-from recommendations.scoring import LoadedModel, active_versions, model_load, patient_values
+from recommendations.scoring import LoadedModel, active_versions, items_ranked, model_load, patient_values
 from recommendations.selectors import current_recommendation, explanation
 
 
@@ -124,37 +123,22 @@ def _live(visit: Visit, newer: dict[str, Any], as_of: dt.date) -> Ranking | None
     draft = Visit(patient=visit.patient, site_id=visit.site_id, disease=visit.disease, visit_date=as_of,
                   measurements={**visit.measurements, **newer})
     values = patient_values(draft)
-    therapies = visit.patient.therapies.all()
-    failed = failed_classes(therapies, as_of)
+    failed = failed_classes(visit.patient.therapies.all(), as_of)
     rows = feature_matrix(values, model.features, model.drugs, failed_classes=failed)
     # nthread=1: for ten rows, starting XGBoost's thread pool costs ~45 ms, building the matrix 0.1 ms.
     contribs = model.booster.predict(xgb.DMatrix(rows, missing=np.nan, nthread=1), pred_contribs=True)
-    values = {**values, FAILED_CLASSES_KEY: sorted(failed)}  # explanations read the drug-relative input from it
-    return Ranking(visit=visit, model_version=version, drugs=_ranked(model, values, therapies, as_of, contribs),
+    items = items_ranked(model, draft, values, contribs)  # the scoring service's flags and order
+    features = {**{f: values.get(f) for f in model.features}, FAILED_CLASSES_KEY: sorted(failed)}
+    return Ranking(visit=visit, model_version=version, drugs=[_ranked_drug(it, features, model) for it in items],
                    as_of=as_of, live=True, overlaid=tuple(sorted(newer)))
 
 
-def _ranked(model: LoadedModel, values: dict, therapies, as_of: dt.date, contribs: np.ndarray) -> list[RankedDrug]:
-    """Candidates with probability and safety flags, in the scoring service's order; the top ones explained."""
-    probabilities = 1.0 / (1.0 + np.exp(-contribs.sum(axis=1, dtype=np.float64)))
-    order = []
-    for d, atc in enumerate(model.drugs):
-        drug = BY_ATC[atc]
-        context = dict(values, primary_non_response_to_candidate=primary_non_response(therapies, drug, as_of))
-        flags = safety.flags_from(model.rules[atc], context) if model.rules[atc] else []
-        contraindicated = any(f["severity"] == safety.CONTRAINDICATED for f in flags)
-        order.append((contraindicated, -float(probabilities[d]), atc, d, flags))
-    # The scoring service's order: contraindicated drugs after all others, then by probability.
-    order.sort(key=lambda row: row[:3])
-    features = {f: values.get(f) for f in [*model.features, FAILED_CLASSES_KEY]}
-    drugs = []
-    for rank, (contraindicated, minus_p, atc, d, flags) in enumerate(order, start=1):
-        reasons = []
-        if rank <= EXPLAINED:
-            # An unsaved item: explanation() reads its SHAP values the way it reads a stored one.
-            item = RecommendationItem(drug_atc=atc, shap=model.shap_of(contribs, d))
-            reasons = main_reasons(explanation(item, features, model.features))
-        drugs.append(RankedDrug(atc=atc, name=BY_ATC[atc].name, class_label=BY_ATC[atc].class_label,
-                                probability=round(-minus_p, 6), contraindicated=contraindicated, flags=flags,
-                                reasons=reasons))
-    return drugs
+def _ranked_drug(it: dict, features: dict, model: LoadedModel) -> RankedDrug:
+    drug = BY_ATC[it["drug_atc"]]
+    reasons = []
+    if it["rank"] <= EXPLAINED:
+        # An unsaved item: explanation() reads its SHAP values the way it reads a stored one.
+        item = RecommendationItem(drug_atc=drug.atc, shap=it["shap"])
+        reasons = main_reasons(explanation(item, features, model.features))
+    return RankedDrug(atc=drug.atc, name=drug.name, class_label=drug.class_label, probability=it["probability"],
+                      contraindicated=it["contraindicated"], flags=it["flags"], reasons=reasons)
