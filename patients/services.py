@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from clinnova.audit import Actor, audit_record
@@ -26,6 +27,10 @@ from patients.models import (
     VisitRevision,
     VisitSource,
 )
+
+# Sent inside the transaction that stores or amends a visit, with `visit`. The record knows nothing of what
+# is built on it; the scoring app above connects its scoring job here (in its AppConfig.ready).
+visit_stored = Signal()
 
 # The score that stands for "disease activity" on lists and charts, per disease.
 ACTIVITY_SCORES: dict[str, tuple[str, ...]] = {
@@ -235,7 +240,6 @@ def _diagnosis_ensure(patient: Patient, disease: str, visit_date: dt.date, p: Pa
 
 
 def _after_visit_stored(visit: Visit) -> None:
-    """Every stored visit gets a scoring job in the same transaction, sent to a worker on commit."""
-    from recommendations.jobs import scoring_job_record
-
-    scoring_job_record(visit)
+    """Tell the layers above, inside the visit's transaction, that it is stored (the scoring app records
+    its job here, so the visit and its job commit together or not at all)."""
+    visit_stored.send(sender=Visit, visit=visit)

@@ -8,11 +8,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clinnova.audit import Actor, audit_record
+from doors.pages.forms import DecisionForm, VisitForm
+from doors.pages.selectors import patient_compare, patient_list, patient_page
 from patients.access import patient_get_for_user
 from patients.dictionary import DictionaryError, Disease
-from patients.forms import DecisionForm, VisitForm
 from patients.models import VisitSource
-from patients.selectors import patient_compare, patient_list, patient_page, visit_form_disease
+from patients.selectors import visit_form_disease
 from patients.services import visit_ingest
 from recommendations.decisions import DecisionError, RecommendationSuperseded, decision_record
 

@@ -17,18 +17,17 @@ import xgboost as xgb
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
+from doors.fhir.observations import MappingError, observation_read
+from doors.fhir.outbound import main_reasons
 from patients import dictionary
 from patients.dictionary import DictionaryError
 from patients.drugs import BY_ATC
-from patients.fhir.observations import MappingError, observation_read
-from patients.fhir.outbound import main_reasons
 from patients.history import failed_classes
 from patients.models import Diagnosis, Patient, TherapyExposure, Visit
 from recommendations.features import FAILED_CLASSES_KEY, feature_matrix
 from recommendations.models import ModelVersion, RecommendationItem, RecommendationStatus
 from recommendations.scoring import LoadedModel, active_versions, items_ranked, model_load, patient_values
 from recommendations.selectors import current_recommendation, explanation
-
 
 # Cards explain the top drugs only; explaining all ten costs more than the rest of the call.
 EXPLAINED = 3

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from patients.demo import demo_network_load
+from doors.demo import demo_network_load
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from patients.api import views
+from doors.api import views
 
 app_name = "ehr_api"
 urlpatterns = [

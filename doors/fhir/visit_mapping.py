@@ -11,12 +11,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from doors.fhir import codes
+from doors.fhir.bundle import Entry, ReadBundle
+from doors.fhir.errors import FHIRError, Issue
+from doors.fhir.observations import MappingError, date_of, observation_read
 from patients import dictionary, drugs
 from patients.dictionary import DISEASE_CODES, DictionaryError, Kind
-from patients.fhir import codes
-from patients.fhir.bundle import Entry, ReadBundle
-from patients.fhir.errors import FHIRError, Issue
-from patients.fhir.observations import MappingError, date_of, observation_read
 from patients.models import EHRClient, Outcome, Sex
 
 THERAPY_STATUS = {"active": Outcome.ONGOING, "completed": Outcome.OTHER, "stopped": Outcome.OTHER,

@@ -14,11 +14,12 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from clinnova.api_errors import Conflict
+from doors.api.errors import Conflict
 from patients import dictionary, drugs
 from patients.dictionary import DictionaryError, FieldError
 from patients.models import EHRClient, IngestKey, Visit, VisitSource
 from patients.services import PatientInput, TherapyInput, visit_amend, visit_content_hash, visit_ingest
+from recommendations.selectors import recommendation_status
 
 
 @dataclass(frozen=True)
@@ -200,14 +201,5 @@ def visit_body(key: IngestKey) -> dict[str, Any]:
         "visit": str(visit.pk),
         "patient": str(visit.patient_id),
         "recommendation": {"url": f"/api/v1/visits/{visit.pk}/recommendation/",
-                           "status": _recommendation_status(visit)},
+                           "status": recommendation_status(visit)},
     }
-
-
-def _recommendation_status(visit: Visit) -> str:
-    try:
-        # Written by the recommendations app; until it lands every visit is simply pending.
-        from recommendations.selectors import recommendation_status
-    except ImportError:
-        return "pending"
-    return recommendation_status(visit)

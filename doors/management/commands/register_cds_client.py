@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinnova.audit import Actor, audit_record
+from doors.cds.auth import jwks_parse
 from patients.models import Site
-from recommendations.cds.auth import jwks_parse
 from recommendations.models import CdsClient
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from patients.fhir.errors import FHIRError, Issue
+from doors.fhir.errors import FHIRError, Issue
 
 BUNDLE_TYPES = ("transaction", "batch")
 SUPPORTED = ("Patient", "Encounter", "Observation", "Condition", "MedicationStatement")

@@ -11,12 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinnova.audit import Actor, audit_record
+from doors.api import serializers as s
+from doors.api.auth import EHRClientThrottle, EHRTokenAuthentication, IsEHRClient
+from doors.api.ingest import ehr_visit_amend, ehr_visit_ingest, visit_body
+from doors.api.parsers import BoundedJSONParser, body_limit_check
 from patients import dictionary, drugs, selectors
-from patients.api import serializers as s
-from patients.api.auth import EHRClientThrottle, EHRTokenAuthentication, IsEHRClient
-from patients.api.ingest import ehr_visit_amend, ehr_visit_ingest, visit_body
-from patients.api.parsers import BoundedJSONParser, body_limit_check
 from patients.models import EHRClient, Patient, Visit
+from recommendations.selectors import recommendation_payload
 
 # The published contract does not change while the process runs: build it once.
 DICTIONARY = {
@@ -141,8 +142,6 @@ class RecommendationView(EHRView):
                    401: UNAUTHORIZED, 404: _error("No such visit at this client's site"), 429: THROTTLED},
     )
     def get(self, request, visit_uuid):
-        from recommendations.selectors import recommendation_payload
-
         actor = self.actor(request)
         visit = Visit.objects.select_related("patient", "site").filter(pk=visit_uuid, site=request.auth.site_id).first()
         if visit is None:

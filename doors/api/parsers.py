@@ -8,7 +8,7 @@ import math
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
-from clinnova.api_errors import PayloadTooLarge
+from doors.api.errors import PayloadTooLarge
 
 
 def body_limit_check(request) -> None:

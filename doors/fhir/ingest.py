@@ -6,12 +6,12 @@ from typing import Any
 
 from django.db import transaction
 
-from clinnova.api_errors import Conflict
-from patients.api.ingest import Received, ehr_visit_ingest
+from doors.api.errors import Conflict
+from doors.api.ingest import Received, ehr_visit_ingest
+from doors.fhir.bundle import bundle_read
+from doors.fhir.errors import FHIRError, Issue, operation_outcome
+from doors.fhir.visit_mapping import MappedVisit, visit_map
 from patients.dictionary import DictionaryError, FieldError
-from patients.fhir.bundle import bundle_read
-from patients.fhir.errors import FHIRError, Issue, operation_outcome
-from patients.fhir.visit_mapping import MappedVisit, visit_map
 from patients.models import EHRClient, PatientIdentifier, Visit, VisitSource
 
 

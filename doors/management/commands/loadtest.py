@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from clinnova.loadtest import SCENARIOS, scenario_run, table
 from clinnova.stack import services_ready
+from doors.loadtest import SCENARIOS, scenario_run, table
 
 
 class Command(BaseCommand):

@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinnova.audit import Actor
-from patients.api.parsers import BoundedJSONParser, body_limit_check
-from recommendations.cds.auth import CdsClientThrottle, CdsJWTAuthentication, IsCdsClient
-from recommendations.cds.feedback import feedback_store
-from recommendations.cds.service import SERVICE_ID, discovery, patient_view_answer
+from doors.api.parsers import BoundedJSONParser, body_limit_check
+from doors.cds.auth import CdsClientThrottle, CdsJWTAuthentication, IsCdsClient
+from doors.cds.feedback import feedback_store
+from doors.cds.service import SERVICE_ID, discovery, patient_view_answer
 
 
 @extend_schema(exclude=True)  # CDS Hooks 2.0 is its own contract

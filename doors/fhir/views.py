@@ -12,12 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinnova.audit import Actor, audit_record
-from patients.api.auth import EHRClientThrottle, EHRTokenAuthentication, IsEHRClient
-from patients.api.parsers import BoundedJSONParser, body_limit_check
-from patients.fhir.errors import FHIRError, Issue, operation_outcome
-from patients.fhir.ingest import fhir_bundle_ingest
-from patients.fhir.outbound import capability_statement, risk_assessment_searchset
+from doors.api.auth import EHRClientThrottle, EHRTokenAuthentication, IsEHRClient
+from doors.api.parsers import BoundedJSONParser, body_limit_check
+from doors.fhir.errors import FHIRError, Issue, operation_outcome
+from doors.fhir.ingest import fhir_bundle_ingest
+from doors.fhir.outbound import capability_statement, risk_assessment_searchset
 from patients.models import EHRClient, Patient
+from recommendations.selectors import recommendation_payload
 
 MEDIA_TYPES = ("application/fhir+json", "application/json")
 # OperationOutcome issue codes (http://hl7.org/fhir/issue-type) for the HTTP errors DRF raises.
@@ -81,8 +82,6 @@ class BundleView(FHIRView):
 @extend_schema(exclude=True)
 class RiskAssessmentView(FHIRView):
     def get(self, request):
-        from recommendations.selectors import recommendation_payload
-
         wanted = request.query_params.get("patient") or request.query_params.get("subject")
         if not wanted:
             raise FHIRError(400, [Issue("required", "search with ?patient=<Clinnova patient id>")])

@@ -10,10 +10,10 @@ from django.db.models import Q
 from rest_framework import exceptions
 
 from clinnova.audit import Actor, audit_record
+from doors.cds.ranking import EXPLAINED, RankedDrug, Ranking, ranking_for
 from patients import dictionary
 from patients.dictionary import Disease
 from patients.models import Patient, Site
-from recommendations.cds.ranking import EXPLAINED, Ranking, RankedDrug, ranking_for
 from recommendations.models import CdsClient
 
 SERVICE_ID = "clinnova-therapy-ranking"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
+from doors.fhir import codes
+from doors.fhir.bundle import SUPPORTED
+from doors.fhir.errors import Issue, operation_outcome
 from patients.dictionary import Disease
-from patients.fhir import codes
-from patients.fhir.bundle import SUPPORTED
-from patients.fhir.errors import Issue, operation_outcome
 from patients.models import Visit
 
 

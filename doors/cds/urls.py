@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from recommendations.cds import views
-from recommendations.cds.service import SERVICE_ID
+from doors.cds import views
+from doors.cds.service import SERVICE_ID
 
 app_name = "cds"
 urlpatterns = [

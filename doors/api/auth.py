@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 import re
 
 from django.contrib.auth.models import AnonymousUser

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients.fhir import views
+from doors.fhir import views
 
 app_name = "fhir"
 urlpatterns = [

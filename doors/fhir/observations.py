@@ -11,9 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from doors.fhir import codes
 from patients import dictionary
 from patients.dictionary import Kind, Variable
-from patients.fhir import codes
 
 # Observation.status values whose value may be used; the others (registered, cancelled, entered-in-error,
 # unknown) carry no result a clinician would act on.
