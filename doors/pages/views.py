@@ -14,6 +14,7 @@ from patients.access import patient_get_for_user
 from patients.dictionary import DictionaryError, Disease
 from patients.models import VisitSource
 from patients.selectors import visit_form_disease
+from patients.state import patient_state
 from patients.services import visit_ingest
 from recommendations.decisions import DecisionError, RecommendationSuperseded, decision_record
 
@@ -113,20 +114,22 @@ def visit_new(request, patient_id):
     if not disease:
         messages.error(request, "This patient has no diagnosis; a visit needs one.")
         return redirect(patient)
+    state = patient_state(patient, on=timezone.localdate(), disease=disease)
     if request.method == "POST":
-        form = VisitForm(request.POST, disease=disease)
+        form = VisitForm(request.POST, disease=disease, state=state)
         if form.is_valid():
+            therapies = form.therapies()
             try:
                 visit_ingest(site=patient.site, disease=disease, visit_date=form.cleaned_data["visit_date"],
                              measurements=form.measurements(), actor=actor, source=VisitSource.FORM,
-                             patient=patient)
+                             patient=patient, therapies=[t for _, t in therapies])
             except DictionaryError as exc:
-                form.add_dictionary_errors(exc)
+                form.add_dictionary_errors(exc, therapy_fields=[field for field, _ in therapies])
             else:
                 messages.success(request, "Visit saved. The therapies are being ranked for it.")
                 return redirect(patient)
     else:
-        form = VisitForm(disease=disease)
+        form = VisitForm(disease=disease, state=state)
     return render(request, "patients/visit_form.html", {
         "patient": patient, "ehr_id": patient.primary_identifier, "form": form, "disease": disease,
         "disease_label": Disease(disease).label,
