@@ -250,6 +250,16 @@ CACHES = {
 PRETRAINED_DIR = BASE_DIR / "recommendations" / "pretrained"
 MODEL_UPLOAD_MAX_BYTES = envint("MODEL_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 MODEL_STORE_DIR = Path(env("MODEL_STORE_DIR", str(MEDIA_ROOT / "models")))
+# The child process that parses an uploaded booster (recommendations.sandbox): its address space, CPU time and
+# wall clock. The wall clock stays below gunicorn's worker timeout (WEB_TIMEOUT_S), so a validation that runs
+# inside a request (no broker) still answers before the worker would be killed.
+WEB_TIMEOUT_S = envint("WEB_TIMEOUT_S", 30)
+MODEL_SANDBOX_MEMORY_MB = envint("MODEL_SANDBOX_MEMORY_MB", 1024)
+MODEL_SANDBOX_CPU_S = envint("MODEL_SANDBOX_CPU_S", 15)
+MODEL_SANDBOX_WALL_S = envint("MODEL_SANDBOX_WALL_S", 20)
+if MODEL_SANDBOX_WALL_S >= WEB_TIMEOUT_S:
+    raise ImproperlyConfigured(f"MODEL_SANDBOX_WALL_S ({MODEL_SANDBOX_WALL_S}) must stay below WEB_TIMEOUT_S "
+                               f"({WEB_TIMEOUT_S}), gunicorn's worker timeout")
 
 # --- HTTPS and cookies: on in production, where a TLS proxy sits in front ---
 HTTPS = envbool("HTTPS", not DEBUG and bool(env("DATABASE_URL")))

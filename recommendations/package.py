@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import xgboost
 
+from recommendations.booster_structure import BoosterStructureError, booster_structure_check
 from recommendations.features import column_names
 from recommendations.package_manifest import (
     COLUMN_LAYOUT,
@@ -35,7 +36,8 @@ from recommendations.package_manifest import (
 
 __all__ = [
     "CHECKS", "COLUMN_LAYOUT", "FORMAT_VERSION", "MODEL_CARD_SECTIONS", "OUTCOMES", "Check", "PackageError",
-    "booster_load", "package_build", "package_checks", "package_load", "package_read", "package_sha256",
+    "booster_checks_run", "booster_load", "package_build", "package_checks", "package_load", "package_precheck",
+    "package_read", "package_sha256",
 ]
 
 MANIFEST_NAME = "manifest.json"
@@ -179,6 +181,12 @@ def _check_bomb(r: _Reading) -> str:
 
 
 def _check_contents(r: _Reading) -> str:
+    extra = sorted(set(r.members) - {MANIFEST_NAME, *BOOSTER_NAMES})
+    if extra:
+        # Nothing else is ever read, so nothing else is stored: a package is exactly a manifest and a booster.
+        raise PackageError("contents", f"the package holds {', '.join(repr(n) for n in extra[:5])} besides the "
+                                       f"manifest and booster; a package holds {MANIFEST_NAME} and model.ubj "
+                                       "(or model.json) only")
     if MANIFEST_NAME not in r.members:
         raise PackageError("contents", f"the package has no {MANIFEST_NAME}")
     boosters = [name for name in BOOSTER_NAMES if name in r.members]
@@ -231,6 +239,13 @@ def _check_model_names(name: str) -> Callable[[_Reading], str]:
     return check
 
 
+def _check_booster_structure(r: _Reading) -> str:
+    try:
+        return booster_structure_check(r.booster_bytes, r.fmt)
+    except BoosterStructureError as exc:
+        raise PackageError("booster_structure", str(exc)) from None
+
+
 def _check_booster_load(r: _Reading) -> str:
     r.booster = _booster_parse(r.booster_bytes, r.fmt)
     return f"XGBoost {r.fmt} booster, {r.booster.num_boosted_rounds()} rounds"
@@ -252,6 +267,7 @@ STATIC_CHECKS: tuple[tuple[str, Callable[[_Reading], str]], ...] = (
     ("bomb", _check_bomb), ("contents", _check_contents), ("manifest_json", _check_manifest_json),
     ("manifest_schema", _check_manifest_schema), ("disease", _check_model_names("disease")),
     ("features", _check_model_names("features")), ("drugs", _check_model_names("drugs")),
+    ("booster_structure", _check_booster_structure),
 )
 BOOSTER_CHECKS: tuple[tuple[str, Callable[[_Reading], str]], ...] = (
     ("booster_load", _check_booster_load), ("objective", _check_objective), ("feature_count", _check_feature_count),
@@ -270,15 +286,10 @@ def package_read(data: bytes, *, max_bytes: int) -> tuple[dict, bytes, str]:
     return reading.manifest, reading.booster_bytes, reading.fmt
 
 
-def package_checks(data: bytes, *, max_bytes: int) -> tuple[list[Check], dict | None, xgboost.Booster | None]:
-    """Every check in order, stopping at the first failure (the rest are reported as not run).
-
-    The manifest is returned once it has passed the schema check; the booster only when every check passed.
-    """
-    reading = _Reading(data=data, max_bytes=max_bytes)
+def _checks_run(reading: _Reading, checks) -> list[Check]:
     results: list[Check] = []
     failed = False
-    for name, check in STATIC_CHECKS + BOOSTER_CHECKS:
+    for name, check in checks:
         if failed:
             results.append(Check(name, False, "not run: an earlier check failed", ran=False))
             continue
@@ -287,6 +298,48 @@ def package_checks(data: bytes, *, max_bytes: int) -> tuple[list[Check], dict | 
         except PackageError as exc:
             results.append(Check(name, False, exc.message))
             failed = True
+        except Exception as exc:  # an untrusted booster may fail in ways nobody listed: a rejection, not a 500
+            results.append(Check(name, False, f"{type(exc).__name__}: {str(exc)[:200]}"))
+            failed = True
+    return results
+
+
+def package_precheck(data: bytes, *, max_bytes: int) -> tuple[list[Check], dict | None]:
+    """The checks that never hand the booster to XGBoost (archive, manifest, booster structure), in this process.
+
+    The rest (booster_load, objective, feature_count, canary) parse the booster: uploads run them through
+    recommendations.sandbox, in a limited child process. The manifest is returned once it passed its schema.
+    """
+    reading = _Reading(data=data, max_bytes=max_bytes)
+    results = _checks_run(reading, STATIC_CHECKS)
+    schema_passed = any(c.name == "manifest_schema" and c.passed for c in results)
+    return results, reading.manifest if schema_passed else None
+
+
+def booster_checks_run(data: bytes, *, max_bytes: int):
+    """The checks that parse the booster, one at a time (for the sandbox child, which reports each as it ends)."""
+    reading = _Reading(data=data, max_bytes=max_bytes)
+    for check in _checks_run(reading, STATIC_CHECKS):
+        if not check.passed:
+            yield check
+            return
+    for name, check in BOOSTER_CHECKS:
+        results = _checks_run(reading, ((name, check),))
+        yield results[0]
+        if not results[0].passed:
+            return
+
+
+def package_checks(data: bytes, *, max_bytes: int) -> tuple[list[Check], dict | None, xgboost.Booster | None]:
+    """Every check in order in this process, stopping at the first failure (the rest are reported as not run).
+
+    Parses the booster here: only for packages this project built itself (training); uploads go through
+    package_precheck and recommendations.sandbox. The manifest is returned once it has passed the schema
+    check; the booster only when every check passed.
+    """
+    reading = _Reading(data=data, max_bytes=max_bytes)
+    results = _checks_run(reading, STATIC_CHECKS + BOOSTER_CHECKS)
+    failed = any(not c.passed for c in results)
     schema_passed = any(c.name == "manifest_schema" and c.passed for c in results)
     return results, reading.manifest if schema_passed else None, None if failed else reading.booster
 

@@ -230,6 +230,11 @@ def test_an_archive_with_too_many_entries_is_refused(package):
     _refused(_zip(_members(package) | extras), "entries", "12 entries")
 
 
+@pytest.mark.parametrize("name", ["model.pkl", "readme.txt"])
+def test_a_member_besides_the_manifest_and_booster_is_refused(package, name):
+    _refused(_zip(_members(package) | {name: b"\x80\x04N."}), "contents", repr(name), "only")
+
+
 def test_a_package_without_a_booster_is_refused(package):
     _refused(_zip({"manifest.json": _members(package)["manifest.json"]}), "contents", "model.ubj")
 
@@ -322,12 +327,12 @@ def test_a_booster_whose_columns_are_named_in_another_order_is_refused(package):
 
 
 def test_bytes_that_are_not_a_booster_are_refused(package):
-    _refused(_zip(_members(package) | {"model.ubj": b"{not a model"}), "booster_load", "cannot be read")
+    _refused(_zip(_members(package) | {"model.ubj": b"{not a model"}), "booster_structure", "malformed")
 
 
 def test_a_regression_booster_is_refused(package):
     regression = _booster(len(FEATURES) + len(DRUGS), objective="reg:squarederror")
-    _refused(_zip(_members(package) | {"model.ubj": bytes(regression.save_raw("ubj"))}), "objective",
+    _refused(_zip(_members(package) | {"model.ubj": bytes(regression.save_raw("ubj"))}), "booster_structure",
              "reg:squarederror")
 
 
