@@ -25,16 +25,29 @@ AUDIT_READ = "audit_read"
 AUDIT_EXPORT = "audit_export"
 
 
+def from_trusted_proxy(request) -> bool:
+    """Whether the peer is a proxy we were told about: only then are its forwarding headers believed."""
+    if settings.TRUSTED_PROXY_COUNT <= 0:
+        return False
+    if not settings.TRUSTED_PROXY_NETWORKS:
+        return True
+    try:
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")
+    except ValueError:
+        return False
+    return any(peer in ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXY_NETWORKS)
+
+
 def client_address(request) -> str | None:
     """The address of the person at the other end, for lockouts and the audit trail.
 
-    Behind TRUSTED_PROXY_COUNT proxies, REMOTE_ADDR is the nearest proxy; the
-    client is the entry that many places from the right of X-Forwarded-For
-    (entries further left were written by the client and can be forged).
+    Only with TRUSTED_PROXY_COUNT set explicitly (and the peer within TRUSTED_PROXY_NETWORKS when given) is
+    X-Forwarded-For read: REMOTE_ADDR is then the nearest proxy, and the client is the entry that many places
+    from the right (entries further left were written by the client and can be forged).
     """
     remote = request.META.get("REMOTE_ADDR") or None
     hops = settings.TRUSTED_PROXY_COUNT
-    if hops <= 0:
+    if not from_trusted_proxy(request):
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
     if len(forwarded) < hops:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from clinnova.audit import ACCESS_REFUSED, Actor, audit_record
+from clinnova.audit import ACCESS_REFUSED, Actor, audit_record, from_trusted_proxy
 from clinnova.logging import request_id_var
 
 
 def request_id_from(header: str) -> str:
-    """The id a proxy or client sent in X-Request-ID if it is a UUID; otherwise a new one.
+    """The id in X-Request-ID if it is a UUID; otherwise a new one.
 
     Anything else is refused, so a header cannot smuggle text into log lines.
     """
@@ -26,7 +26,9 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.request_id = request_id_from(request.headers.get("X-Request-ID", ""))
+        # The trusted proxy's id joins its log to ours; a client's own choice is never written into the audit trail.
+        given = request.headers.get("X-Request-ID", "") if from_trusted_proxy(request) else ""
+        request.request_id = request_id_from(given)
         token = request_id_var.set(request.request_id)
         try:
             response = self.get_response(request)

@@ -5,6 +5,7 @@ Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY and ALLOWED_HOSTS.
 A secret may also come from a file named by <NAME>_FILE (Docker secrets).
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -274,8 +275,17 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = True
-# Proxies in front whose X-Forwarded-For is trusted (the TLS proxy); the client address is read past them.
-TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 1 if HTTPS else 0)
+# Proxies in front whose X-Forwarded-For (and X-Request-ID) are believed; the client address is read past them.
+# Never assumed: with HTTPS on and no count set, a client that reached gunicorn directly could otherwise write its
+# own address into the lockout counters and the audit trail. TRUSTED_PROXY_NETWORKS narrows it further: the headers
+# are believed only from a peer in those networks (docker compose's proxy-only network).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXY_NETWORKS = envlist("TRUSTED_PROXY_NETWORKS")
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_NETWORKS: {_network!r} is not an address or network") from None
 # No inline script or style anywhere; /api/docs/ (Swagger UI's inline start-up script) relaxes this itself.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
