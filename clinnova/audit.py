@@ -105,3 +105,14 @@ def audit_record(
         # The id in the X-Request-ID header and in the logs, so one request can be followed across both.
         request_id=actor.request_id or uuid.uuid4(),
     )
+
+
+def audit_record_patients(*, actor: Actor, action: str, patients, detail: dict | None = None) -> None:
+    """One event per patient shown (a list or search page), written in one statement."""
+    request_id = actor.request_id or uuid.uuid4()
+    AuditEvent.objects.bulk_create([
+        AuditEvent(actor_user=actor.user, actor_client=actor.client, action=action, object_type="Patient",
+                   object_id=str(p.pk), patient_id=p.pk, site_code=p.site.code, address=actor.address,
+                   user_agent=actor.user_agent, detail=detail or {}, request_id=request_id)
+        for p in patients
+    ])

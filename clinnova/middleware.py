@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from django.http import HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
+
 from clinnova.audit import ACCESS_REFUSED, Actor, audit_record, from_trusted_proxy
 from clinnova.logging import request_id_var
 
@@ -36,6 +39,50 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+class NoStoreMiddleware:
+    """Cache-Control: no-store on every response the application makes (static files are served before it).
+
+    Patient pages, the JSON API, FHIR and CDS Hooks answers all carry patient data; a shared or browser cache
+    must keep none of it. Marking every dynamic response is simpler to trust than a list of the ones that do.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+class NulCharacterMiddleware:
+    """A NUL character in a query parameter or form field answers 400 naming the field.
+
+    PostgreSQL text cannot hold NUL; let through, it turned a search into a 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        sources = [("query parameter", request.GET)]
+        if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                                 "multipart/form-data"):
+            sources.append(("form field", request.POST))
+        for kind, params in sources:
+            for name, values in params.lists():
+                if "\x00" in name or any("\x00" in value for value in values):
+                    return _bad_request(request, f"The {kind} '{name[:40].replace(chr(0), '?')}' contains a NUL "
+                                                 "character (\\0); remove it and try again.")
+        return self.get_response(request)
+
+
+def _bad_request(request, message: str) -> HttpResponse:
+    if request.path.startswith(("/api/", "/fhir/", "/cds-services")):
+        return JsonResponse({"code": "invalid", "message": message}, status=400)
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
 class HealthCheckMiddleware:
