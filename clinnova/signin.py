@@ -92,7 +92,8 @@ class SessionLifetimeMiddleware:
 
 
 def second_factor_required(user) -> bool:
-    return bool(SECOND_FACTOR_ROLES & user_roles(user))
+    """Model admins, privacy officers and anyone who may open the Django admin (staff, superusers)."""
+    return bool(user.is_staff or user.is_superuser or SECOND_FACTOR_ROLES & user_roles(user))
 
 
 class SecondFactorMiddleware:

@@ -26,7 +26,7 @@ NO_PATIENT_DATA = {
     "accounts/password_reset/": "the user's own password", "accounts/password_reset/done/": "a confirmation",
     "accounts/reset/<uidb64>/<token>/": "the user's own password", "accounts/reset/done/": "a confirmation",
     "account/2fa/": "the user's own second factor", "account/2fa/verify/": "the user's own second factor",
-    "account/2fa/enrol/<token>/": "the user's own second factor",
+    "account/2fa/enrol/<str:token>/": "the user's own second factor",
     "account/2fa/recovery/": "the user's own recovery codes",
     "audit/": "audit events name patients by pseudonymous id only; the reading is audited as audit_read",
     "audit/export.csv": "as audit/, recorded as audit_export",
