@@ -40,7 +40,8 @@ class BoosterStructureError(ValueError):
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
-def _json_depth(data: bytes) -> int:
+def json_depth(data: bytes) -> int:
+    """How deeply a JSON document nests, counted without parsing it (strings are skipped)."""
     skeleton = np.frombuffer(_JSON_STRING.sub(b'""', data), dtype=np.uint8)
     step = np.zeros(skeleton.shape, dtype=np.int64)
     step[(skeleton == ord("[")) | (skeleton == ord("{"))] = 1
@@ -49,7 +50,7 @@ def _json_depth(data: bytes) -> int:
 
 
 def _json_read(data: bytes):
-    depth = _json_depth(data)
+    depth = json_depth(data)
     if depth > MAX_DEPTH:
         raise BoosterStructureError(f"the JSON booster nests {depth:,} levels deep; at most {MAX_DEPTH} are allowed")
     try:

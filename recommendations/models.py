@@ -212,6 +212,9 @@ class Decision(models.Model):
             models.CheckConstraint(condition=Q(was_top=True) | ~Q(reason=""), name="decision_override_has_reason"),
             models.CheckConstraint(condition=~Q(reason="other") | ~Q(reason_text=""),
                                    name="decision_other_reason_has_text"),
+            # One decision per clinician, drug and ranking: the same choice posted twice is one decision.
+            models.UniqueConstraint(fields=["recommendation", "decided_by", "drug_atc"],
+                                    name="decision_once_per_clinician_and_drug"),
         ]
 
     def __str__(self) -> str:

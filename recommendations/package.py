@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import xgboost
 
-from recommendations.booster_structure import BoosterStructureError, booster_structure_check
+from recommendations.booster_structure import BoosterStructureError, booster_structure_check, json_depth
 from recommendations.features import column_names
 from recommendations.package_manifest import (
     COLUMN_LAYOUT,
@@ -208,17 +208,50 @@ def _member_read(r: _Reading, name: str) -> bytes:
         raise PackageError("contents", f"member {name!r} is corrupt ({exc})") from None
 
 
+MANIFEST_MAX_DEPTH = 8
+
+
 def _check_manifest_json(r: _Reading) -> str:
+    depth = json_depth(r.manifest_bytes)
+    if depth > MANIFEST_MAX_DEPTH:
+        raise PackageError("manifest_json", f"{MANIFEST_NAME} nests {depth:,} levels deep; at most "
+                                            f"{MANIFEST_MAX_DEPTH} are allowed")
     try:
         manifest = json.loads(r.manifest_bytes.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise PackageError("manifest_json", f"{MANIFEST_NAME} is not UTF-8 ({exc})") from None
     except json.JSONDecodeError as exc:
         raise PackageError("manifest_json", f"{MANIFEST_NAME} is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
+        raise PackageError("manifest_json", f"{MANIFEST_NAME} holds a value Python will not read: "
+                                            f"{str(exc)[:120]}") from None
     if not isinstance(manifest, dict):
         raise PackageError("manifest_json", f"{MANIFEST_NAME} must hold a JSON object, not {manifest_kind(manifest)}")
+    if found := _unstorable_text(manifest):
+        raise PackageError("manifest_json", found)
     r.manifest = manifest
     return f"{MANIFEST_NAME} is JSON"
+
+
+def _unstorable_text(manifest: dict) -> str:
+    """A sentence naming the first key or text PostgreSQL's jsonb cannot hold (NUL, a lone surrogate), or ""."""
+    stack: list[tuple[str, object]] = [("", manifest)]
+    while stack:
+        path, node = stack.pop()
+        texts = []
+        if isinstance(node, dict):
+            texts = [(f"{path}.{k}" if path else str(k), k) for k in node]
+            stack += [(f"{path}.{k}" if path else str(k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(f"{path}[{i}]", v) for i, v in enumerate(node)]
+        elif isinstance(node, str):
+            texts = [(path, node)]
+        for where, text in texts:
+            if "\x00" in text:
+                return f"{MANIFEST_NAME} at {where} holds a NUL character (\\u0000); remove it"
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+                return f"{MANIFEST_NAME} at {where} holds a lone UTF-16 surrogate; text must be valid Unicode"
+    return ""
 
 
 def _check_manifest_schema(r: _Reading) -> str:

@@ -342,3 +342,17 @@ def test_a_manifest_for_a_package_build_is_checked_before_anything_is_written(bo
     with pytest.raises(PackageError) as caught:
         package_build(manifest=manifest, booster=booster)
     assert caught.value.check == "features" and "shoe_size" in caught.value.message
+
+
+@pytest.mark.parametrize("raw, mentions", [
+    (b'"intended_use": "tests\\u0000"', "NUL"),
+    (b'"intended_use": "tests\\ud800"', "surrogate"),
+    (b'"x_big": ' + b"9" * 5000, "will not read"),
+    (b'"x_deep": ' + b"[" * 100_000 + b"]" * 100_000, "100,001 levels deep"),
+])
+def test_a_manifest_postgresql_could_not_store_is_refused_by_name(package, raw, mentions):
+    members = _members(package)
+    manifest = members["manifest.json"].rstrip()
+    assert manifest.endswith(b"}")
+    data = _zip(members | {"manifest.json": manifest[:-1] + b", " + raw + b"}"})
+    _refused(data, "manifest_json", mentions)
