@@ -57,6 +57,26 @@ class NoStoreMiddleware:
         return response
 
 
+class ChunkedBodyMiddleware:
+    """A body sent with Transfer-Encoding: chunked and no Content-Length answers 411.
+
+    Django reads Content-Length bytes of a body; without one it reads nothing, so a chunked visit would be
+    taken as an empty body. The TLS proxy (deploy/nginx.conf) buffers chunked requests and sends the length.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not request.META.get("CONTENT_LENGTH"):
+            response = _bad_request(request, "The body was sent with Transfer-Encoding: chunked; send it with a "
+                                             "Content-Length header instead.")
+            response.status_code = 411
+            return response
+        return self.get_response(request)
+
+
 class NulCharacterMiddleware:
     """A NUL character in a query parameter or form field answers 400 naming the field.
 

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "clinnova.middleware.RequestIdMiddleware",  # first, so every response and log line carries the id
     "clinnova.middleware.NoStoreMiddleware",  # every dynamic response: patient data is never cached
     "clinnova.middleware.HealthCheckMiddleware",  # the container's probe: before host checks and HTTPS redirect
+    "clinnova.middleware.ChunkedBodyMiddleware",  # a chunked body without a length would be read as empty
     "django.middleware.security.SecurityMiddleware",
     "clinnova.unavailable.DatabaseUnavailableMiddleware",  # a database outage answers 503 + Retry-After
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -9,6 +9,7 @@ value at fault, so the person who built the package knows what to fix.
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ COLUMN_LAYOUT = ("One row per candidate drug: the manifest features in order (da
 
 # --- the manifest schema -----------------------------------------------------
 
+# An HTML tag or comment, a markdown link or image, a script URL, or a control character other than a line break.
+MARKUP = re.compile(r"<[A-Za-z/!?]|\]\(|javascript:|data:text|[\x00-\x09\x0b-\x1f\x7f]", re.IGNORECASE)
 NUMBER, PROBABILITY, COUNT, TEXT, TIMESTAMP = "number", "probability", "count", "text", "timestamp"
 METRIC_SPLIT = {"auc": PROBABILITY, "brier": PROBABILITY, "n": COUNT}
 MANIFEST_SCHEMA: dict[str, Any] = {
@@ -113,6 +116,11 @@ def _scalar_problem(value: Any, spec: Any, path: str) -> str | None:
     if spec in (TEXT, TIMESTAMP):
         if not isinstance(value, str) or not value.strip():
             return f"{path} must be a non-empty string, got {manifest_kind(value)}"
+        if found := MARKUP.search(value):
+            # Manifest texts reach CDS Hooks cards (markdown), FHIR and pages: plain text only, so no consumer
+            # that renders markup can be made to run or link anything ("< 5" and "> 1.2" stay fine).
+            return f"{path} holds {found.group(0)[:20]!r}; manifest texts are plain text (no markup or control " \
+                   "characters)"
         if spec == TIMESTAMP:
             try:
                 moment = datetime.fromisoformat(value)

@@ -168,3 +168,13 @@ def test_scoring_on_the_fly_ranks_as_the_scoring_service_does(scored_patient):
     assert [d.atc for d in live.drugs] == [d.atc for d in stored.drugs]
     assert [d.probability for d in live.drugs] == pytest.approx([d.probability for d in stored.drugs], abs=1e-5)
     assert live.drugs[0].reasons == stored.drugs[0].reasons
+
+
+def test_the_manifests_outcome_is_shown_literally_in_the_card_never_as_markdown(client, cds_ehr, scored_patient):
+    from recommendations.models import ModelVersion
+
+    version = ModelVersion.objects.get(disease="rheumatoid_arthritis")
+    version.manifest = {**version.manifest, "outcome": "**Remission** _now_ # 1"}
+    version.save(update_fields=["manifest"])
+    detail = call(client, cds_ehr, patient_view("LU-0001")).json()["cards"][0]["detail"]
+    assert r"(\*\*Remission\*\* \_now\_ \# 1)" in detail

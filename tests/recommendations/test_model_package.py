@@ -356,3 +356,15 @@ def test_a_manifest_postgresql_could_not_store_is_refused_by_name(package, raw, 
     assert manifest.endswith(b"}")
     data = _zip(members | {"manifest.json": manifest[:-1] + b", " + raw + b"}"})
     _refused(data, "manifest_json", mentions)
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "see [here](https://evil.example)",
+                                  "<img src=x onerror=alert(1)>", "javascript:alert(1)", "bell\x07"])
+def test_manifest_text_with_markup_is_refused_because_cards_and_fhir_show_it(package, text):
+    _refused(_with_manifest(package, lambda m: m.update(outcome=text)), "manifest_schema", "manifest.outcome",
+             "plain text")
+
+
+def test_comparisons_in_manifest_text_stay_allowed(package):
+    data = _with_manifest(package, lambda m: m.update(outcome="Remission (HBI < 5, DAS28 > 1.2)"))
+    assert package_read(data, max_bytes=MAX_BYTES)[0]["outcome"] == "Remission (HBI < 5, DAS28 > 1.2)"
