@@ -22,6 +22,8 @@ OTP_VERIFY = "otp_verify"
 OTP_FAILED = "otp_failed"
 OTP_RECOVERY_USED = "otp_recovery_used"
 ACCESS_REFUSED = "access_refused"
+PASSWORD_CHANGE = "password_change"
+PASSWORD_CHANGE_FAILED = "password_change_failed"
 AUDIT_READ = "audit_read"
 AUDIT_EXPORT = "audit_export"
 

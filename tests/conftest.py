@@ -79,6 +79,18 @@ def ehr_fr(site_fr):
 
 
 @pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's superuser in a browser of its own, past the second factor the Django admin requires."""
+    from django.test import Client
+
+    from tests.trust.helpers import verified
+
+    browser = Client()
+    verified(browser, admin_user)
+    return browser
+
+
+@pytest.fixture
 def alice_client(client, alice):
     client.force_login(alice)
     return client
