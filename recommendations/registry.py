@@ -48,11 +48,12 @@ def _duplicate_of(sha256: str) -> ModelVersion | None:
     return ModelVersion.objects.exclude(status=ModelStatus.REJECTED).filter(sha256=sha256).defer("package").first()
 
 
-def model_version_upload(*, data: bytes, filename: str, actor: Actor) -> ModelVersion:
+def model_version_upload(*, data: bytes, filename: str, actor: Actor, validate_now: bool = False) -> ModelVersion:
     """Register an uploaded package: rejected at once when a check in this process fails, else validating.
 
     The checks that parse the booster run as a job (model_version_validate) once this transaction commits;
-    without a broker they run before this returns, inside the sandbox's wall-clock limit.
+    without a broker, or with validate_now (commands, which have no request timeout), they run before this
+    returns, still in the sandbox.
     """
     checks, manifest = package_precheck(data, max_bytes=settings.MODEL_UPLOAD_MAX_BYTES)
     report = _report(checks)
@@ -91,7 +92,7 @@ def model_version_upload(*, data: bytes, filename: str, actor: Actor) -> ModelVe
             if attempt == 2:
                 raise
     if status == ModelStatus.VALIDATING:
-        if _in_process():
+        if validate_now or _in_process():
             model_version_validate(version_id=version.pk)
         else:
             transaction.on_commit(lambda pk=version.pk: validation_send(pk))
