@@ -161,7 +161,7 @@ def test_feedback_from_an_impossible_time_is_400_naming_the_field(client, cds_eh
 
 
 def test_scoring_on_the_fly_ranks_as_the_scoring_service_does(scored_patient):
-    from recommendations.cds.ranking import _live, _stored
+    from doors.cds.ranking import _live, _stored
 
     visit = scored_patient.visits.get()
     stored, live = _stored(visit), _live(visit, {}, visit.visit_date)

@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from doors.demo import demo_network_load
+
+
+class Command(BaseCommand):
+    help = "Load the synthetic demo network and demo accounts (idempotent). Never for production."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--patients", type=int, default=20, help="patients per site and disease (default 20)")
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--allow-without-debug", action="store_true",
+                            help="load even with DEBUG off (demo servers only; never a production database)")
+
+    def handle(self, *args, patients, seed, allow_without_debug, **options):
+        if not settings.DEBUG and not allow_without_debug:
+            raise CommandError("Refusing to load demo accounts with DEBUG off: this looks like production.")
+        summary = demo_network_load(patients_per_site_and_disease=patients, seed=seed,
+                                    password=settings.CLINNOVA_DEMO_PASSWORD)
+        self.stdout.write(
+            f"Demo network: {summary.sites} sites, {summary.patients_created} new patients, "
+            f"{summary.visits_created} new visits; accounts: {', '.join(summary.accounts)}"
+        )
+        self._enrolment_links()
+
+    def _enrolment_links(self):
+        """The demo's privileged accounts bind their authenticator app with a one-time link, as in production."""
+        from django.contrib.auth.models import User
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from clinnova.audit import Actor
+        from clinnova.enrolment import enrolment_link_issue
+
+        for name in ("modeladmin", "privacy-officer"):
+            user = User.objects.filter(username=name).first()
+            if user is not None and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+                path = enrolment_link_issue(user=user, actor=Actor(client="load_demo"))
+                self.stdout.write(f"Second-factor enrolment link for {name} (sign in first, then open it; "
+                                  f"once, 72 hours): {settings.SITE_URL}{path}")
