@@ -32,6 +32,7 @@ from recommendations.package_manifest import (
     manifest_kind,
     manifest_model_problem,
     manifest_problem,
+    manifest_unstorable_text,
 )
 
 __all__ = [
@@ -227,31 +228,10 @@ def _check_manifest_json(r: _Reading) -> str:
                                             f"{str(exc)[:120]}") from None
     if not isinstance(manifest, dict):
         raise PackageError("manifest_json", f"{MANIFEST_NAME} must hold a JSON object, not {manifest_kind(manifest)}")
-    if found := _unstorable_text(manifest):
-        raise PackageError("manifest_json", found)
+    if found := manifest_unstorable_text(manifest):
+        raise PackageError("manifest_json", f"{MANIFEST_NAME} {found}")
     r.manifest = manifest
     return f"{MANIFEST_NAME} is JSON"
-
-
-def _unstorable_text(manifest: dict) -> str:
-    """A sentence naming the first key or text PostgreSQL's jsonb cannot hold (NUL, a lone surrogate), or ""."""
-    stack: list[tuple[str, object]] = [("", manifest)]
-    while stack:
-        path, node = stack.pop()
-        texts = []
-        if isinstance(node, dict):
-            texts = [(f"{path}.{k}" if path else str(k), k) for k in node]
-            stack += [(f"{path}.{k}" if path else str(k), v) for k, v in node.items()]
-        elif isinstance(node, list):
-            stack += [(f"{path}[{i}]", v) for i, v in enumerate(node)]
-        elif isinstance(node, str):
-            texts = [(path, node)]
-        for where, text in texts:
-            if "\x00" in text:
-                return f"{MANIFEST_NAME} at {where} holds a NUL character (\\u0000); remove it"
-            if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-                return f"{MANIFEST_NAME} at {where} holds a lone UTF-16 surrogate; text must be valid Unicode"
-    return ""
 
 
 def _check_manifest_schema(r: _Reading) -> str:

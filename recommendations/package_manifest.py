@@ -167,3 +167,24 @@ def manifest_model_problem(manifest: dict) -> tuple[str, str] | None:
         if disease not in drug.diseases:
             return "drugs", f"drug {atc!r} ({drug.name}) is not a candidate for {disease}"
     return None
+
+
+def manifest_unstorable_text(manifest: dict) -> str:
+    """Where the manifest holds text PostgreSQL's jsonb cannot store (NUL, a lone surrogate), in words, or ""."""
+    stack: list[tuple[str, object]] = [("", manifest)]
+    while stack:
+        path, node = stack.pop()
+        texts = []
+        if isinstance(node, dict):
+            texts = [(f"{path}.{k}" if path else str(k), k) for k in node]
+            stack += [(f"{path}.{k}" if path else str(k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(f"{path}[{i}]", v) for i, v in enumerate(node)]
+        elif isinstance(node, str):
+            texts = [(path, node)]
+        for where, text in texts:
+            if "\x00" in text:
+                return f"at {where} holds a NUL character (\\u0000); remove it"
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+                return f"at {where} holds a lone UTF-16 surrogate; text must be valid Unicode"
+    return ""
