@@ -31,8 +31,8 @@ run: install
 	@echo "  Clinnova is running at http://$(HOST):$(PORT)/"
 	@echo "  Demo logins (password: $${CLINNOVA_DEMO_PASSWORD:-clinnova-demo}):"
 	@echo "    clinician-lu, clinician-fr, clinician-de, clinician-ch   (clinicians, one site each)"
-	@echo "    modeladmin                                               (model versions; enrols a TOTP app at first sign-in)"
-	@echo "    privacy-officer                                          (audit trail; enrols a TOTP app at first sign-in)"
+	@echo "    modeladmin                                               (model versions; binds a TOTP app with the link above)"
+	@echo "    privacy-officer                                          (audit trail; binds a TOTP app with the link above)"
 	@echo "  Models are trained on synthetic data and are not for clinical use."
 	@echo ""
 	DEBUG=1 $(PY) manage.py runserver --noreload $(HOST):$(PORT)
