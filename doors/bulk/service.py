@@ -87,11 +87,12 @@ def import_run(job: ImportJob, *, actor: Actor, budget_seconds: float | None = N
     """Store the claimed job's visits from its cursor on; stop after budget_seconds (the job goes back to
     pending, to be continued) or at the end (latest visits scored, job done)."""
     started = time.monotonic()
-    with job.data.open("rb") as stream:
+    if job.total is None:
+        with job.data.storage.open(job.data.name, "rb") as stream:
+            job.total = sum(1 for _ in _units(job, stream))
+        job.save(update_fields=["total"])
+    with job.data.storage.open(job.data.name, "rb") as stream:
         units = _units(job, stream)
-        if job.total is None:
-            job.total = sum(1 for _ in _units(job, _reopened(job)))
-            job.save(update_fields=["total"])
         for chunk in _chunks(islice(units, job.cursor, None)):
             _chunk_store(job, chunk, actor=actor)
             if budget_seconds is not None and time.monotonic() - started > budget_seconds:
@@ -107,11 +108,6 @@ def import_run(job: ImportJob, *, actor: Actor, budget_seconds: float | None = N
                      detail={"stored": job.stored, "existing": job.existing, "rejected": job.rejected})
     job.refresh_from_db()
     return job
-
-
-def _reopened(job: ImportJob) -> Iterator[bytes]:
-    with job.data.open("rb") as stream:
-        yield from stream
 
 
 def _units(job: ImportJob, stream) -> Iterator[Unit]:
