@@ -47,7 +47,7 @@ bench: install
 		export DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinnova_bench CELERY_BROKER_URL=redis://127.0.0.1:6379/13; \
 	fi; \
 	export SECRET_KEY=$${SECRET_KEY:-bench-only-secret-key-not-for-production-0123456789abcdef} HTTPS=0; \
-	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py load_models && $(PY) manage.py bench
+	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py load_models && $(PY) manage.py bench && $(PY) manage.py bench_import $(BENCH_IMPORT_ARGS)
 
 # Load and fault tests against this machine's PostgreSQL, Redis, gunicorn and Celery (loopback only, bounded).
 loadtest: install

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "patients",
     "recommendations",
     "doors",  # the doors and pages above both apps: JSON API, FHIR, CDS Hooks, clinician pages
+    "doors.bulk",  # the bulk import of a site's history (its job rows live in the database)
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE = {
     "sweep-scoring-jobs": {"task": "recommendations.tasks.sweep_scoring_jobs", "schedule": 30.0},
+    "sweep-import-jobs": {"task": "doors.bulk.tasks.sweep_import_jobs", "schedule": 60.0},
 }
 CELERY_TASK_ROUTES = {}
 # Workers log through LOGGING below (request ids, no patient data) instead of Celery's own handlers.
@@ -230,6 +232,8 @@ REST_FRAMEWORK = {
 }
 # The largest JSON body the EHR API reads; anything longer is answered 413 unread.
 EHR_API_MAX_BODY_BYTES = envint("EHR_API_MAX_BODY_BYTES", 256 * 1024)
+# A bulk import file (POST /api/v1/imports/): a site's history, stored on disk before it is read.
+BULK_IMPORT_MAX_BYTES = envint("BULK_IMPORT_MAX_BYTES", 2 * 1024**3)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clinnova EHR API",
