@@ -37,8 +37,11 @@ run: install
 	@echo ""
 	DEBUG=1 $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
+# Slow tests (the real federated engine, long end-to-end runs) are left to CI, which runs
+# `make test TEST_MARKERS=` (every test).
+TEST_MARKERS ?= not slow
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "$(TEST_MARKERS)" $(PYTEST_ARGS)
 
 # Against this machine's PostgreSQL and Redis when they run (end to end needs them), else SQLite only.
 bench: install

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "clinnova",
     "patients",
     "recommendations",
+    "network",
 ]
 
 MIDDLEWARE = [
@@ -298,6 +299,25 @@ LOGGING = {
         "axes": {"level": "WARNING"},  # failures and lockouts; not a line per sign-in
     },
 }
+
+# --- The network: the same code runs as one site's node or as the network hub (no patient data) ---
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env(name, default).strip()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r}: use one of {', '.join(choices)}")
+    return value
+
+
+# "site" is today's single deployment (every site's patients when CLINNOVA_SITE is empty, as `make run`);
+# "hub" holds model versions, evaluations and monitoring summaries and refuses patient data.
+CLINNOVA_ROLE = envchoice("CLINNOVA_ROLE", "site", ("site", "hub"))
+CLINNOVA_SITE = env("CLINNOVA_SITE").strip().upper()
+if CLINNOVA_ROLE == "hub" and CLINNOVA_SITE:
+    raise ImproperlyConfigured("CLINNOVA_SITE must be empty when CLINNOVA_ROLE=hub: the hub holds no site's patients")
+CLINNOVA_NETWORK_SITES = envlist("CLINNOVA_NETWORK_SITES", "LU,FR,DE,CH")
+# How long the hub waits for the sites' answers in one federated evaluation or monitoring round.
+NETWORK_ROUND_TIMEOUT = envint("NETWORK_ROUND_TIMEOUT", 120)
+CELERY_BEAT_SCHEDULE["network-monitoring"] = {"task": "network.tasks.monitoring_refresh", "schedule": 6 * 3600.0}
 
 CLINNOVA_DEMO_PASSWORD = env("CLINNOVA_DEMO_PASSWORD", "clinnova-demo")
 SYNTHETIC_NOTICE = "Trained on synthetic data · not for clinical use"
