@@ -317,6 +317,10 @@ if CLINNOVA_ROLE == "hub" and CLINNOVA_SITE:
 CLINNOVA_NETWORK_SITES = envlist("CLINNOVA_NETWORK_SITES", "LU,FR,DE,CH")
 # How long the hub waits for the sites' answers in one federated evaluation or monitoring round.
 NETWORK_ROUND_TIMEOUT = envint("NETWORK_ROUND_TIMEOUT", 120)
+# The hub's SuperLink (host:port) for `flwr run`, and the CA that signed its certificate. Without a CA the
+# connection is insecure, which only a network on one machine (make network, tests) may use.
+NETWORK_SUPERLINK = env("NETWORK_SUPERLINK")
+NETWORK_TLS_ROOT_CERT = env("NETWORK_TLS_ROOT_CERT")
 CELERY_BEAT_SCHEDULE["network-monitoring"] = {"task": "network.tasks.monitoring_refresh", "schedule": 6 * 3600.0}
 
 CLINNOVA_DEMO_PASSWORD = env("CLINNOVA_DEMO_PASSWORD", "clinnova-demo")

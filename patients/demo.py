@@ -69,6 +69,11 @@ def demo_network_load(*, patients_per_site_and_disease: int = 20, seed: int = 20
     return DemoSummary(len(sites), Patient.objects.count() - patients_before, visits_created, accounts)
 
 
+def demo_hub_accounts_ensure(*, password: str) -> list[str]:
+    """The network hub's demo accounts: its model admin and privacy officer (the hub has no clinicians)."""
+    return _accounts_ensure({}, password)
+
+
 def _short(disease: str) -> str:
     return {CD: "CD", UC: "UC", RA: "RA", MS: "MS"}[disease]
 
