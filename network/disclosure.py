@@ -93,14 +93,14 @@ def binned_counts(units: list[Unit], *, min_cell: int = MIN_CELL, grid_bins: int
             bins.append((lo, hi, group))
             group = []
             lo = hi
-    if group:  # a remainder too small to stand alone joins the bin below
+    while group:  # a remainder too small to stand alone joins the bins below until it can be released
         if not bins:
             return None
         prev_lo, _, prev = bins.pop()
-        merged = prev + group
-        if not _releasable(merged, min_cell):
-            return None
-        bins.append((prev_lo, grid_bins, merged))
+        group = prev + group
+        if _releasable(group, min_cell):
+            bins.append((prev_lo, grid_bins, group))
+            group = []
     released = []
     for lo, hi, members in bins:
         cells = [_cell([u for u in members if u.responded is bool(outcome)], outcome)

@@ -57,15 +57,15 @@ def true_response_probability(rng: random.Random, *, disease: str, atc: str, fea
 
 
 def demo_outcomes_load(*, patients_per_site_and_disease: int, seed: int, today: dt.date,
-                       sites: list[str] | None = None) -> int:
-    """Create the outcome patients of the given sites (all by default); returns the visits created."""
+                       sites: list[str] | None = None, diseases: list[str] | None = None) -> int:
+    """Create the outcome patients of the given sites and diseases (all by default); returns the visits created."""
     codes = sites or [code for code, _, _ in demo.SITES]
     site_rows = demo._sites_ensure(codes)
     existing = set(Visit.objects.filter(source_system=SYSTEM).values_list("source_id", flat=True))
     plans = []
     with dispatch_deferred():
         for code in codes:
-            for disease in Disease.values:
+            for disease in diseases or Disease.values:
                 for n in range(1, patients_per_site_and_disease + 1):
                     ref = f"{code}-{demo._short(disease)}-O{n:04d}"
                     if f"{ref}-d" in existing:
@@ -94,6 +94,7 @@ def _decision_visit(rng: random.Random, site, disease: str, ref: str, today: dt.
                                  birth_year=start.year - age, diagnosed_on=diagnosed_on,
                                  subtype="RRMS" if disease == MS else "")
     traits = demo._traits(rng, disease, female)
+    traits["bmi"] = round(min(max(traits["bmi"], 15.0), 50.0), 1)  # the history's draw can leave the valid range
     activity = rng.uniform(0.55, 1.1)  # a therapy is chosen when the disease is active
     measurements = demo._measurements(rng, disease, activity, traits, True)
     visit = visit_ingest(site=site, disease=disease, visit_date=start, measurements=measurements,
