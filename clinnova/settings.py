@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "clinnova",
     "patients",
     "recommendations",
+    "doors",  # the doors and pages above both apps: JSON API, FHIR, CDS Hooks, clinician pages
     "network",
 ]
 
@@ -219,7 +220,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
     # Every API error is {"code", "message", "errors": [{"field", "value", "message"}]}.
-    "EXCEPTION_HANDLER": "clinnova.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "doors.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"ehr_client": env("EHR_API_RATE", "600/min")},
 }

@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clinnova.views import health
-from recommendations.cds.views import DiscoveryView
+from doors.cds.views import DiscoveryView
 
 cds_discovery = DiscoveryView.as_view()
 
@@ -18,14 +18,14 @@ urlpatterns = [
     path("audit/", include("clinnova.auditlog")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
-    path("patients/", include("patients.urls")),
+    path("patients/", include("doors.pages.urls")),
     path("models/", include("recommendations.urls")),
     path("api/v1/", include("recommendations.api_urls")),
-    path("api/v1/", include("patients.api.urls")),
+    path("api/v1/", include("doors.api.urls")),
     # The EHR integration doors with contracts of their own: FHIR R4 and CDS Hooks 2.0.
-    path("fhir/", include("patients.fhir.urls")),
+    path("fhir/", include("doors.fhir.urls")),
     path("cds-services", cds_discovery, name="cds-discovery"),
-    path("cds-services/", include("recommendations.cds.urls")),
+    path("cds-services/", include("doors.cds.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI starts from an inline script and style: the one page whose CSP allows them.
     path("api/docs/", csp_override({**settings.SECURE_CSP, "script-src": [CSP.SELF, CSP.UNSAFE_INLINE],

@@ -1,6 +1,6 @@
 """A seeded synthetic training cohort: one treated drug and one 0/1 response per patient.
 
-Separate from the demo network (patients/demo.py) but built on the same spine:
+Separate from the demo network (doors/demo.py) but built on the same spine:
 every feature is a data dictionary variable in its unit and range, every drug a
 catalogue candidate, and the rows are laid out exactly as scoring lays them out
 (recommendations.features.column_names). Responses follow a logistic model whose

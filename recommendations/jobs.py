@@ -51,6 +51,11 @@ def scoring_job_record(visit: Visit, *, rescore=None) -> ScoringJob:
     return job
 
 
+def visit_stored_receive(sender, *, visit: Visit, **kwargs) -> None:
+    """patients.services.visit_stored: a new or amended visit is scored (connected in RecommendationsConfig)."""
+    scoring_job_record(visit)
+
+
 def job_send(job_id: int) -> None:
     from recommendations.tasks import score_job
 

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('recommendations', '0004_recommendationoutcome'),
+        ('recommendations', '0005_recommendationoutcome'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

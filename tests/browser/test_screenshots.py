@@ -30,7 +30,7 @@ def demo_network(db):
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
-    from patients.demo import demo_network_load
+    from doors.demo import demo_network_load
     from recommendations.jobs import jobs_run_pending
 
     call_command("load_models", stdout=open(os.devnull, "w"))

@@ -148,7 +148,7 @@ def test_feedback_that_does_not_fit_the_spec_is_400_and_nothing_is_stored(client
 
 
 def test_scoring_on_the_fly_ranks_as_the_scoring_service_does(scored_patient):
-    from recommendations.cds.ranking import _live, _stored
+    from doors.cds.ranking import _live, _stored
 
     visit = scored_patient.visits.get()
     stored, live = _stored(visit), _live(visit, {}, visit.visit_date)

@@ -10,7 +10,7 @@ import shutil
 import pytest
 from django.db import connection
 
-from clinnova.loadtest import scenario_run
+from doors.loadtest import scenario_run
 from tests.conftest import model_version_install, services_missing
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

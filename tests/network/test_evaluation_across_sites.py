@@ -9,8 +9,8 @@ from sklearn.metrics import roc_auc_score
 from network.disclosure import breaches
 from network.evaluation import evaluation_combine
 from network.site import evaluation_units, site_evaluate
-from patients.demo import demo_network_load
-from recommendations.demo_outcomes import demo_outcomes_load
+from doors.demo import demo_network_load
+from doors.demo_outcomes import demo_outcomes_load
 from recommendations.models import OutcomeStatus, RecommendationOutcome
 from recommendations.package import package_load
 

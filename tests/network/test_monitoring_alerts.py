@@ -5,8 +5,8 @@ import datetime as dt
 from clinnova.models import AuditEvent
 from network.models import MonitoringAlert, MonitoringThreshold
 from network.monitoring import alerts_check, monitoring_combine, site_monitoring
-from patients.demo import demo_network_load
-from recommendations.demo_outcomes import demo_outcomes_load
+from doors.demo import demo_network_load
+from doors.demo_outcomes import demo_outcomes_load
 
 TODAY = dt.date(2026, 11, 30)
 

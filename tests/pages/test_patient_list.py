@@ -5,7 +5,7 @@ import datetime as dt
 from django.utils import timezone
 
 from patients.models import Diagnosis, Patient, PatientIdentifier, Visit
-from patients.selectors import patient_list
+from doors.pages.selectors import patient_list
 from recommendations.jobs import jobs_run_pending
 from recommendations.models import JobStatus, Recommendation, ScoringJob
 from recommendations.selectors import recommendation_status

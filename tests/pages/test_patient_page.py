@@ -6,10 +6,10 @@ import math
 import pytest
 
 from clinnova.models import AuditEvent
-from patients.selectors import patient_page
+from doors.pages.selectors import patient_page
+from patients.services import TherapyInput
 from recommendations.explanations import comparison, sigmoid, waterfall
 from recommendations.jobs import jobs_run_pending
-from patients.services import TherapyInput
 from recommendations.selectors import recommendation_payload
 from tests.pages.conftest import METHOTREXATE_FAILED, ra_visit
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.core.cache import cache
 
-from patients.api.auth import EHRClientThrottle
+from doors.api.auth import EHRClientThrottle
 from patients.models import EHRClient, Site
 from tests.conftest import RA_VISIT
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from clinnova.models import AuditEvent
-from patients.api.auth import EHRClientThrottle
+from doors.api.auth import EHRClientThrottle
 from patients.models import EHRClient, Visit
 from tests.patients.api_helpers import auth, visit_body
 

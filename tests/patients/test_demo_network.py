@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.contrib.auth.models import User
 
-from patients.demo import demo_network_load
+from doors.demo import demo_network_load
 from patients.models import Patient, Site, Visit
 
 

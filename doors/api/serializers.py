@@ -1,0 +1,217 @@
+"""The shapes of the EHR JSON API. Only shape and types here: the dictionary judges the values."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from patients.dictionary import Disease
+from patients.models import Outcome, Sex
+
+
+def _choice(choices, **kwargs) -> serializers.ChoiceField:
+    allowed = ", ".join(value for value, _ in choices)
+    return serializers.ChoiceField(choices=choices, error_messages={"invalid_choice": f"must be one of {allowed}"},
+                                   **kwargs)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know, so a misspelt field is an error instead of silently lost data."""
+
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, dict):
+            unknown = {key: ["is not a field of this request"] for key in data if key not in self.fields}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not unknown:
+                raise
+            raise serializers.ValidationError({**exc.detail, **unknown}) from None
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class PatientIn(StrictSerializer):
+    id = serializers.CharField(max_length=100, help_text="The EHR's pseudonymous patient id")
+    sex = _choice(Sex.choices)
+    birth_year = serializers.IntegerField()
+    diagnosed_on = serializers.DateField(required=False, allow_null=True)
+
+
+class TherapyIn(StrictSerializer):
+    """A therapy line: sent again with a stop (and its reason) when the drug stops; a restart is a new start."""
+
+    drug = serializers.CharField(max_length=100, help_text="ATC code (current or pre-2024) or INN name")
+    start = serializers.DateField()
+    stop = serializers.DateField(required=False, allow_null=True, default=None,
+                                 help_text="Empty while the drug is taken; not after the visit date")
+    outcome = _choice(Outcome.choices, required=False, default=Outcome.ONGOING,
+                      help_text="The stop reason; 'ongoing' while taken. A stop without a reason is stored as "
+                                "not_recorded")
+    stop_detail = serializers.CharField(max_length=300, required=False, default="", allow_blank=True,
+                                        help_text="The adverse event (or other reason) in words or as a code")
+    dose = serializers.CharField(max_length=100, required=False, default="", allow_blank=True,
+                                 help_text="e.g. 40 mg every 2 weeks")
+    response_at_followup = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+MEASUREMENTS_HELP = (
+    "Keyed by data dictionary name (GET /api/v1/dictionary/): a number in the dictionary's unit, "
+    '{"value": number, "unit": "<UCUM>"}, a code, or true/false.'
+)
+
+
+@extend_schema_field({
+    "oneOf": [
+        {"type": "number"}, {"type": "string"}, {"type": "boolean"},
+        {"type": "object", "required": ["value"],
+         "properties": {"value": {"type": "number"}, "unit": {"type": "string", "example": "mg/dL"}}},
+    ],
+    "nullable": True,
+})
+class MeasurementValue(serializers.Field):
+    """A number, code, boolean or null, or {"value", "unit"} with a string unit; the dictionary checks the rest."""
+
+    default_error_messages = {
+        # Braces doubled: DRF formats error messages with str.format.
+        "invalid": 'must be a number, a code, true or false, or {{"value": number, "unit": "<UCUM unit>"}}',
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and set(data) <= {"value", "unit"}:
+            # Units are looked up in tables: a list or object there is a shape error, caught here.
+            if _scalar(data.get("value")) and isinstance(data.get("unit"), (str, type(None))):
+                return data
+        elif _scalar(data):
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
+def _scalar(value) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _measurements(help_text: str) -> serializers.DictField:
+    # allow_null on the child: null means "not measured", which the dictionary drops.
+    return serializers.DictField(child=MeasurementValue(allow_null=True), required=False, default=dict,
+                                 help_text=help_text)
+
+
+class AmendIn(StrictSerializer):
+    date = serializers.DateField(help_text="Visit date (ISO 8601)")
+    measurements = _measurements(MEASUREMENTS_HELP)
+    comorbidities = _measurements('Dictionary variables of group "safety" only, in the same form as measurements')
+
+
+class VisitIn(AmendIn):
+    # No "/": the id is a path segment of PUT /api/v1/visits/{visit_id}.
+    visit_id = serializers.RegexField(r"^[^/]+$", max_length=100, help_text="The EHR's visit id: the idempotency key",
+                                      error_messages={"invalid": "must not contain '/'"})
+    patient = PatientIn()
+    disease = _choice(Disease.choices)
+    therapies = TherapyIn(many=True, required=False, default=list)
+
+
+class RecommendationLink(serializers.Serializer):
+    url = serializers.CharField()
+    status = serializers.CharField()
+
+
+class VisitOut(serializers.Serializer):
+    visit_id = serializers.CharField()
+    visit = serializers.UUIDField()
+    patient = serializers.UUIDField()
+    recommendation = RecommendationLink()
+
+
+class AmendedVisitOut(VisitOut):
+    version = serializers.IntegerField()
+
+
+class FieldErrorOut(serializers.Serializer):
+    field = serializers.CharField()
+    value = serializers.JSONField(allow_null=True)
+    message = serializers.CharField()
+
+
+class ErrorOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    errors = FieldErrorOut(many=True)
+
+
+class ConflictOut(ErrorOut):
+    differing_fields = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class IdentifierOut(serializers.Serializer):
+    system = serializers.CharField()
+    value = serializers.CharField()
+
+
+class DiagnosisOut(serializers.Serializer):
+    disease = serializers.CharField()
+    subtype = serializers.CharField()
+    icd10 = serializers.CharField()
+    diagnosed_on = serializers.DateField()
+
+
+class PatientVisitOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    visit_id = serializers.SerializerMethodField(help_text="Your visit id, when your system sent the visit")
+    date = serializers.DateField(source="visit_date")
+    disease = serializers.CharField()
+    measurements = serializers.DictField()
+    scores = serializers.DictField()
+    activity_score = serializers.FloatField(allow_null=True)
+    activity_label = serializers.CharField()
+    activity_category = serializers.CharField()
+    version = serializers.IntegerField()
+    source = serializers.CharField()
+
+    def get_visit_id(self, visit) -> str | None:
+        return visit.source_id if visit.source_system == self.context["client"].identifier_system else None
+
+
+class TherapyOut(serializers.Serializer):
+    drug = serializers.CharField(source="drug_atc")
+    name = serializers.CharField(source="drug.name")
+    start = serializers.DateField(source="started_on")
+    stop = serializers.DateField(source="stopped_on", allow_null=True)
+    outcome = serializers.CharField(help_text="The stop reason; 'ongoing' while the drug is taken")
+    stop_detail = serializers.CharField()
+    dose = serializers.CharField()
+    response_at_followup = serializers.BooleanField(allow_null=True)
+
+
+class StateValueOut(serializers.Serializer):
+    value = MeasurementValue(allow_null=True)
+    status = serializers.ChoiceField(choices=["current", "expired", "unknown"],
+                                     help_text="expired and unknown values are not used by rules or models")
+    recorded_on = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+    source = serializers.CharField(allow_null=True)
+    source_ref = serializers.CharField(allow_null=True)
+
+
+class StateOut(serializers.Serializer):
+    on = serializers.DateField()
+    values = serializers.DictField(child=StateValueOut(), help_text="Keyed by data dictionary name")
+    current_therapies = serializers.ListField(child=serializers.CharField(), help_text="ATC codes")
+
+
+class PatientOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    site = serializers.CharField()
+    sex = serializers.CharField()
+    birth_year = serializers.IntegerField()
+    identifiers = IdentifierOut(many=True)
+    diagnoses = DiagnosisOut(many=True)
+    visits = PatientVisitOut(many=True)
+    therapies = TherapyOut(many=True)
+    state = StateOut(help_text="What is known of the patient today: each value in force with its date and status")

@@ -1,0 +1,179 @@
+"""One FHIR Observation → one data dictionary variable and a value the dictionary can clean.
+
+Works on the resource's JSON (already validated by fhir.resources when it arrived in a Bundle; read
+defensively when it comes as CDS Hooks prefetch). The dictionary judges the value afterwards; this
+module only finds which variable is meant and in which unit, and says which element is at fault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from doors.fhir import codes
+from patients import dictionary
+from patients.dictionary import Kind, Variable
+
+# Observation.status values whose value may be used; the others (registered, cancelled, entered-in-error,
+# unknown) carry no result a clinician would act on.
+USABLE_STATUS = ("final", "amended", "corrected", "preliminary")
+# Units a variable may be sent in without a UCUM code: counts and scores have no unit to confuse.
+UNITLESS = ("1", "{score}", "{count}", "{index_val}", "/d", "/(12.mo)")
+
+
+class MappingError(ValueError):
+    """The element (relative to the resource, e.g. "valueQuantity.code") and what is wrong with it."""
+
+    def __init__(self, element: str, message: str, *, code: str = "value"):
+        self.element = element
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Measured:
+    variable: Variable
+    value: Any  # None when the Observation says the value is absent (dataAbsentReason)
+    element: str  # where the value sits: "valueQuantity", "valueBoolean", ...
+    effective: dt.date | None
+
+
+def observation_read(resource: dict) -> Measured:
+    """The variable and raw value of an Observation, or MappingError naming the element at fault."""
+    status = resource.get("status")
+    if status not in USABLE_STATUS:
+        raise MappingError("status", f"status '{status}' carries no usable result (use one of "
+                           + ", ".join(USABLE_STATUS) + ")")
+    var = variable_of(resource.get("code"))
+    effective = effective_date(resource)
+    for element, reader in _READERS.items():
+        if element in resource:
+            return Measured(var, reader(var, resource[element]), element, effective)
+    other = next((key for key in resource if key.startswith("value")), None)
+    if other is not None:
+        raise MappingError(other, f"is not read for {var.label}: send {_element_for(var)}", code="not-supported")
+    if "dataAbsentReason" in resource:
+        return Measured(var, None, "dataAbsentReason", effective)
+    if "component" in resource:
+        raise MappingError("component", "components are not read: send one Observation per variable",
+                           code="not-supported")
+    raise MappingError("value[x]", f"has no value: {var.label} must be {var.allowed()}", code="required")
+
+
+def variable_of(code: Any) -> Variable:
+    """The dictionary variable a CodeableConcept names by LOINC (or Clinnova variable name)."""
+    codings = (code.get("coding") or []) if isinstance(code, dict) else []
+    for coding in codings:
+        system, value = coding.get("system"), coding.get("code")
+        if system == codes.LOINC and value in dictionary.BY_LOINC:
+            return dictionary.BY_LOINC[value]
+        if system == codes.VARIABLE and value in dictionary.BY_NAME:
+            return dictionary.BY_NAME[value]
+    shown = ", ".join(f"{c.get('system', '?')}|{c.get('code', '?')}" for c in codings) or "no coding"
+    raise MappingError("code", f"{shown} is not a variable of the data dictionary: use a LOINC code it lists "
+                       f"or system {codes.VARIABLE} with a variable name (GET /api/v1/dictionary/)",
+                       code="code-invalid")
+
+
+def effective_date(resource: dict) -> dt.date | None:
+    """The day the Observation was made (effective[x], else issued), or None when not a full date."""
+    period = resource.get("effectivePeriod")
+    for value in (resource.get("effectiveDateTime"), resource.get("effectiveInstant"),
+                  period.get("start") if isinstance(period, dict) else None, resource.get("issued")):
+        day = date_of(value)
+        if day is not None:
+            return day
+    return None
+
+
+def date_of(value: Any) -> dt.date | None:
+    """The calendar day of a FHIR date or dateTime, in the sender's own offset; None when partial or absent."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _quantity(var: Variable, q: Any) -> Any:
+    if var.kind not in (Kind.QUANTITY, Kind.INTEGER):
+        raise MappingError("valueQuantity", f"{var.label} is {var.allowed()}: send {_element_for(var)}")
+    if not isinstance(q, dict) or "value" not in q:
+        raise MappingError("valueQuantity.value", f"{var.label} needs a value", code="required")
+    number, unit, system = q.get("value"), q.get("code"), q.get("system")
+    if system is not None and system != codes.UCUM:
+        raise MappingError("valueQuantity.system", f"units must be UCUM ({codes.UCUM}), not {system}")
+    if unit is None:
+        if var.unit not in UNITLESS:
+            # Quantity.unit is display text ("mg/dl"): guessing from it could be off by a factor of ten.
+            raise MappingError("valueQuantity.code", f"{var.label} needs its UCUM unit in valueQuantity.code "
+                               f"(accepted: {', '.join(var.accepted_units())})", code="required")
+        return number
+    if unit != var.unit and unit not in var.accepted_units():
+        raise MappingError("valueQuantity.code", f"unit '{unit}' cannot be converted to {var.unit} for "
+                           f"{var.label} (accepted: {', '.join(var.accepted_units())})")
+    return {"value": number, "unit": unit}
+
+
+def _integer(var: Variable, value: Any) -> Any:
+    if var.kind not in (Kind.QUANTITY, Kind.INTEGER):
+        raise MappingError("valueInteger", f"{var.label} is {var.allowed()}: send {_element_for(var)}")
+    if var.unit not in UNITLESS:
+        raise MappingError("valueInteger", f"{var.label} has a unit: send valueQuantity with a UCUM code")
+    return value
+
+
+def _boolean(var: Variable, value: Any) -> Any:
+    if var.kind != Kind.BOOLEAN:
+        raise MappingError("valueBoolean", f"{var.label} is {var.allowed()}: send {_element_for(var)}")
+    return value
+
+
+def _concept(var: Variable, concept: Any) -> Any:
+    codings = (concept.get("coding") or []) if isinstance(concept, dict) else []
+    if var.kind == Kind.BOOLEAN:
+        for c in codings:
+            if c.get("system") == codes.SNOMED and c.get("code") in codes.SNOMED_BOOLEAN:
+                return codes.SNOMED_BOOLEAN[c["code"]]
+        raise MappingError("valueCodeableConcept", f"{var.label} takes valueBoolean, or SNOMED CT "
+                           "10828004 (positive) / 260385009 (negative)", code="code-invalid")
+    if var.kind != Kind.CODE:
+        raise MappingError("valueCodeableConcept", f"{var.label} is {var.allowed()}: send {_element_for(var)}")
+    own = codes.VARIABLE_VALUES + var.name
+    for c in codings:
+        if c.get("system") == own and c.get("code") in var.code_values:
+            return c["code"]
+        if c.get("system") == codes.SNOMED and c.get("code"):
+            matches = [v.code for v in var.codes if v.snomed == c["code"]]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise MappingError("valueCodeableConcept", f"SNOMED CT {c['code']} does not tell "
+                                   f"{' from '.join(matches)}: use system {own}", code="code-invalid")
+    raise MappingError("valueCodeableConcept", f"{var.label} must be coded with system {own} "
+                       f"({', '.join(var.code_values)}) or its SNOMED CT codes", code="code-invalid")
+
+
+def _string(var: Variable, value: Any) -> Any:
+    if var.kind != Kind.CODE:
+        raise MappingError("valueString", f"{var.label} is {var.allowed()}: send {_element_for(var)}")
+    return value
+
+
+def _element_for(var: Variable) -> str:
+    return {Kind.BOOLEAN: "valueBoolean", Kind.CODE: "valueCodeableConcept"}.get(var.kind, "valueQuantity")
+
+
+_READERS = {
+    "valueQuantity": _quantity,
+    "valueInteger": _integer,
+    "valueBoolean": _boolean,
+    "valueCodeableConcept": _concept,
+    "valueString": _string,
+}

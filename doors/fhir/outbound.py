@@ -1,0 +1,115 @@
+"""What the FHIR door says: its CapabilityStatement, and recommendations as RiskAssessment resources."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from doors.fhir import codes
+from doors.fhir.bundle import SUPPORTED
+from doors.fhir.errors import Issue, operation_outcome
+from patients.dictionary import Disease
+from patients.models import Visit
+
+
+def capability_statement() -> dict:
+    base = f"{settings.SITE_URL}/fhir"
+    in_bundles = "Accepted only as an entry of a transaction or batch Bundle posted to the base URL; codes are " \
+                 "read through the data dictionary (GET /api/v1/dictionary/)."
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": timezone.localdate().isoformat(),
+        "publisher": "Clinnova",
+        "kind": "instance",
+        "software": {"name": "Clinnova"},
+        "implementation": {"description": f"Clinnova FHIR R4 door. {settings.SYNTHETIC_NOTICE}.", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "One Bundle is one visit: exactly one Patient and one Encounter (period.start is the "
+                             "visit date; its id is the idempotency key shared with POST /api/v1/visits/). "
+                             "Errors: 400 unreadable Bundle, 422 codes or values the data dictionary refuses, "
+                             "409 the Encounter was stored with other content; each issue names the entry and "
+                             "element.",
+            "security": {"description": "Authorization: Bearer <token issued by manage.py create_ehr_client>; "
+                                        "a client reads and writes its own site only."},
+            "resource": [{"type": t, "interaction": [{"code": "create"}], "documentation": in_bundles}
+                         for t in SUPPORTED] + [{
+                "type": "RiskAssessment",
+                "interaction": [{"code": "search-type"}],
+                "searchParam": [{"name": "patient", "type": "reference",
+                                 "documentation": "The Clinnova patient id (a UUID, or Patient/<uuid>)"}],
+                "documentation": "The current recommendation of the patient's latest visit: one prediction per "
+                                 f"candidate drug. {settings.SYNTHETIC_NOTICE}.",
+            }],
+            "interaction": [{"code": "transaction"}, {"code": "batch"}],
+        }],
+    }
+
+
+def main_reasons(shap_rows: list[dict], n: int = 3) -> list[str]:
+    """The largest SHAP contributions in words: 'CRP 14 mg/L raises the chance of response'."""
+    # The candidate's own indicator column says "this drug", not why: it is left out.
+    rows = [r for r in shap_rows if not r["feature"].startswith("drug:")][:n]
+    return [f"{r['text']} {'raises' if r['shap'] > 0 else 'lowers'} the chance of response" for r in rows]
+
+
+def risk_assessment_searchset(visit: Visit | None, payload: dict | None, *, self_url: str) -> dict:
+    """A searchset Bundle: the RiskAssessment of the visit's current recommendation, or why there is none."""
+    bundle: dict = {"resourceType": "Bundle", "type": "searchset", "total": 0,
+                    "link": [{"relation": "self", "url": self_url}], "entry": []}
+    if visit is None or payload is None:
+        return bundle
+    if payload.get("status") != "ready":
+        message = payload.get("message") or f"The recommendation of the visit of {visit.visit_date} is " \
+                                            f"{payload['status']}."
+        bundle["entry"].append({"resource": operation_outcome([Issue("informational", message,
+                                                                     severity="information")]),
+                                "search": {"mode": "outcome"}})
+        return bundle
+    resource = risk_assessment(visit, payload)
+    bundle["total"] = 1
+    bundle["entry"].append({"fullUrl": f"{settings.SITE_URL}/fhir/RiskAssessment/{resource['id']}",
+                            "resource": resource, "search": {"mode": "match"}})
+    return bundle
+
+
+def risk_assessment(visit: Visit, payload: dict) -> dict:
+    """One RiskAssessment of a ready recommendation payload (recommendations.selectors.recommendation_payload)."""
+    mv = payload["model_version"]
+    model = f"Clinnova {Disease(mv['disease']).label} model v{mv['version']}"
+    notes = [{"text": f"Model version {mv['version']} for {mv['disease']} (Clinnova model id {mv['id']}), trained "
+                      f"on {mv['trained_on']}. {settings.SYNTHETIC_NOTICE}."}]
+    if payload.get("note"):
+        missing = ", ".join(m["label"] for m in payload["missing"])
+        notes.append({"text": f"{payload['note']} Not recorded: {missing}."})
+    return {
+        "resourceType": "RiskAssessment",
+        "id": str(visit.pk),
+        "status": "final",
+        "subject": {"reference": f"Patient/{visit.patient_id}"},
+        "encounter": {"reference": f"Encounter/{visit.pk}"},
+        "occurrenceDateTime": payload["created_at"],
+        "method": {"coding": [{"system": "urn:clinnova:model", "code": f"{mv['disease']}-v{mv['version']}",
+                               "display": model}],
+                   "text": f"{model}: gradient-boosted trees with SHAP explanations. {settings.SYNTHETIC_NOTICE}"},
+        "basis": [{"reference": f"Encounter/{visit.pk}", "display": f"Visit of {visit.visit_date.isoformat()}"}],
+        "prediction": [_prediction(d, mv["outcome"]) for d in payload["drugs"]],
+        "note": notes,
+    }
+
+
+def _prediction(drug: dict, outcome: str) -> dict:
+    rationale = f"Rank {drug['rank']}: {drug['name']} ({drug['atc']}, {drug['class']}). Main reasons: " \
+                + "; ".join(main_reasons(drug["shap"])) + "."
+    for flag in drug["flags"]:
+        rationale += f" {flag['severity'].capitalize()}: {flag['message']}"
+    return {
+        "extension": [{"url": codes.CANDIDATE_DRUG, "valueCodeableConcept": {
+            "coding": [{"system": codes.ATC[0], "code": drug["atc"], "display": drug["name"]}], "text": drug["name"]}}],
+        "outcome": {"text": outcome},
+        "probabilityDecimal": drug["probability"],
+        "rationale": rationale,
+    }

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from doors.fhir import views
+
+app_name = "fhir"
+urlpatterns = [
+    path("", views.BundleView.as_view(), name="base"),
+    path("metadata", views.MetadataView.as_view(), name="metadata"),
+    path("RiskAssessment", views.RiskAssessmentView.as_view(), name="risk-assessment"),
+]

@@ -1,0 +1,333 @@
+"""A read Bundle → the visit the JSON API would receive (the VisitIn shape), through the data dictionary.
+
+Every code is looked up in the dictionary or the drug catalogue; every value is cleaned by the dictionary
+here, one entry at a time, so a problem is reported at its entry and element (HTTP 422) instead of
+only as "measurements.crp". The visit service checks everything again when it stores the visit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from doors.fhir import codes
+from doors.fhir.bundle import Entry, ReadBundle
+from doors.fhir.errors import FHIRError, Issue
+from doors.fhir.observations import MappingError, date_of, observation_read
+from patients import dictionary, drugs
+from patients.dictionary import DISEASE_CODES, DictionaryError, Kind
+from patients.models import EHRClient, Outcome, Sex
+
+# Observations are stored on their visit; one dated further than this from its encounter describes another visit
+# and is refused rather than silently moved onto this one (labs are drawn days to weeks around a visit).
+OBSERVATION_WINDOW_DAYS = 30
+# A stop without a coded reason says the reason was not recorded: "completed" is not a claim of why.
+THERAPY_STATUS = {"active": Outcome.ONGOING, "completed": Outcome.NOT_RECORDED, "stopped": Outcome.NOT_RECORDED,
+                  "on-hold": Outcome.NOT_RECORDED}
+
+
+@dataclass
+class MappedVisit:
+    kind: str
+    data: dict  # the VisitIn shape ehr_visit_ingest takes
+    entries: list[Entry]
+    # What each used entry became, for its response location: ("Observation", "crp"), ("Patient", "") ...
+    targets: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # Batch entries that could not be used, with their issues (a transaction never has any).
+    rejected: dict[int, list[Issue]] = field(default_factory=dict)
+    # Service field paths ("measurements.crp", "therapies[0].start") → entry and element, for late errors.
+    fields: dict[str, tuple[Entry, str]] = field(default_factory=dict)
+
+
+class _Collector:
+    """Issues sorted into those that fail the whole Bundle and those a batch answers per entry."""
+
+    def __init__(self) -> None:
+        self.fatal: list[Issue] = []
+        self.per_entry: dict[int, list[Issue]] = {}
+
+    def entry_fails(self, entry: Entry, issue: Issue) -> None:
+        self.per_entry.setdefault(entry.index, []).append(issue)
+
+
+def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
+    """The visit a Bundle describes, or FHIRError(422) listing every entry and element at fault."""
+    out = _Collector()
+    [patient_entry] = bundle.of_type("Patient")
+    [encounter_entry] = bundle.of_type("Encounter")
+    mapped = MappedVisit(kind=bundle.kind, data={}, entries=bundle.entries)
+    patient = _patient_map(patient_entry, client, out)
+    visit_id, visit_date = _encounter_map(encounter_entry, out)
+    disease, diagnosed_on, comorbidities = _conditions_map(bundle.of_type("Condition"), mapped, out)
+    measurements: dict[str, Any] = {}
+    _observations_map(bundle.of_type("Observation"), disease, mapped, measurements, comorbidities, out,
+                      visit_date=visit_date)
+    therapies = _medications_map(bundle.of_type("MedicationStatement"), mapped, out)
+
+    if out.fatal or (bundle.kind == "transaction" and out.per_entry):
+        rejected = [i for index in sorted(out.per_entry) for i in out.per_entry[index]]
+        raise FHIRError(422, out.fatal + rejected)
+    mapped.rejected = out.per_entry
+    for index in out.per_entry:
+        mapped.targets.pop(index, None)
+    mapped.targets[patient_entry.index] = ("Patient", "")
+    mapped.targets[encounter_entry.index] = ("Encounter", "")
+    mapped.fields.update({"patient": (patient_entry, ""), "patient.sex": (patient_entry, "gender"),
+                          "patient.birth_year": (patient_entry, "birthDate"), "date": (encounter_entry, "period.start"),
+                          "visit_id": (encounter_entry, "id")})
+    mapped.data = {
+        "visit_id": visit_id,
+        "patient": {**patient, "diagnosed_on": diagnosed_on},
+        "disease": disease,
+        "date": visit_date,
+        "measurements": measurements,
+        "comorbidities": comorbidities,
+        "therapies": therapies,
+    }
+    return mapped
+
+
+def _patient_map(entry: Entry, client: EHRClient, out: _Collector) -> dict:
+    r = entry.resource
+    ids = [i.get("value") for i in r.get("identifier") or [] if i.get("system") == client.identifier_system]
+    ident = next((v for v in ids if v), None)
+    if ident is None:
+        out.fatal.append(entry.issue("identifier", f"needs an identifier with system {client.identifier_system} "
+                                     "(this EHR client's identifier system): it names the patient in Clinnova",
+                                     code="required"))
+    elif len(ident) > 100 or "\x00" in ident:
+        out.fatal.append(entry.issue("identifier", "the identifier value must be at most 100 characters, "
+                                     "without NUL"))
+    sex = r.get("gender")
+    if sex not in Sex.values:
+        out.fatal.append(entry.issue("gender", f"gender {sex!r} must be one of {', '.join(Sex.values)}",
+                                     code="required" if sex is None else "value"))
+    birth = r.get("birthDate")
+    birth_year = int(birth[:4]) if isinstance(birth, str) and birth[:4].isdigit() else None
+    if isinstance(birth, dt.date):
+        birth_year = birth.year
+    if birth_year is None:
+        out.fatal.append(entry.issue("birthDate", "the birth year is required (birthDate, a year is enough)",
+                                     code="required"))
+    return {"id": ident, "sex": sex, "birth_year": birth_year}
+
+
+def _encounter_map(entry: Entry, out: _Collector) -> tuple[str | None, dt.date | None]:
+    r = entry.resource
+    if r.get("status") in ("cancelled", "entered-in-error"):
+        out.fatal.append(entry.issue("status", f"an encounter with status {r['status']} is not a visit"))
+    visit_id = r.get("id")
+    if not visit_id:
+        visit_id = next((i.get("value") for i in r.get("identifier") or [] if i.get("value")), None)
+    if not visit_id and entry.full_url.startswith("urn:uuid:"):
+        visit_id = entry.full_url.removeprefix("urn:uuid:")
+    if not visit_id:
+        out.fatal.append(entry.issue("id", "the Encounter needs an id, an identifier or a urn:uuid fullUrl: "
+                                     "it is the visit id that makes a repeated post idempotent", code="required"))
+    elif len(visit_id) > 100 or "/" in visit_id or "\x00" in visit_id:
+        out.fatal.append(entry.issue("identifier", "the visit id must be at most 100 characters, without '/' "
+                                     "or NUL"))
+    period = r.get("period") or {}
+    visit_date = date_of(period.get("start"))
+    if visit_date is None:
+        out.fatal.append(entry.issue("period.start", "the visit date is required as a full date (period.start)",
+                                     code="required"))
+    return visit_id, visit_date
+
+
+# The ICD-10 codes named in error messages come from the dictionary, like the mapping itself.
+ICD10_LIST = ", ".join(code for codes in DISEASE_CODES.values() for code in codes["icd10"])
+
+
+def _disease_of(concept: dict) -> str | None:
+    for coding in concept.get("coding") or []:
+        system, code = coding.get("system") or "", (coding.get("code") or "").upper().replace(".", "").strip()
+        for disease, known in DISEASE_CODES.items():
+            if codes.ICD10_MARKER in system.lower() and any(code.startswith(p) for p in known["icd10"]):
+                return str(disease)
+            if system == codes.SNOMED and code in known["snomed"]:
+                return str(disease)
+    return None
+
+
+def _comorbidity_of(concept: dict) -> dictionary.Variable | None:
+    for coding in concept.get("coding") or []:
+        if coding.get("system") == codes.SNOMED:
+            var = next((v for v in dictionary.VARIABLES if v.snomed and v.snomed == coding.get("code")), None)
+            if var is not None:
+                return var
+    return None
+
+
+def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
+    disease, disease_entry, diagnosed_on = None, None, None
+    comorbidities: dict[str, Any] = {}
+    for e in entries:
+        r = e.resource
+        verification = ((r.get("verificationStatus") or {}).get("coding") or [{}])[0].get("code")
+        if verification == "entered-in-error":
+            out.entry_fails(e, e.issue("verificationStatus", "a condition entered in error cannot be stored"))
+            continue
+        found = _disease_of(r.get("code") or {})
+        if found is not None:
+            if verification == "refuted":
+                out.fatal.append(e.issue("verificationStatus", "a refuted diagnosis cannot name the visit's disease"))
+            elif disease is not None and found != disease:
+                out.fatal.append(e.issue("code", f"a Bundle is one visit for one disease: {found} here, but "
+                                         f"{disease} in {disease_entry.label}"))
+            else:
+                disease, disease_entry = found, e
+                onset = date_of(r.get("onsetDateTime")) or date_of((r.get("onsetPeriod") or {}).get("start"))
+                if onset is not None:
+                    diagnosed_on = min(diagnosed_on, onset) if diagnosed_on else onset
+                    mapped.fields["patient.diagnosed_on"] = (e, "onsetDateTime")
+                mapped.targets[e.index] = ("Diagnosis", found)
+            continue
+        var = _comorbidity_of(r.get("code") or {})
+        if var is None:
+            shown = ", ".join(f"{c.get('system', '?')}|{c.get('code', '?')}" for c in
+                              (r.get("code") or {}).get("coding") or []) or "no coding"
+            out.entry_fails(e, e.issue("code", f"{shown} is neither a disease Clinnova scores (ICD-10 {ICD10_LIST} "
+                                       "or their SNOMED CT codes) nor a comorbidity of the data dictionary",
+                                       code="code-invalid"))
+        elif var.kind != Kind.BOOLEAN:
+            out.entry_fails(e, e.issue("code", f"{var.label} needs its grade: send an Observation coded "
+                                       f"{codes.VARIABLE}|{var.name}", code="code-invalid"))
+        else:
+            _comorbidity_add(e, var, verification != "refuted", comorbidities, mapped, out)
+    if disease is None:
+        out.fatal.append(Issue("required", "the Bundle needs a Condition coding the disease: ICD-10 "
+                               f"{ICD10_LIST} (or a child code), or its SNOMED CT code", "Bundle.entry"))
+    return disease, diagnosed_on, comorbidities
+
+
+def _comorbidity_add(e: Entry, var, value: Any, comorbidities: dict, mapped: MappedVisit, out: _Collector) -> None:
+    if var.name in comorbidities:
+        first, _ = mapped.fields[f"comorbidities.{var.name}"]
+        out.entry_fails(e, e.issue("code", f"{var.label} is also given in {first.label}: send it once"))
+        return
+    comorbidities[var.name] = value
+    mapped.fields[f"comorbidities.{var.name}"] = (e, "code")
+    mapped.targets[e.index] = ("Condition" if e.type == "Condition" else "Observation", var.name)
+
+
+def _observations_map(entries: list[Entry], disease: str | None, mapped: MappedVisit, measurements: dict,
+                      comorbidities: dict, out: _Collector, *, visit_date: dt.date | None) -> None:
+    for e in entries:
+        try:
+            measured = observation_read(e.resource)
+        except MappingError as exc:
+            out.entry_fails(e, e.issue(exc.element, str(exc), code=exc.code))
+            continue
+        if not _within_visit(measured.effective, visit_date):
+            out.entry_fails(e, e.issue("effective[x]", f"{measured.effective.isoformat()} is more than "
+                                       f"{OBSERVATION_WINDOW_DAYS} days from the encounter's date "
+                                       f"{visit_date.isoformat()}: an observation is stored with the visit of its "
+                                       "date, so send it in a bundle with that visit's Encounter",
+                                       code="business-rule"))
+            continue
+        var = measured.variable
+        element = f"{measured.element}.value" if measured.element == "valueQuantity" else measured.element
+        if var.origin == dictionary.Origin.DERIVED:
+            out.entry_fails(e, e.issue("code", f"{var.label} is derived from the patient's record and cannot be "
+                                       "posted", code="business-rule"))
+            continue
+        if disease is not None and not var.used_for(disease):
+            used = ", ".join(sorted(str(d) for d in var.diseases))
+            out.entry_fails(e, e.issue("code", f"{var.label} is not recorded for {disease} (only for {used})",
+                                       code="business-rule"))
+            continue
+        if var.name in measurements or var.name in comorbidities:
+            where = "comorbidities" if var.name in comorbidities else "measurements"
+            first, _ = mapped.fields[f"{where}.{var.name}"]
+            out.entry_fails(e, e.issue("code", f"{var.label} is also given in {first.label}: send it once"))
+            continue
+        if measured.value is not None and disease is not None:
+            try:
+                dictionary.clean_measurements(disease, {var.name: measured.value})
+            except DictionaryError as exc:
+                for err in exc.errors:
+                    out.entry_fails(e, e.issue(element, f"{var.label} {_shown(err.value)} {err.message}"))
+                continue
+        where = "comorbidities" if var.group == "safety" else "measurements"
+        (comorbidities if where == "comorbidities" else measurements)[var.name] = measured.value
+        mapped.fields[f"{where}.{var.name}"] = (e, element)
+        mapped.targets[e.index] = ("Observation", var.name if measured.value is not None else "")
+
+
+def _within_visit(effective: dt.date | None, visit_date: dt.date | None) -> bool:
+    """An observation without a date, or dated within the window around its encounter, belongs to the visit.
+
+    An implausible encounter date is the error to report, not the observations around it."""
+    if effective is None or visit_date is None or visit_date > dt.date.today():
+        return True
+    return abs((effective - visit_date).days) <= OBSERVATION_WINDOW_DAYS
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{value.get('value')} {value.get('unit') or ''}".strip()
+    return "" if value is None else str(value)
+
+
+def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector) -> list[dict]:
+    therapies = []
+    for e in entries:
+        issues: list[Issue] = []
+        r = e.resource
+        drug, drug_element = None, "medicationCodeableConcept"
+        if "medicationCodeableConcept" not in r:
+            issues.append(e.issue("medication[x]", "send medicationCodeableConcept with an ATC coding "
+                                  "(a Medication reference is not read)", code="not-supported"))
+        codings = (r.get("medicationCodeableConcept") or {}).get("coding") or []
+        for k, coding in enumerate(codings):
+            if coding.get("system") in codes.ATC:
+                drug_element = f"medicationCodeableConcept.coding[{k}].code"
+                try:
+                    drug = drugs.resolve(coding.get("code") or "")
+                except drugs.UnknownDrug:
+                    issues.append(e.issue(drug_element, f"ATC {coding.get('code')} is not in the drug catalogue "
+                                          "(see /api/v1/dictionary/)", code="code-invalid"))
+                break
+        else:
+            if codings or "medicationCodeableConcept" in r:
+                issues.append(e.issue("medicationCodeableConcept", f"needs a coding with system {codes.ATC[0]}",
+                                      code="code-invalid"))
+        status = r.get("status")
+        outcome = THERAPY_STATUS.get(status)
+        if outcome is None:
+            issues.append(e.issue("status", f"status {status!r} is not a therapy the patient had (use active, "
+                                  "completed, stopped or on-hold)"))
+        for coding in (r.get("statusReason") or [{}])[0].get("coding") or []:
+            if coding.get("system") == codes.THERAPY_OUTCOME:
+                if coding.get("code") not in Outcome.values:
+                    issues.append(e.issue("statusReason", f"outcome must be one of {', '.join(Outcome.values)}",
+                                          code="code-invalid"))
+                outcome = coding.get("code")
+        period = r.get("effectivePeriod") or {}
+        start = date_of(period.get("start")) or date_of(r.get("effectiveDateTime"))
+        stop = date_of(period.get("end"))
+        if start is None:
+            issues.append(e.issue("effectivePeriod.start", "the start date of the therapy is required",
+                                  code="required"))
+        if outcome is not None and outcome != Outcome.ONGOING and stop is None:
+            issues.append(e.issue("effectivePeriod.end", f"the end date is required when the therapy is {status} "
+                                  f"({outcome})", code="required"))
+        if issues:
+            for issue in issues:
+                out.entry_fails(e, issue)
+            continue
+        k = len(therapies)
+        mapped.fields.update({f"therapies[{k}].drug": (e, drug_element),
+                              f"therapies[{k}].start": (e, "effectivePeriod.start"),
+                              f"therapies[{k}].stop": (e, "effectivePeriod.end"),
+                              f"therapies[{k}].outcome": (e, "status")})
+        mapped.targets[e.index] = ("MedicationStatement", f"{drug.atc}.{start:%Y%m%d}")
+        reason = (r.get("statusReason") or [{}])[0]
+        dosage = (r.get("dosage") or [{}])[0]
+        therapies.append({"drug": drug.atc, "start": start, "stop": stop, "outcome": outcome,
+                          "stop_detail": str(reason.get("text") or "")[:300] if stop else "",
+                          "dose": str(dosage.get("text") or "")[:100] if isinstance(dosage, dict) else "",
+                          "response_at_followup": None})
+    return therapies

@@ -1,0 +1,137 @@
+"""Clinician pages: the patient list, a patient's record and ranked therapies, decisions, new visits."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from clinnova.audit import Actor, audit_record
+from doors.pages.forms import DecisionForm, VisitForm
+from doors.pages.selectors import patient_compare, patient_list, patient_page
+from patients.access import patient_get_for_user
+from patients.dictionary import DictionaryError, Disease
+from patients.models import VisitSource
+from patients.selectors import visit_form_disease
+from patients.state import patient_state
+from patients.services import visit_ingest
+from recommendations.decisions import DecisionError, RecommendationSuperseded, decision_record
+
+PAGE_SIZE = 25
+
+
+@login_required
+@require_GET
+def patients_list(request):
+    disease = request.GET.get("disease", "")
+    disease = disease if disease in Disease.values else ""
+    site = request.GET.get("site", "")[:8]
+    query = request.GET.get("q", "")[:100]
+    qs = patient_list(user=request.user, disease=disease, site=site, query=query)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "patients/list.html", {
+        "page": page, "diseases": Disease.choices, "disease": disease, "site": site, "q": query,
+    })
+
+
+def _viewed(request, patient_id, *, page: str):
+    """The patient if the user may see it (404 otherwise, audited), with this read audited too."""
+    patient = patient_get_for_user(request.user, patient_id, actor=Actor.from_request(request))
+    _audit_view(request, patient, page=page)
+    return patient
+
+
+def _audit_view(request, patient, *, page: str) -> None:
+    audit_record(actor=Actor.from_request(request), action="patient_view", obj=patient, patient_id=patient.pk,
+                 site_code=patient.site.code, detail={"page": page})
+
+
+def _patient_page(request, patient, *, decision_data=None, decision_error=None, status=200):
+    context = patient_page(patient, today=timezone.localdate())
+    form = DecisionForm(decision_data, recommendation=context["recommendation"])
+    if decision_data is not None:
+        form.is_valid()
+        if decision_error is not None:
+            form.add_error(decision_error.field, decision_error.message)
+    return render(request, "patients/detail.html", {"patient": patient, "decision_form": form, **context},
+                  status=status)
+
+
+@login_required
+@require_GET
+def patient_detail(request, patient_id):
+    patient = _viewed(request, patient_id, page="detail")
+    return _patient_page(request, patient)
+
+
+@login_required
+@require_POST
+def decision_create(request, patient_id):
+    actor = Actor.from_request(request)
+    patient = patient_get_for_user(request.user, patient_id, actor=actor)
+    form = DecisionForm(request.POST, recommendation=None)
+    if not form.is_valid():
+        return _patient_page(request, patient, decision_data=request.POST, status=400)
+    try:
+        decision = decision_record(
+            patient=patient, recommendation_id=form.cleaned_data["recommendation"],
+            drug_atc=form.cleaned_data["drug_atc"], reason=form.cleaned_data["reason"],
+            reason_text=form.cleaned_data["reason_text"], actor=actor,
+        )
+    except RecommendationSuperseded as exc:
+        messages.warning(request, exc.message)
+        return redirect(f"{patient.get_absolute_url()}#recommendation")
+    except DecisionError as exc:
+        return _patient_page(request, patient, decision_data=request.POST, decision_error=exc, status=400)
+    messages.success(request, f"Recorded: you will start {decision.drug.name}.")
+    return redirect(f"{patient.get_absolute_url()}#decisions")
+
+
+@login_required
+@require_GET
+def patient_compare_view(request, patient_id):
+    patient = patient_get_for_user(request.user, patient_id, actor=Actor.from_request(request))
+    context = patient_compare(patient, a=request.GET.get("a", "")[:8], b=request.GET.get("b", "")[:8])
+    drugs = context["drugs"]
+    if not (request.GET.get("a") and request.GET.get("b")) and len(drugs) >= 2:
+        # No choice yet: start with the top two (nothing shown, so nothing to audit yet).
+        return redirect(f"{request.path}?a={drugs[0]['atc']}&b={drugs[1]['atc']}")
+    _audit_view(request, patient, page="compare")
+    return render(request, "patients/compare.html", {"patient": patient, "ehr_id": patient.primary_identifier,
+                                                      **context})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_new(request, patient_id):
+    actor = Actor.from_request(request)
+    if request.method == "GET":
+        patient = _viewed(request, patient_id, page="visit_form")
+    else:
+        patient = patient_get_for_user(request.user, patient_id, actor=actor)  # visit_ingest audits the write
+    disease, diseases = visit_form_disease(patient, request.POST.get("disease") or request.GET.get("disease"))
+    if not disease:
+        messages.error(request, "This patient has no diagnosis; a visit needs one.")
+        return redirect(patient)
+    state = patient_state(patient, on=timezone.localdate(), disease=disease)
+    if request.method == "POST":
+        form = VisitForm(request.POST, disease=disease, state=state)
+        if form.is_valid():
+            therapies = form.therapies()
+            try:
+                visit_ingest(site=patient.site, disease=disease, visit_date=form.cleaned_data["visit_date"],
+                             measurements=form.measurements(), actor=actor, source=VisitSource.FORM,
+                             patient=patient, therapies=[t for _, t in therapies])
+            except DictionaryError as exc:
+                form.add_dictionary_errors(exc, therapy_fields=[field for field, _ in therapies])
+            else:
+                messages.success(request, "Visit saved. The therapies are being ranked for it.")
+                return redirect(patient)
+    else:
+        form = VisitForm(disease=disease, state=state)
+    return render(request, "patients/visit_form.html", {
+        "patient": patient, "ehr_id": patient.primary_identifier, "form": form, "disease": disease,
+        "disease_label": Disease(disease).label,
+        "diseases": [(d, Disease(d).label) for d in diseases],
+    }, status=400 if form.errors else 200)
