@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "clinnova.middleware.RequestIdMiddleware",  # first, so every response and log line carries the id
     "clinnova.middleware.HealthCheckMiddleware",  # the container's probe: before host checks and HTTPS redirect
     "django.middleware.security.SecurityMiddleware",
+    "network.hub.HubRefusesPatientDoorsMiddleware",  # the hub holds no patient data: its patient doors answer 403
     "clinnova.unavailable.DatabaseUnavailableMiddleware",  # a database outage answers 503 + Retry-After
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
