@@ -323,6 +323,8 @@ NETWORK_ROUND_TIMEOUT = envint("NETWORK_ROUND_TIMEOUT", 120)
 # connection is insecure, which only a network on one machine (make network, tests) may use.
 NETWORK_SUPERLINK = env("NETWORK_SUPERLINK")
 NETWORK_TLS_ROOT_CERT = env("NETWORK_TLS_ROOT_CERT")
+# Sections the model card shows below its own (callables of the version returning a template and its context).
+MODEL_CARD_SECTIONS = ["network.pages.model_card_federated"]
 CELERY_BEAT_SCHEDULE["network-monitoring"] = {"task": "network.tasks.monitoring_refresh", "schedule": 6 * 3600.0}
 
 CLINNOVA_DEMO_PASSWORD = env("CLINNOVA_DEMO_PASSWORD", "clinnova-demo")
