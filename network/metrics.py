@@ -88,16 +88,21 @@ def brier(cells: list[dict]) -> dict | None:
     return _estimate(mean, max(0.0, mean - Z * se), mean + Z * se)
 
 
-def observed_expected(cells: list[dict]) -> dict | None:
-    n = sum(c["n"] for c in cells)
-    observed = sum(c["n"] for c in cells if c["y"] == 1)
-    expected = sum(c["sum_p"] for c in cells)
-    if not observed or not expected:
+def oe_ratio(observed: float | None, expected: float | None, n: int | None) -> dict | None:
+    """Observed/expected with its 95 % interval (Debray 2017, see above): for the pooled cells and for a
+    monitoring month's calibration-in-the-large alike. None when O, E or n is zero or withheld."""
+    if not observed or not expected or not n:
         return None
     ratio = observed / expected
     se = math.sqrt(max((1 - observed / n) / observed, 0.0))
-    return {**_estimate(ratio, ratio * math.exp(-Z * se), ratio * math.exp(Z * se)),
-            "observed": observed, "expected": round(expected, 1)}
+    return _estimate(ratio, ratio * math.exp(-Z * se), ratio * math.exp(Z * se))
+
+
+def observed_expected(cells: list[dict]) -> dict | None:
+    observed = sum(c["n"] for c in cells if c["y"] == 1)
+    expected = sum(c["sum_p"] for c in cells)
+    estimate = oe_ratio(observed, expected, sum(c["n"] for c in cells))
+    return estimate and {**estimate, "observed": observed, "expected": round(expected, 1)}
 
 
 def _logistic_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, *, offset: bool) -> tuple[np.ndarray, np.ndarray] | None:

@@ -11,7 +11,6 @@ shift, > 0.25 a shift to act on). A breach of the model's thresholds raises an a
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from functools import lru_cache
 
@@ -21,7 +20,7 @@ from django.db.models import Q
 
 from clinnova.audit import SYSTEM, audit_record
 from network.disclosure import MIN_CELL
-from network.metrics import Z
+from network.metrics import oe_ratio
 from network.models import MonitoringAlert, MonitoringSnapshot, MonitoringThreshold
 from network.site import protected
 from patients.dictionary import BY_NAME
@@ -160,16 +159,6 @@ def monitoring_combine(payloads: dict[str, dict]) -> dict:
     return {"scope": "network", "sites": sorted(payloads), "models": models}
 
 
-def calibration_in_the_large(observed: float | None, expected: float | None, n: int | None) -> dict | None:
-    """O/E with its 95 % interval (network.metrics.observed_expected's formula), or None when withheld."""
-    if not observed or not expected or not n:
-        return None
-    ratio = observed / expected
-    se = math.sqrt(max((1 - observed / n) / observed, 0.0))
-    return {"value": round(ratio, 3), "low": round(ratio * math.exp(-Z * se), 3),
-            "high": round(ratio * math.exp(Z * se), 3)}
-
-
 def _threshold(disease: str, version: int) -> MonitoringThreshold:
     return (MonitoringThreshold.objects.filter(disease=disease, version=version).first()
             or MonitoringThreshold(disease=disease, version=version))
@@ -184,7 +173,7 @@ def alerts_check(*, scope: str, summary: dict) -> list[MonitoringAlert]:
             breaches = [("drift", feature, value, f"PSI > {limit.psi_max:g}",
                          f"Input drift of {BY_NAME[feature].label} ({scope}, {month}): PSI {value:.2f}")
                         for feature, value in row.get("psi", {}).items() if value > limit.psi_max]
-            cal = calibration_in_the_large(row.get("observed"), row.get("expected"), row.get("outcomes_known"))
+            cal = oe_ratio(row.get("observed"), row.get("expected"), row.get("outcomes_known"))
             if cal and (cal["value"] < limit.oe_low or cal["value"] > limit.oe_high) and not cal["low"] <= 1 <= cal["high"]:
                 breaches.append(("calibration", "", cal["value"], f"O/E outside {limit.oe_low:g}–{limit.oe_high:g}",
                                  f"Calibration ({scope}, {month}): observed/expected {cal['value']:.2f} "

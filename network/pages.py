@@ -10,7 +10,7 @@ from django.db.models import Count, Sum
 
 from network.charts import monthly_chart, reliability_diagram
 from network.models import FederatedRun, MessageLog, MonitoringAlert, MonitoringSnapshot, RunKind
-from network.monitoring import calibration_in_the_large
+from network.metrics import oe_ratio
 from network.runs import ANSWERED
 from patients.drugs import BY_ATC
 from recommendations.models import ModelVersion
@@ -79,7 +79,7 @@ def _monitoring_model(key: str, model: dict, *, scope: str) -> dict:
     for month in months:
         row = model["months"][month]
         known = row.get("outcomes_known")
-        cil = calibration_in_the_large(row.get("observed"), row.get("expected"), known)
+        cil = oe_ratio(row.get("observed"), row.get("expected"), known)
         rows.append({"month": month, **row, "acceptance": _share(row.get("followed"), row.get("decisions")),
                      "override_rate": _share(row.get("overridden"), row.get("decisions")),
                      "coverage": _share(known, row.get("decisions")), "oe": cil,
