@@ -39,6 +39,10 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# FederatedRun.sites: a site's state when it answered (otherwise, why it did not).
+ANSWERED = "answered"
+
+
 class FederatedRun(models.Model):
     """One request of the hub to the sites (an evaluation of a model version, or a monitoring round)."""
 

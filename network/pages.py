@@ -9,9 +9,8 @@ from django.conf import settings
 from django.db.models import Count, Sum
 
 from network.charts import monthly_chart, reliability_diagram
-from network.models import FederatedRun, MessageLog, MonitoringAlert, MonitoringSnapshot, RunKind
+from network.models import ANSWERED, FederatedRun, MessageLog, MonitoringAlert, MonitoringSnapshot, RunKind
 from network.metrics import oe_ratio
-from network.runs import ANSWERED
 from patients.drugs import BY_ATC
 from recommendations.models import ModelVersion
 

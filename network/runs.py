@@ -26,11 +26,10 @@ from network.flower.records import (
     reply_payload,
     request_content,
 )
-from network.models import Direction, FederatedRun, MessageLog, RunKind, RunStatus
+from network.models import ANSWERED, Direction, FederatedRun, MessageLog, RunKind, RunStatus
 from network.monitoring import monitoring_combine, network_snapshot_store
 
 log = logging.getLogger(__name__)
-ANSWERED = "answered"
 
 
 def _request(run: FederatedRun) -> tuple[str, dict]:
