@@ -3,13 +3,8 @@ from django.contrib import admin
 from clinnova.models import AuditEvent
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit trail is never edited, not even by a superuser."""
-
-    list_display = ("at", "actor_user", "actor_client", "action", "object_type", "patient_id", "site_code")
-    list_filter = ("action", "site_code")
-    search_fields = ("patient_id", "object_id", "actor_client")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows only the system writes: shown, never added, edited or deleted in the admin, not even by a superuser."""
 
     def has_add_permission(self, request):
         return False
@@ -19,3 +14,12 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Read-only: the audit trail is never edited, not even by a superuser."""
+
+    list_display = ("at", "actor_user", "actor_client", "action", "object_type", "patient_id", "site_code")
+    list_filter = ("action", "site_code")
+    search_fields = ("patient_id", "object_id", "actor_client")

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.utils import timezone
 
+from clinnova.admin import ReadOnlyAdmin
 from network.models import FederatedRun, MessageLog, MonitoringAlert, MonitoringThreshold, Participation
 
 
@@ -27,29 +28,18 @@ class MonitoringThresholdAdmin(admin.ModelAdmin):
     list_display = ("disease", "version", "psi_max", "oe_low", "oe_high")
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(FederatedRun)
-class FederatedRunAdmin(ReadOnly):
+class FederatedRunAdmin(ReadOnlyAdmin):
     list_display = ("pk", "kind", "model_version", "status", "created_at", "finished_at")
     list_filter = ("kind", "status")
 
 
 @admin.register(MessageLog)
-class MessageLogAdmin(ReadOnly):
+class MessageLogAdmin(ReadOnlyAdmin):
     list_display = ("run", "direction", "site_code", "message_type", "size_bytes", "logged_at")
     list_filter = ("direction", "site_code")
 
 
 @admin.register(MonitoringAlert)
-class MonitoringAlertAdmin(ReadOnly):
+class MonitoringAlertAdmin(ReadOnlyAdmin):
     list_display = ("scope", "disease", "version", "kind", "month", "subject", "value", "raised_at")

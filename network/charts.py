@@ -9,17 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from clinnova.svg import Tick
+from clinnova.svg import coord as _f
+
 LEFT, TOP, RIGHT_PAD, BOTTOM_PAD = 52, 24, 16, 40
-
-
-def _f(x: float) -> str:
-    return f"{x:.1f}"
-
-
-@dataclass(frozen=True)
-class Tick:
-    pos: str
-    label: str
 
 
 @dataclass(frozen=True)
