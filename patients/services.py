@@ -121,25 +121,10 @@ def visit_ingest(
     identifier at the site) names whose visit it is. Raises DictionaryError
     listing every problem; then nothing is stored.
     """
-    errors: list[FieldError] = []
-    if disease not in Disease.values:
-        raise DictionaryError([FieldError("disease", disease, "must be one of " + ", ".join(Disease.values))])
-    try:
-        clean = dictionary.clean_measurements(disease, measurements)
-    except DictionaryError as exc:
-        errors.extend(exc.errors)
-        clean = {}
-    if patient_input is not None:
-        _check_patient(patient_input, visit_date, errors)
     birth_year = patient_input.birth_year if patient_input is not None else patient.birth_year if patient else None
-    diagnosed_on = patient_input.diagnosed_on if patient_input is not None else None
-    _check_dates(visit_date=visit_date, birth_year=birth_year, diagnosed_on=diagnosed_on, errors=errors)
-    resolved = therapies_check(list(therapies), on=visit_date, birth_year=birth_year, errors=errors)
-    if errors:
-        raise DictionaryError(errors)
-
-    derived = scores.derived_scores(clean)
-    activity = activity_of(disease, clean, derived)
+    checked = _visit_check(disease=disease, visit_date=visit_date, measurements=measurements,
+                           patient_input=patient_input, birth_year=birth_year, therapies=therapies)
+    errors: list[FieldError] = []
     with transaction.atomic():
         if patient is None:
             patient = _patient_for(site, patient_input, actor=actor)
@@ -150,27 +135,62 @@ def visit_ingest(
                        errors=errors)
         if errors:
             raise DictionaryError(errors)
-        therapy_lines_record(patient, resolved, source=source)
-        visit = Visit.objects.create(
-            patient=patient,
-            site=site,
-            disease=disease,
-            visit_date=visit_date,
-            measurements=clean,
-            scores={name: s.as_dict() for name, s in derived.items()},
-            activity_score=activity["value"] if activity else None,
-            activity_label=activity["label"] if activity else "",
-            activity_category=activity["category_label"] if activity else "",
-            source=source,
-            source_system=source_system,
-            source_id=source_id,
-            content_hash=visit_content_hash({"disease": disease, "date": visit_date, "measurements": clean}),
-        )
-        _entries_record(visit, phenotype=_phenotype_from_subtype(disease, patient_input, clean))
+        therapy_lines_record(patient, checked.resolved, source=source)
+        visit = _visit_row(checked, patient=patient, site=site, disease=disease, visit_date=visit_date,
+                           source=source, source_system=source_system, source_id=source_id)
+        visit.save(force_insert=True)
+        RecordEntry.objects.bulk_create(_entries_of(visit, phenotype=_phenotype_from_subtype(disease, patient_input,
+                                                                                           checked.clean)))
         audit_record(actor=actor, action="visit_create", obj=visit, patient_id=patient.pk, site_code=site.code,
                      detail={"source": source})
         _after_visit_stored(visit)
     return visit
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A visit's content after the checks that need no database: cleaned, scored, its drugs resolved."""
+    clean: dict[str, Any]
+    derived: dict[str, scores.Score]
+    activity: dict | None
+    resolved: list
+
+
+def _visit_check(*, disease: str, visit_date: dt.date, measurements: dict[str, Any],
+                 patient_input: PatientInput | None, birth_year: int | None, therapies) -> _Checked:
+    """Every check of a visit that reads no row; DictionaryError lists every problem."""
+    errors: list[FieldError] = []
+    if disease not in Disease.values:
+        raise DictionaryError([FieldError("disease", disease, "must be one of " + ", ".join(Disease.values))])
+    try:
+        clean = dictionary.clean_measurements(disease, measurements)
+    except DictionaryError as exc:
+        errors.extend(exc.errors)
+        clean = {}
+    if patient_input is not None:
+        _check_patient(patient_input, visit_date, errors)
+    diagnosed_on = patient_input.diagnosed_on if patient_input is not None else None
+    _check_dates(visit_date=visit_date, birth_year=birth_year, diagnosed_on=diagnosed_on, errors=errors)
+    resolved = therapies_check(list(therapies), on=visit_date, birth_year=birth_year, errors=errors)
+    if errors:
+        raise DictionaryError(errors)
+    derived = scores.derived_scores(clean)
+    return _Checked(clean, derived, activity_of(disease, clean, derived), resolved)
+
+
+def _visit_row(checked: _Checked, *, patient: Patient, site: Site, disease: str, visit_date: dt.date, source: str,
+               source_system: str, source_id: str | None, **fields) -> Visit:
+    activity = checked.activity
+    return Visit(
+        patient=patient, site=site, disease=disease, visit_date=visit_date, measurements=checked.clean,
+        scores={name: s.as_dict() for name, s in checked.derived.items()},
+        activity_score=activity["value"] if activity else None,
+        activity_label=activity["label"] if activity else "",
+        activity_category=activity["category_label"] if activity else "",
+        source=source, source_system=source_system, source_id=source_id,
+        content_hash=visit_content_hash({"disease": disease, "date": visit_date, "measurements": checked.clean}),
+        **fields,
+    )
 
 
 def visit_amend(*, visit: Visit, visit_date: dt.date, measurements: dict[str, Any], actor: Actor) -> Visit:
@@ -222,13 +242,17 @@ def visit_amend(*, visit: Visit, visit_date: dt.date, measurements: dict[str, An
 
 def _entries_record(visit: Visit, *, phenotype: dict[str, Any] | None = None) -> None:
     """The visit's facts and conditions as dated entries of the patient's record (see patients.state)."""
+    RecordEntry.objects.bulk_create(_entries_of(visit, phenotype=phenotype))
+
+
+def _entries_of(visit: Visit, *, phenotype: dict[str, Any] | None = None) -> list[RecordEntry]:
     values = {**(phenotype or {}), **visit.measurements}
-    RecordEntry.objects.bulk_create([
+    return [
         RecordEntry(patient_id=visit.patient_id, variable=name, value=value, effective_on=visit.visit_date,
                     source=visit.source, visit=visit, source_ref=visit.source_id or "")
         for name, value in values.items()
         if dictionary.BY_NAME[name].persistence in (Persistence.FACT, Persistence.CONDITION)
-    ])
+    ]
 
 
 def _phenotype_from_subtype(disease: str, p: PatientInput | None, clean: dict[str, Any]) -> dict[str, Any]:
@@ -249,8 +273,7 @@ def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient
         PatientIdentifier.objects.create(patient=patient, system=p.system, value=p.value)
         return patient
     patient = ident.patient
-    changed = {name: (getattr(patient, name), value) for name, value in (("sex", p.sex), ("birth_year", p.birth_year))
-               if getattr(patient, name) != value}
+    changed = _patient_changes(patient, p)
     if changed:
         # A correction from the sender is applied, never silently: the audit trail keeps the old value.
         for name, (_, value) in changed.items():
@@ -261,10 +284,19 @@ def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient
     return patient
 
 
+def _patient_changes(patient: Patient, p: PatientInput) -> dict[str, tuple[Any, Any]]:
+    """What the sender's patient data corrects: {field: (stored, sent)}."""
+    return {name: (getattr(patient, name), value) for name, value in (("sex", p.sex), ("birth_year", p.birth_year))
+            if getattr(patient, name) != value}
+
+
 def _diagnosis_ensure(patient: Patient, disease: str, visit_date: dt.date, p: PatientInput | None) -> Diagnosis:
-    defaults = {"diagnosed_on": (p.diagnosed_on if p and p.diagnosed_on else visit_date),
-                "subtype": p.subtype if p else ""}
-    return Diagnosis.objects.get_or_create(patient=patient, disease=disease, defaults=defaults)[0]
+    return Diagnosis.objects.get_or_create(patient=patient, disease=disease,
+                                           defaults=_diagnosis_defaults(visit_date, p))[0]
+
+
+def _diagnosis_defaults(visit_date: dt.date, p: PatientInput | None) -> dict[str, Any]:
+    return {"diagnosed_on": (p.diagnosed_on if p and p.diagnosed_on else visit_date), "subtype": p.subtype if p else ""}
 
 
 def _after_visit_stored(visit: Visit) -> None:
