@@ -13,8 +13,11 @@ request claimed between the look-up and the claim.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+from rest_framework.exceptions import ValidationError
 
 from clinnova.audit import Actor, audit_event
 from clinnova.models import AuditEvent
@@ -73,17 +76,28 @@ class _Read:
     source: str
 
 
+_local = threading.local()
+
+
+def _visit_in() -> VisitIn:
+    """One VisitIn per thread, validating line after line: what is_valid() runs, without the deep copy of
+    every declared field that each new serializer makes (a third of the import's time in the profile)."""
+    if not hasattr(_local, "visit_in"):
+        _local.visit_in = VisitIn()
+    return _local.visit_in
+
+
 def _unit_read(job: ImportJob, unit: Unit) -> _Read:
     """The unit's request as the door validates and normalises it; Refused when the door would refuse it."""
     if unit.code:
         raise Refused(unit.code, unit.message, unit.errors)
     try:
         if job.format == ImportFormat.VISITS:
-            incoming = VisitIn(data=unit.data)
-            if not incoming.is_valid():
-                errors = serializer_errors(incoming.errors, unit.data)
-                raise Refused("invalid", f"{len(errors)} invalid field(s)", errors)
-            data, source = incoming.validated_data, VisitSource.API
+            try:
+                data, source = _visit_in().run_validation(unit.data), VisitSource.API
+            except ValidationError as exc:
+                errors = serializer_errors(exc.detail, unit.data)
+                raise Refused("invalid", f"{len(errors)} invalid field(s)", errors) from None
         else:
             data, source = visit_map(bundle_read(unit.data), client=job.client).data, VisitSource.FHIR
         payload = normalised(data)
