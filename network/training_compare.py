@@ -9,6 +9,7 @@ Flower apps, in one process.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,3 +144,16 @@ def compare(*, disease: str, seed: int, n_patients: int = training.DEFAULT_PATIE
 
 
 __all__ = ["compare", "split_make", "federated_train", "centrally_train", "booster_bytes"]
+
+
+@lru_cache(maxsize=4)
+def site_share(*, disease: str, seed: int, n_patients: int, site: str) -> SiteData:
+    """A site node's training data for a run on the synthetic cohort: its share of the seeded cohort.
+
+    The shipped models learn from this synthetic cohort, not from the demo network's visits; a node builds
+    its own share (the others' rows never leave the function). Cached for the rounds of one run.
+    """
+    split = split_make(disease=disease, seed=seed, n_patients=n_patients)
+    if site not in split.sites:
+        raise ValueError(f"site {site!r} has no share of the cohort; expected one of {', '.join(split.sites)}")
+    return split.sites[site]
