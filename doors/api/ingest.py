@@ -129,8 +129,11 @@ def _therapy_content(i: int, t: dict, errors: list[FieldError]) -> dict[str, Any
         errors.append(FieldError(f"therapies[{i}].drug", t["drug"],
                                  "is not an ATC code or name in the drug catalogue (see /api/v1/dictionary/)"))
         atc = t["drug"]
-    return {"drug": atc, "start": t["start"].isoformat(), "stop": t["stop"].isoformat() if t["stop"] else None,
-            "outcome": t["outcome"], "response_at_followup": t["response_at_followup"]}
+    content = {"drug": atc, "start": t["start"].isoformat(), "stop": t["stop"].isoformat() if t["stop"] else None,
+               "outcome": t["outcome"], "response_at_followup": t["response_at_followup"]}
+    if t.get("stop_detail"):  # only when given, so contents stored before it existed keep their hash
+        content["stop_detail"] = t["stop_detail"]
+    return content
 
 
 def _merged(payload: dict) -> dict[str, Any]:
@@ -144,7 +147,7 @@ def _patient_input(client: EHRClient, p: dict) -> PatientInput:
 
 def _therapy_input(t: dict) -> TherapyInput:
     return TherapyInput(drug=t["drug"], started_on=t["start"], stopped_on=t["stop"], outcome=t["outcome"],
-                        response_at_followup=t["response_at_followup"])
+                        response_at_followup=t["response_at_followup"], stop_detail=t.get("stop_detail") or "")
 
 
 def _key_claim(*, client: EHRClient, visit_id: str, digest: str, payload: dict) -> int | None:

@@ -45,12 +45,18 @@ class TherapyIn(StrictSerializer):
     start = serializers.DateField()
     stop = serializers.DateField(required=False, allow_null=True, default=None)
     outcome = _choice(Outcome.choices, required=False, default=Outcome.ONGOING)
+    stop_detail = serializers.CharField(max_length=300, required=False, allow_blank=True, default="",
+                                        help_text="Why it stopped, in words or as a code: for an adverse event, what "
+                                                  "it was (e.g. 'anaphylaxis', 'SNOMED 39579001'); a hypersensitivity "
+                                                  "reaction contraindicates the drug from then on")
     response_at_followup = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 MEASUREMENTS_HELP = (
     "Keyed by data dictionary name (GET /api/v1/dictionary/): a number in the dictionary's unit, "
-    '{"value": number, "unit": "<UCUM>"}, a code, or true/false.'
+    '{"value": number, "unit": "<UCUM>"}, a code, a date (YYYY-MM-DD) or true/false. A lab result read against the '
+    'lab\'s upper reference limit (RF and anti-CCP titres, ALT) may carry it: {"value": 35, "unit": "[IU]/mL", '
+    '"reference_high": 14}.'
 )
 
 
@@ -58,7 +64,9 @@ MEASUREMENTS_HELP = (
     "oneOf": [
         {"type": "number"}, {"type": "string"}, {"type": "boolean"},
         {"type": "object", "required": ["value"],
-         "properties": {"value": {"type": "number"}, "unit": {"type": "string", "example": "mg/dL"}}},
+         "properties": {"value": {"type": "number"}, "unit": {"type": "string", "example": "mg/dL"},
+                        "reference_high": {"type": "number", "description": "the lab's upper reference limit, "
+                                                                              "in the same unit"}}},
     ],
     "nullable": True,
 })
@@ -67,13 +75,15 @@ class MeasurementValue(serializers.Field):
 
     default_error_messages = {
         # Braces doubled: DRF formats error messages with str.format.
-        "invalid": 'must be a number, a code, true or false, or {{"value": number, "unit": "<UCUM unit>"}}',
+        "invalid": 'must be a number, a code, true or false, or {{"value": number, "unit": "<UCUM unit>"}} '
+                   '(with "reference_high" for a result read against the lab\'s upper reference limit)',
     }
 
     def to_internal_value(self, data):
-        if isinstance(data, dict) and set(data) <= {"value", "unit"}:
+        if isinstance(data, dict) and set(data) <= {"value", "unit", "reference_high"}:
             # Units are looked up in tables: a list or object there is a shape error, caught here.
-            if _scalar(data.get("value")) and isinstance(data.get("unit"), (str, type(None))):
+            if _scalar(data.get("value")) and isinstance(data.get("unit"), (str, type(None))) \
+                    and _scalar(data.get("reference_high")):
                 return data
         elif _scalar(data):
             return data

@@ -19,6 +19,11 @@ VARIABLE_VALUES = "urn:clinnova:variable:"
 THERAPY_OUTCOME = "urn:clinnova:therapy-outcome"
 # RiskAssessment.prediction extension naming the candidate drug a prediction is for.
 CANDIDATE_DRUG = "urn:clinnova:fhir:StructureDefinition:candidate-drug"
+# RiskAssessment.prediction extensions: a safety or licence flag (kind, message, source, how far the source was
+# checked), and the ranking group the drug is in (start, not_licensed, contraindicated, current).
+SAFETY_FLAG = "urn:clinnova:fhir:StructureDefinition:safety-flag"
+FLAG_KIND = "urn:clinnova:flag-kind"
+RANKING_GROUP = "urn:clinnova:fhir:StructureDefinition:ranking-group"
 
 # SNOMED CT qualifier values a lab sends for a positive or negative result (RF, anti-CCP, JCV antibodies).
 SNOMED_BOOLEAN = {

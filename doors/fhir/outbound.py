@@ -10,6 +10,7 @@ from doors.fhir.bundle import SUPPORTED
 from doors.fhir.errors import Issue, operation_outcome
 from patients.dictionary import Disease
 from patients.models import Visit
+from recommendations.smpc.base import SEVERITY_LABELS
 
 
 def capability_statement() -> dict:
@@ -101,14 +102,27 @@ def risk_assessment(visit: Visit, payload: dict) -> dict:
     }
 
 
+def _flag_extension(flag: dict) -> dict:
+    """A safety or licence flag as a complex extension: kind (coded), message, source and its verification."""
+    return {"url": codes.SAFETY_FLAG, "extension": [
+        {"url": "kind", "valueCoding": {"system": codes.FLAG_KIND, "code": flag["severity"],
+                                        "display": SEVERITY_LABELS[flag["severity"]]}},
+        {"url": "message", "valueString": flag["message"]},
+        {"url": "source", "valueString": flag["source"]},
+        {"url": "verified", "valueCode": flag.get("verified") or "N"},
+    ]}
+
+
 def _prediction(drug: dict, outcome: str) -> dict:
     rationale = f"Rank {drug['rank']}: {drug['name']} ({drug['atc']}, {drug['class']}). Main reasons: " \
                 + "; ".join(main_reasons(drug["shap"])) + "."
     for flag in drug["flags"]:
-        rationale += f" {flag['severity'].capitalize()}: {flag['message']}"
+        rationale += f" {SEVERITY_LABELS[flag['severity']]}: {flag['message']} (source: {flag['source']})"
     return {
         "extension": [{"url": codes.CANDIDATE_DRUG, "valueCodeableConcept": {
-            "coding": [{"system": codes.ATC[0], "code": drug["atc"], "display": drug["name"]}], "text": drug["name"]}}],
+            "coding": [{"system": codes.ATC[0], "code": drug["atc"], "display": drug["name"]}], "text": drug["name"]}},
+            {"url": codes.RANKING_GROUP, "valueCode": drug["tier"]}]
+        + [_flag_extension(flag) for flag in drug["flags"]],
         "outcome": {"text": outcome},
         "probabilityDecimal": drug["probability"],
         "rationale": rationale,

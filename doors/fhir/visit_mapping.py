@@ -244,6 +244,20 @@ def _observations_map(entries: list[Entry], disease: str | None, mapped: MappedV
         mapped.targets[e.index] = ("Observation", var.name if measured.value is not None else "")
 
 
+def _stop_detail(r: dict) -> str:
+    """What stopped a therapy, in the sender's words and SNOMED CT codes (an adverse event: what it was)."""
+    reasons = r.get("statusReason") or []
+    parts = []
+    for reason in reasons if isinstance(reasons, list) else []:
+        if not isinstance(reason, dict):
+            continue
+        parts += [f"SNOMED {c['code']}" + (f" {c['display']}" if c.get("display") else "")
+                  for c in reason.get("coding") or [] if c.get("system") == codes.SNOMED and c.get("code")]
+        if isinstance(reason.get("text"), str):
+            parts.append(reason["text"])
+    return "; ".join(parts)[:300]
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, dict):
         return f"{value.get('value')} {value.get('unit') or ''}".strip()
@@ -303,6 +317,9 @@ def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector)
                               f"therapies[{k}].stop": (e, "effectivePeriod.end"),
                               f"therapies[{k}].outcome": (e, "status")})
         mapped.targets[e.index] = ("MedicationStatement", f"{drug.atc}.{start:%Y%m%d}")
-        therapies.append({"drug": drug.atc, "start": start, "stop": stop, "outcome": outcome,
-                          "response_at_followup": None})
+        therapy = {"drug": drug.atc, "start": start, "stop": stop, "outcome": outcome, "response_at_followup": None}
+        detail = _stop_detail(r)
+        if detail:
+            therapy["stop_detail"] = detail
+        therapies.append(therapy)
     return therapies

@@ -99,7 +99,12 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
         for drug in recommendation["drugs"]:
             drug["waterfall"] = waterfall(drug, recommendation["base_value"])
     diagnosis = diagnosis_of(record["diagnoses"], latest)
-    contraindicated = [d for d in (recommendation or {}).get("drugs", []) if d["contraindicated"]]
+    drugs = (recommendation or {}).get("drugs", [])
+    # The ranking's groups (recommendations.scoring._rank): drugs to start, then outside their licence, then
+    # contraindicated, then the patient's current therapies.
+    contraindicated = [d for d in drugs if d["tier"] == "contraindicated"]
+    not_licensed = [d for d in drugs if d["tier"] == "not_licensed"]
+    current = [d for d in drugs if d["tier"] == "current"]
     return {
         **record,
         "ehr_id": record["identifiers"][0].value if record["identifiers"] else str(patient.pk)[:8],
@@ -110,6 +115,11 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
         "recommendation": recommendation,
         "contraindicated": contraindicated,
         "first_contra_rank": contraindicated[0]["rank"] if contraindicated else None,
+        "not_licensed": not_licensed,
+        "first_unlicensed_rank": not_licensed[0]["rank"] if not_licensed else None,
+        "current_drugs": current,
+        "first_current_rank": current[0]["rank"] if current else None,
+        "checks_needed": sum(1 for d in drugs if d["tier"] == "start" and d["check_before_starting"]),
         "decisions": decisions_for_patient(patient),
     }
 
