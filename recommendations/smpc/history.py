@@ -4,10 +4,10 @@ inhibitors), depression, CYP2C9 genotype."""
 
 from __future__ import annotations
 
-from recommendations.conditions import AllOf, Cond, History, Recorded
+from recommendations.conditions import AllOf, AnyOf, Cond, History, Recorded
 from recommendations.smpc.base import CAUTION, CHECK, CONTRAINDICATED, NOT_RECOMMENDED, Rule, project_rule
 from recommendations.smpc.documents import (
-    ADALIMUMAB, CERTOLIZUMAB, CLADRIBINE, ETANERCEPT, ETRASIMOD, FINGOLIMOD, GOLIMUMAB, INFLIXIMAB,
+    ADALIMUMAB, CERTOLIZUMAB, CLADRIBINE, DIMETHYL_FUMARATE, DIROXIMEL_FUMARATE, ETANERCEPT, ETRASIMOD, FINGOLIMOD, GOLIMUMAB, INFLIXIMAB,
     INTERFERON_B1A, INTERFERON_B1B, JAK, MIRIKIZUMAB, NATALIZUMAB, OCRELIZUMAB, OFATUMUMAB, OZANIMOD,
     PEGINTERFERON_B1A, PONESIMOD, SIPONIMOD, UBLITUXIMAB, USTEKINUMAB, N, P, V, sources,
 )
@@ -90,6 +90,11 @@ RULES = (
          "CYP2C9*3/*3 genotype (poor metaboliser): {drug} is contraindicated.",
          Cond("cyp2c9_genotype", "eq", "*3/*3"), sources("4.3", V(SIPONIMOD, "CH-MAYZENT")),
          why="the CYP2C9 genotype decides whether and at what dose {drug} is given"),
+    Rule("baseline_mri", "PML", CHECK,
+         "A baseline MRI (usually within 3 months) is required before {drug}, a reference for PML vigilance.",
+         AnyOf(Recorded("new_t2_lesions", within_days=90), Recorded("gd_lesions", within_days=90)),
+         sources("4.4", V(NATALIZUMAB, "the Tysabri EU SmPC section 4.4 in a copy (120ty)"),
+                 V(DIMETHYL_FUMARATE, "MHRA-DMF"), N(DIROXIMEL_FUMARATE), V(CLADRIBINE, "NEUROLTHER-CLAD"))),
     Rule("cyp2c9_genotyping", "genotype", CHECK, "The CYP2C9 genotype is required before {drug} (it sets the dose).",
          Recorded("cyp2c9_genotype"), sources("4.2", V(SIPONIMOD, "MIMS Hong Kong Mayzent dosage"))),
 )

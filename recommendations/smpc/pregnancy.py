@@ -91,7 +91,7 @@ RULES = (
          AllOf(WOCBP, Cond("effective_contraception", "eq", False)), _CONTRACEPTION_46,
          why="{drug} needs effective contraception in women of child-bearing age"),
     Rule("breastfeeding", "breastfeeding", CONTRAINDICATED, "Breastfeeding: {drug} is contraindicated.",
-         AllOf(Cond("sex", "eq", "female"), Cond("pregnancy_status", "eq", "breastfeeding")),
+         AllOf(WOCBP, Cond("pregnancy_status", "eq", "breastfeeding")),
          sources("4.3", V(TERIFLUNOMIDE, "RX-AUBAGIO"), V(METHOTREXATE, "RX-JYLAMVO"),
                  V(CLADRIBINE, "MIMS-SG-MAVENCLAD"), N(TOFACITINIB)),
          why="{drug} is contraindicated in breastfeeding"),
