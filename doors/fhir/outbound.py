@@ -103,14 +103,19 @@ def risk_assessment(visit: Visit, payload: dict) -> dict:
 
 
 def _flag_extension(flag: dict) -> dict:
-    """A safety or licence flag as a complex extension: kind (coded), message, source and its verification."""
+    """A safety or licence flag as a complex extension: kind (coded), the rule, message, source and how far it was
+    checked, and for a check before starting each input it asks for (a dictionary variable name or, for a
+    clinician's judgement, its words)."""
+    inputs = [e.get("variable") or e.get("label") for e in flag.get("evidence", [])
+              if flag["severity"] == "check_before_starting"]
     return {"url": codes.SAFETY_FLAG, "extension": [
         {"url": "kind", "valueCoding": {"system": codes.FLAG_KIND, "code": flag["severity"],
                                         "display": SEVERITY_LABELS[flag["severity"]]}},
+        {"url": "rule", "valueString": flag["rule"]},
         {"url": "message", "valueString": flag["message"]},
         {"url": "source", "valueString": flag["source"]},
         {"url": "verified", "valueCode": flag.get("verified") or "N"},
-    ]}
+    ] + [{"url": "input", "valueString": name} for name in inputs if name]}
 
 
 def _prediction(drug: dict, outcome: str) -> dict:
