@@ -4,7 +4,9 @@ Storage validation, the visit form, the JSON API and FHIR mappers, the model
 feature vectors and the labels next to SHAP values all read this module. A new
 variable is one entry in VARIABLES, not six edits.
 
-The types (Variable, Kind, Origin, Code) live in patients/variables.py.
+The types (Variable, Kind, Origin, Code) live in patients/variables.py, the validity windows in
+patients/windows.py, the diseases in patients/diseases.py, and the variables of pre-treatment screening that
+only the safety rules read in patients/screening.py.
 Measured variables arrive with a visit. Derived variables (age, disease
 duration, therapy history) are computed from the patient's record when features
 are built and are never accepted as input.
@@ -17,52 +19,24 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import TextChoices
-
 from patients import units
-from patients.variables import Kind, Origin, Persistence, Titre, Validity, Variable
+# The diseases live in patients/diseases.py; doors read them here, with the variables.
+from patients.diseases import ALL, CD, DISEASE_CODES, IBD, MS, RA, UC, Disease  # noqa: F401
+from patients.screening import SCREENING_VARIABLES
+from patients.variables import Kind, Origin, Titre, Variable
 from patients.variables import boolean as _b
 from patients.variables import coded as _c
-from patients.variables import date as _date
 from patients.variables import integer as _i
 from patients.variables import quantity as _q
 from patients.windows import (
-    ACTIVITY_90_DAYS, BODY_1_YEAR, CARDIAC_1_YEAR, CLINICAL_STATE_6_MONTHS, CLINICAL_STATE_90_DAYS, COMORBIDITY_1_YEAR,
-    CHILDBEARING, CONDITION, ENDOSCOPY_1_YEAR, EVENT_DATE, FACT, GENOTYPE, HEART_FAILURE_1_YEAR, INFECTION_1_MONTH, JCV_6_MONTHS,
-    LAB_90_DAYS, LIVE_VACCINE_1_MONTH, MRI_1_YEAR, MS_CLINICAL_1_YEAR, PHENOTYPE, PREGNANCY_1_MONTH,
-    PRETREATMENT_TEST_90_DAYS, RELAPSES_90_DAYS, SEROLOGY_1_YEAR, TB_SCREEN_1_YEAR, VZV_IMMUNITY,
+    ACTIVITY_90_DAYS, BODY_1_YEAR, COMORBIDITY_1_YEAR, CONDITION, ENDOSCOPY_1_YEAR, FACT, GENOTYPE, HEART_FAILURE_1_YEAR,
+    JCV_6_MONTHS, LAB_90_DAYS, MRI_1_YEAR, MS_CLINICAL_1_YEAR, PHENOTYPE, PREGNANCY_1_MONTH, RELAPSES_90_DAYS,
+    TB_SCREEN_1_YEAR,
 )
-
-
-class Disease(TextChoices):
-    CROHNS_DISEASE = "crohns_disease", "Crohn's disease"
-    ULCERATIVE_COLITIS = "ulcerative_colitis", "Ulcerative colitis"
-    RHEUMATOID_ARTHRITIS = "rheumatoid_arthritis", "Rheumatoid arthritis"
-    MULTIPLE_SCLEROSIS = "multiple_sclerosis", "Multiple sclerosis"
-
-
-CD, UC, RA, MS = (
-    Disease.CROHNS_DISEASE,
-    Disease.ULCERATIVE_COLITIS,
-    Disease.RHEUMATOID_ARTHRITIS,
-    Disease.MULTIPLE_SCLEROSIS,
-)
-ALL = frozenset(Disease)
-IBD = frozenset({CD, UC})
-
-# ICD-10 and SNOMED CT codes of each disease, used by the FHIR mapping and shown
-# in the published dictionary.
-DISEASE_CODES: dict[str, dict[str, tuple[str, ...]]] = {
-    CD: {"icd10": ("K50",), "snomed": ("34000006",)},
-    UC: {"icd10": ("K51",), "snomed": ("64766004",)},
-    RA: {"icd10": ("M05", "M06"), "snomed": ("69896004",)},
-    MS: {"icd10": ("G35",), "snomed": ("24700007",)},
-}
 
 
 DERIVED = Origin.DERIVED
 
-SEROLOGY = [("positive", "Positive", "10828004"), ("negative", "Negative", "260385009")]
 
 VARIABLES: tuple[Variable, ...] = (
     # --- the patient and their history (derived from the record) ---
@@ -217,86 +191,7 @@ VARIABLES: tuple[Variable, ...] = (
        persistence=CONDITION, validity=JCV_6_MONTHS, ask="anti-JCV antibody index"),
     _c("cyp2c9_genotype", "CYP2C9 genotype", [(g, g) for g in ("*1/*1", "*1/*2", "*2/*2", "*1/*3", "*2/*3", "*3/*3")],
        {MS}, "safety", feature=False, persistence=FACT, validity=GENOTYPE, ask="CYP2C9 genotype"),
-    # --- pre-treatment screening and the conditions the safety rules read (recommendations/rules) ---
-    # Serology: positive or negative; SNOMED 10828004/260385009 accepted as values through FHIR.
-    _c("hbsag", "HBsAg", SEROLOGY, ALL, "safety", loinc="5196-1", feature=False, ask="HBsAg",
-       persistence=CONDITION, validity=SEROLOGY_1_YEAR),
-    _c("anti_hbc", "Anti-HBc (total)", SEROLOGY, ALL, "safety", loinc="16933-4", other_loinc=("13952-7",),
-       feature=False, ask="anti-HBc", persistence=CONDITION, validity=SEROLOGY_1_YEAR),
-    _c("hcv_antibody", "Hepatitis C antibody", SEROLOGY, ALL, "safety", loinc="13955-0", feature=False,
-       ask="hepatitis C antibody test", persistence=CONDITION, validity=SEROLOGY_1_YEAR),
-    _c("hiv_status", "HIV test (HIV-1/2 antibody and p24 antigen)", SEROLOGY, ALL, "safety", loinc="56888-1",
-       feature=False, ask="HIV test", persistence=CONDITION, validity=SEROLOGY_1_YEAR),
-    _c("vzv_igg", "Varicella zoster immunity (VZV IgG)", SEROLOGY, ALL, "safety", loinc="19162-7",
-       other_loinc=("15410-4",), feature=False, ask="varicella zoster IgG",
-       help="Positive also when a health-care professional confirmed chickenpox or two vaccine doses were given.",
-       persistence=CONDITION, validity=VZV_IMMUNITY),
-    _c("live_vaccine", "Live attenuated vaccine", [("none", "None planned, none in the last 6 weeks"),
-                                                   ("planned", "Planned"),
-                                                   ("recent", "Given in the last 6 weeks")], ALL, "safety",
-       feature=False, ask="live vaccine plans", persistence=CONDITION, validity=LIVE_VACCINE_1_MONTH),
-    _b("serious_infection_active", "Active serious infection", ALL, "safety", feature=False,
-       ask="active serious infection (sepsis, abscess, opportunistic or uncontrolled chronic infection)",
-       help="Sepsis, abscess, an opportunistic infection or an uncontrolled chronic infection, now.",
-       persistence=CONDITION, validity=INFECTION_1_MONTH),
-    _b("immunodeficiency", "Immunodeficiency or severely immunocompromised", ALL, "safety", feature=False,
-       ask="immune status (immunodeficiency, immunosuppressive treatment)",
-       help="Primary immunodeficiency, HIV with immunosuppression, or immunosuppressive or myelosuppressive "
-            "treatment now.", persistence=CONDITION, validity=CLINICAL_STATE_90_DAYS),
-    _b("malignancy_active", "Active malignancy", ALL, "safety", feature=False,
-       ask="active malignancy", help="A cancer under treatment or not in remission (basal cell carcinoma of the "
-                                     "skin excepted).", persistence=CONDITION, validity=CLINICAL_STATE_6_MONTHS),
-    _c("hepatic_impairment", "Hepatic impairment (Child-Pugh)", [("none", "No cirrhosis or hepatic impairment"),
-                                                                 ("A", "Child-Pugh A (mild)"),
-                                                                 ("B", "Child-Pugh B (moderate)"),
-                                                                 ("C", "Child-Pugh C (severe)")], ALL, "safety",
-       feature=False, ask="liver function class (Child-Pugh)", persistence=CONDITION,
-       validity=CLINICAL_STATE_6_MONTHS),
-    _b("severe_depression", "Severe depression or suicidal ideation", {MS}, "safety", feature=False,
-       ask="severe depression or suicidal ideation", persistence=CONDITION, validity=CLINICAL_STATE_90_DAYS),
-    _b("childbearing_potential", "Child-bearing potential", ALL, "safety", feature=False,
-       ask="child-bearing potential",
-       help="Record no after menopause (12 months without menses) or permanent sterilisation, yes for a woman who "
-            "can still conceive at 50 or older; otherwise women of 15–49 years count as of child-bearing age.",
-       persistence=CONDITION, validity=CHILDBEARING),
-    _b("effective_contraception", "Effective contraception", ALL, "safety", feature=False,
-       ask="effective contraception", help="For women of child-bearing age.",
-       persistence=CONDITION, validity=CLINICAL_STATE_90_DAYS),
-    _b("arterial_disease_history", "History of atherosclerotic cardiovascular disease", ALL, "safety",
-       feature=False, ask="cardiovascular history (myocardial infarction, stroke, TIA, angina)",
-       help="Myocardial infarction, angina, stroke, TIA or peripheral arterial disease, ever.",
-       persistence=CONDITION, validity=COMORBIDITY_1_YEAR),
-    _date("arterial_event_on", "Last myocardial infarction, unstable angina, stroke or TIA", ALL, "safety",
-          feature=False, ask="date of the last myocardial infarction, unstable angina, stroke or TIA",
-          help="SNOMED CT 22298006, 4557003, 230690007, 266257000.", persistence=CONDITION, validity=EVENT_DATE),
-    _c("av_conduction", "Cardiac conduction", [("none", "No conduction disorder"),
-                                               ("first_degree", "First-degree AV block", "270492004"),
-                                               ("mobitz_i", "Second-degree AV block, Mobitz I", "54016002"),
-                                               ("mobitz_ii", "Second-degree AV block, Mobitz II", "28189009"),
-                                               ("third_degree", "Third-degree AV block", "27885002"),
-                                               ("sick_sinus", "Sick sinus syndrome", "36083008"),
-                                               ("sa_block", "Sino-atrial block"),
-                                               ("paced", "Conduction disorder with a functioning pacemaker")],
-       ALL, "safety", feature=False, ask="ECG (AV conduction)", persistence=CONDITION, validity=CARDIAC_1_YEAR),
-    _q("qtc", "QTc interval", "ms", 250, 700, ALL, "safety", loinc="8636-3", other_loinc=("76635-2",), step=1,
-       feature=False, ask="baseline ECG (QTc)", validity=PRETREATMENT_TEST_90_DAYS),
-    # Laboratory values the rules read against SmPC thresholds.
-    _q("lymphocytes", "Lymphocytes", "10*9/L", 0, 100, ALL, "labs", loinc="731-0", step=0.01, feature=False,
-       ask="lymphocyte count", validity=PRETREATMENT_TEST_90_DAYS),
-    _q("neutrophils", "Neutrophils", "10*9/L", 0, 100, ALL, "labs", loinc="751-8", step=0.01, feature=False,
-       ask="neutrophil count", validity=PRETREATMENT_TEST_90_DAYS),
-    _q("platelets", "Platelets", "10*9/L", 0, 2000, ALL, "labs", loinc="777-3", step=1, feature=False,
-       ask="platelet count", validity=PRETREATMENT_TEST_90_DAYS),
-    _q("alt", "ALT", "U/L", 0, 10000, ALL, "labs", loinc="1742-6", other_loinc=("1743-4",), step=1, feature=False,
-       reference_high="alt_uln", ask="ALT", validity=PRETREATMENT_TEST_90_DAYS,
-       help='Send with the lab\'s upper reference limit: {"value": 80, "unit": "U/L", "reference_high": 40}.'),
-    _q("alt_uln", "ALT upper reference limit", "U/L", 5, 500, ALL, "labs", step=1, feature=False,
-       ask="ALT upper reference limit of the lab", validity=PRETREATMENT_TEST_90_DAYS),
-    _q("creatinine_clearance", "Creatinine clearance (Cockcroft-Gault)", "mL/min", 0, 300, ALL, "labs",
-       loinc="35591-7", step=0.1, feature=False, ask="creatinine clearance (or eGFR)", validity=PRETREATMENT_TEST_90_DAYS),
-    _q("egfr", "eGFR", "mL/min/{1.73_m2}", 0, 200, ALL, "labs", loinc="98979-8", other_loinc=("62238-1",),
-       step=0.1, feature=False, ask="eGFR", validity=PRETREATMENT_TEST_90_DAYS),
-)
+) + SCREENING_VARIABLES
 
 BY_NAME: dict[str, Variable] = {v.name: v for v in VARIABLES}
 BY_LOINC: dict[str, Variable] = {code: v for v in VARIABLES for code in v.loinc_codes}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC
-from recommendations.conditions import CHILDBEARING_AGE
+from recommendations.record_conditions import CHILDBEARING_AGE
 from recommendations.licences import BY_DRUG
 from recommendations.smpc import INDICATIONS, RULES
 from recommendations.smpc.base import LEVELS, SEVERITY_LABELS, Source

@@ -4,7 +4,8 @@ inhibitors), depression, CYP2C9 genotype."""
 
 from __future__ import annotations
 
-from recommendations.conditions import AllOf, AnyOf, Cond, History, Recorded
+from recommendations.conditions import AllOf, AnyOf, Cond, Recorded
+from recommendations.record_conditions import History
 from recommendations.smpc.base import CAUTION, CHECK, CONTRAINDICATED, NOT_RECOMMENDED, Rule, project_rule
 from recommendations.smpc.documents import (
     ADALIMUMAB, CERTOLIZUMAB, CLADRIBINE, DIMETHYL_FUMARATE, DIROXIMEL_FUMARATE, ETANERCEPT, ETRASIMOD, FINGOLIMOD, GOLIMUMAB, INFLIXIMAB,

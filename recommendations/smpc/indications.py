@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from patients.dictionary import CD, MS, RA, UC
-from recommendations.conditions import AllOf, AnyOf, Condition, Cond, History, Judgement
+from recommendations.conditions import AllOf, AnyOf, Cond, Condition, Judgement
+from recommendations.record_conditions import History
 from recommendations.smpc.base import Source
 from recommendations.smpc.documents import (
     ABATACEPT, ADALIMUMAB, ALEMTUZUMAB, ANTI_TNF, B_TS_DMARD, BARICITINIB, CERTOLIZUMAB, CLADRIBINE,

@@ -6,7 +6,8 @@ and UN SDG 3.7.1 definition of women of reproductive age, unless the record says
 
 from __future__ import annotations
 
-from recommendations.conditions import AllOf, ChildbearingAge, Cond
+from recommendations.conditions import AllOf, Cond
+from recommendations.record_conditions import ChildbearingAge
 from recommendations.smpc.base import CAUTION, CONTRAINDICATED, Rule
 from recommendations.smpc.documents import (
     ABATACEPT, ADALIMUMAB, ALEMTUZUMAB, BARICITINIB, CERTOLIZUMAB, CLADRIBINE, DIMETHYL_FUMARATE, ETANERCEPT,

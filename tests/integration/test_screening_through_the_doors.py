@@ -9,7 +9,7 @@ from doors.fhir import codes
 from doors.fhir.observations import MappingError, observation_read
 from patients import dictionary
 from patients.models import TherapyExposure, Visit
-from tests.integration.fhir_helpers import LOINC, SNOMED, UCUM, VISIT_DATE, observation, post_bundle, ra_bundle
+from tests.integration.fhir_helpers import LOINC, SNOMED, UCUM, observation, post_bundle, ra_bundle
 from tests.patients.api_helpers import auth, visit_body
 
 # A value each kind of variable can take, as a FHIR Observation value element.
