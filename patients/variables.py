@@ -184,7 +184,7 @@ class Variable:
             return f"{self.label}: {self.code_label(value)}"
         if self.kind == Kind.DATE:
             return f"{self.label}: {day_text(value)}"
-        unit = "" if self.unit in ("1", "{score}", "{count}") else f" {self.display_unit}"
+        unit = "" if self.unit in ("1", "{score}", "{count}", "{index_val}") else f" {self.display_unit}"
         shown = f"{value:.1f}" if self.unit == "a" and isinstance(value, float) else _num(value)  # 16.4 years
         return f"{self.label} {shown}{unit}"
 
@@ -235,7 +235,7 @@ class Variable:
 # Units as clinicians write them; UCUM codes stay in the API and FHIR.
 DISPLAY_UNITS = {"a": "years", "kg/m2": "kg/m²", "ug/g": "µg/g", "/(12.mo)": "per year", "/d": "per day",
                  "10*9/L": "× 10⁹/L", "mL/min/{1.73_m2}": "mL/min/1.73 m²", "[IU]/mL": "IU/mL",
-                 "[arb'U]/mL": "U/mL"}
+                 "[arb'U]/mL": "U/mL", "{pack-years}": "pack-years"}
 
 
 def day_text(value: Any) -> str:

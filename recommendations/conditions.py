@@ -202,8 +202,7 @@ class Cond(Condition):
             var = dictionary.BY_NAME.get(self.variable)
             shown = var.code_label(self.value) if var and var.codes else f"{self.value:g}" if isinstance(
                 self.value, (int, float)) else str(self.value)
-            unit = f" {var.display_unit}" if var and var.unit not in ("1", "{score}", "{count}") and not var.codes \
-                and var.kind in (dictionary.Kind.QUANTITY, dictionary.Kind.INTEGER) else ""
+            unit = _unit_words(var)
             text = f"{label} {_OPS[self.op][0]} {shown}{unit}"
         if self.fallback:
             text += f" (or {dictionary.label(self.fallback)} when it is not recorded)"
@@ -318,6 +317,15 @@ class Judgement(Condition):
 
     def describe(self) -> str:
         return f"{self.ask} (clinical judgement when {self.when.describe()})"
+
+
+def _unit_words(var) -> str:
+    """The unit as a clinician writes it after a number: ' mL/min', ' pack-years'; nothing for scores."""
+    if var is None or var.codes or var.kind not in (dictionary.Kind.QUANTITY, dictionary.Kind.INTEGER):
+        return ""
+    if var.unit in ("1", "{score}", "{count}", "{index_val}"):
+        return ""
+    return " " + {"{pack-years}": "pack-years"}.get(var.unit, var.display_unit)
 
 
 def _grouped(part: Condition) -> str:
