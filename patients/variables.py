@@ -184,13 +184,29 @@ class Variable:
             return f"{self.label}: {self.code_label(value)}"
         if self.kind == Kind.DATE:
             return f"{self.label}: {day_text(value)}"
-        unit = "" if self.unit in ("1", "{score}", "{count}", "{index_val}") else f" {self.display_unit}"
-        shown = f"{value:.1f}" if self.unit == "a" and isinstance(value, float) else _num(value)  # 16.4 years
-        return f"{self.label} {shown}{unit}"
+        unit = f" {self.display_unit}" if self.display_unit else ""
+        return f"{self.label} {self.format(value)}{unit}"
+
+    def format(self, value: Any) -> str:
+        """The value alone as a clinician writes it: 4.5 not 4.50, yes/no, a code's label, years to one decimal."""
+        if value is None:
+            return "—"
+        if self.kind == Kind.BOOLEAN:
+            return "yes" if value else "no"
+        if self.kind == Kind.CODE:
+            return self.code_label(value)
+        if self.kind == Kind.DATE:
+            return day_text(value)
+        return f"{value:.1f}" if self.unit == "a" and isinstance(value, float) else _num(value)  # 16.4 years
 
     @property
     def display_unit(self) -> str:
-        return DISPLAY_UNITS.get(self.unit, self.unit)
+        """The unit in words for pages: µg/g, per day; no UCUM annotation such as {pack-years} reaches a page."""
+        if self.unit in DISPLAY_UNITS:
+            return DISPLAY_UNITS[self.unit]
+        if self.unit == "1" or self.unit.startswith("{"):
+            return ""
+        return self.unit
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -64,6 +64,11 @@ def decision_record(
         ranks = dict(rec.items.values_list("drug_atc", "rank"))
         if drug_atc not in ranks:
             raise DecisionError("Choose one of the ranked drugs.", field="drug_atc")
+        # The same choice posted again (a double click, four tabs at once) is the decision already stored: the row
+        # lock above makes the later posts wait and then find it.
+        same = Decision.objects.filter(recommendation=rec, decided_by=actor.user, drug_atc=drug_atc).first()
+        if same is not None:
+            return same
         was_top = ranks[drug_atc] == min(ranks.values())
         if was_top:
             reason = ""

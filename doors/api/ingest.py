@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from clinnova.audit import audit_record
 from doors.api.errors import Conflict
 from patients import dictionary, drugs
 from patients.dictionary import DictionaryError, FieldError
@@ -55,6 +56,9 @@ def ehr_visit_ingest(*, client: EHRClient, data: dict, actor, source: str = Visi
                        code="concurrent_write") from None
     key = IngestKey.objects.select_related("visit").get(client=client, ehr_visit_id=data["visit_id"])
     _same_content_check(key, payload, digest)
+    # A replay is answered with the stored visit and its patient: a read, audited like one.
+    audit_record(actor=actor, action="patient_read", obj=key.visit, patient_id=key.visit.patient_id,
+                 site_code=client.site.code, detail={"via": source, "replay": True})
     return Received(key, created=False)
 
 
@@ -129,11 +133,9 @@ def _therapy_content(i: int, t: dict, errors: list[FieldError]) -> dict[str, Any
         errors.append(FieldError(f"therapies[{i}].drug", t["drug"],
                                  "is not an ATC code or name in the drug catalogue (see /api/v1/dictionary/)"))
         atc = t["drug"]
-    content = {"drug": atc, "start": t["start"].isoformat(), "stop": t["stop"].isoformat() if t["stop"] else None,
-               "outcome": t["outcome"], "response_at_followup": t["response_at_followup"]}
-    if t.get("stop_detail"):  # only when given, so contents stored before it existed keep their hash
-        content["stop_detail"] = t["stop_detail"]
-    return content
+    return {"drug": atc, "start": t["start"].isoformat(), "stop": t["stop"].isoformat() if t["stop"] else None,
+            "outcome": t["outcome"], "stop_detail": t["stop_detail"], "dose": t["dose"],
+            "response_at_followup": t["response_at_followup"]}
 
 
 def _merged(payload: dict) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def _patient_input(client: EHRClient, p: dict) -> PatientInput:
 
 def _therapy_input(t: dict) -> TherapyInput:
     return TherapyInput(drug=t["drug"], started_on=t["start"], stopped_on=t["stop"], outcome=t["outcome"],
-                        response_at_followup=t["response_at_followup"], stop_detail=t.get("stop_detail") or "")
+                        response_at_followup=t["response_at_followup"], stop_detail=t["stop_detail"], dose=t["dose"])
 
 
 def _key_claim(*, client: EHRClient, visit_id: str, digest: str, payload: dict) -> int | None:

@@ -8,31 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import (
-    Case,
-    CharField,
-    Exists,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
+from django.db.models import Case, CharField, Exists, OuterRef, QuerySet, Subquery, Value, When
 
 from doors.pages.charts import activity_chart
+from doors.pages.record import flowsheet, state_sections, therapy_lines
 from patients import dictionary
 from patients.access import patients_for_user
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC
 from patients.history import same_class_failed
-from patients.models import (
-    Diagnosis,
-    Patient,
-    PatientIdentifier,
-    TherapyExposure,
-    Visit,
-)
+from patients.models import Diagnosis, Patient, PatientIdentifier, TherapyExposure, Visit
 from patients.selectors import diagnosis_of, patient_record, years_between
+from patients.state import patient_state
 from recommendations.decisions import decisions_for_patient
 from recommendations.explanations import comparison, waterfall
 from recommendations.models import JobStatus, Recommendation, ScoringJob
@@ -99,26 +86,35 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
         for drug in recommendation["drugs"]:
             drug["waterfall"] = waterfall(drug, recommendation["base_value"])
     diagnosis = diagnosis_of(record["diagnoses"], latest)
+    state = patient_state(patient, on=today)
     drugs = (recommendation or {}).get("drugs", [])
     # The ranking's groups (recommendations.scoring._rank): drugs to start, then outside their licence, then
     # contraindicated, then the patient's current therapies.
     contraindicated = [d for d in drugs if d["tier"] == "contraindicated"]
     not_licensed = [d for d in drugs if d["tier"] == "not_licensed"]
-    current = [d for d in drugs if d["tier"] == "current"]
+    current_lines, past_lines = therapy_lines(state)
+    flow_visits, flow_rows = flowsheet(record["visits"], disease=diagnosis.disease if diagnosis else None)
     return {
         **record,
         "ehr_id": record["identifiers"][0].value if record["identifiers"] else str(patient.pk)[:8],
         "age": patient.age_on(today),
         "diagnosis": diagnosis,
+        # The header and every rule read the same MS course: the state's.
+        "ms_course": state.values["ms_course"] if "ms_course" in state.values else None,
         "duration_years": years_between(diagnosis.diagnosed_on, today) if diagnosis else None,
         "chart": activity_chart(record["visits"], record["therapies"], today=today),
+        "state": state,
+        "state_sections": state_sections(state, disease=diagnosis.disease if diagnosis else None),
+        "current_lines": current_lines,
+        "past_lines": past_lines,
+        "flow_visits": flow_visits,
+        "flow_rows": flow_rows,
         "recommendation": recommendation,
+        "current_items": [d for d in drugs if d.get("current")],
         "contraindicated": contraindicated,
         "first_contra_rank": contraindicated[0]["rank"] if contraindicated else None,
         "not_licensed": not_licensed,
         "first_unlicensed_rank": not_licensed[0]["rank"] if not_licensed else None,
-        "current_drugs": current,
-        "first_current_rank": current[0]["rank"] if current else None,
         "checks_needed": sum(1 for d in drugs if d["tier"] == "start" and d["check_before_starting"]),
         "decisions": decisions_for_patient(patient),
     }
@@ -152,7 +148,21 @@ def _recommendation(visit: Visit | None, therapies: list[TherapyExposure]) -> di
                          .values_list("pk", flat=True).first())
     for drug in payload.get("drugs", []):
         _drug_relative_words(drug, therapies, visit.visit_date)
+        for flag in drug["flags"]:
+            # A check's message already says what is missing or when it expired.
+            checked = flag["severity"] == "check_before_starting"
+            flag["recorded"] = "" if checked else _recorded_words(flag.get("evidence") or [])
     return payload
+
+
+def _recorded_words(evidence: list[dict]) -> str:
+    """'heart failure (NYHA class) recorded 29 Nov 2026' for the values a flag rests on."""
+    parts = []
+    for e in evidence:
+        if e.get("recorded_on"):
+            day = dt.date.fromisoformat(e["recorded_on"])
+            parts.append(f"{dictionary.label(e['variable'])} recorded {day:%-d %b %Y}")
+    return "; ".join(parts)
 
 
 def _drug_relative_words(drug: dict, therapies: list[TherapyExposure], on: dt.date) -> None:

@@ -7,13 +7,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinnova.audit import Actor, audit_record
+from clinnova.audit import Actor, audit_record, audit_record_patients
 from doors.pages.forms import DecisionForm, VisitForm
 from doors.pages.selectors import patient_compare, patient_list, patient_page
 from patients.access import patient_get_for_user
 from patients.dictionary import DictionaryError, Disease
 from patients.models import VisitSource
 from patients.selectors import visit_form_disease
+from patients.state import patient_state
 from patients.services import visit_ingest
 from recommendations.decisions import DecisionError, RecommendationSuperseded, decision_record
 
@@ -29,16 +30,12 @@ def patients_list(request):
     query = request.GET.get("q", "")[:100]
     qs = patient_list(user=request.user, disease=disease, site=site, query=query)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Every row shown is a read of that patient; a search by identifier above all.
+    audit_record_patients(actor=Actor.from_request(request), action="patient_view", patients=page.object_list,
+                          detail={"page": "search" if query else "list"})
     return render(request, "patients/list.html", {
         "page": page, "diseases": Disease.choices, "disease": disease, "site": site, "q": query,
     })
-
-
-def _viewed(request, patient_id, *, page: str):
-    """The patient if the user may see it (404 otherwise, audited), with this read audited too."""
-    patient = patient_get_for_user(request.user, patient_id, actor=Actor.from_request(request))
-    _audit_view(request, patient, page=page)
-    return patient
 
 
 def _audit_view(request, patient, *, page: str) -> None:
@@ -47,6 +44,8 @@ def _audit_view(request, patient, *, page: str) -> None:
 
 
 def _patient_page(request, patient, *, decision_data=None, decision_error=None, status=200):
+    """The full record, whatever the status it is answered with (an invalid decision shows it too): audited."""
+    _audit_view(request, patient, page="detail")
     context = patient_page(patient, today=timezone.localdate())
     form = DecisionForm(decision_data, recommendation=context["recommendation"])
     if decision_data is not None:
@@ -60,7 +59,7 @@ def _patient_page(request, patient, *, decision_data=None, decision_error=None, 
 @login_required
 @require_GET
 def patient_detail(request, patient_id):
-    patient = _viewed(request, patient_id, page="detail")
+    patient = patient_get_for_user(request.user, patient_id, actor=Actor.from_request(request))
     return _patient_page(request, patient)
 
 
@@ -105,28 +104,28 @@ def patient_compare_view(request, patient_id):
 @require_http_methods(["GET", "POST"])
 def visit_new(request, patient_id):
     actor = Actor.from_request(request)
-    if request.method == "GET":
-        patient = _viewed(request, patient_id, page="visit_form")
-    else:
-        patient = patient_get_for_user(request.user, patient_id, actor=actor)  # visit_ingest audits the write
+    patient = patient_get_for_user(request.user, patient_id, actor=actor)  # visit_ingest audits a write
     disease, diseases = visit_form_disease(patient, request.POST.get("disease") or request.GET.get("disease"))
     if not disease:
         messages.error(request, "This patient has no diagnosis; a visit needs one.")
         return redirect(patient)
+    state = patient_state(patient, on=timezone.localdate(), disease=disease)
     if request.method == "POST":
-        form = VisitForm(request.POST, disease=disease)
+        form = VisitForm(request.POST, disease=disease, state=state)
         if form.is_valid():
+            therapies = form.therapies()
             try:
                 visit_ingest(site=patient.site, disease=disease, visit_date=form.cleaned_data["visit_date"],
                              measurements=form.measurements(), actor=actor, source=VisitSource.FORM,
-                             patient=patient)
+                             patient=patient, therapies=[t for _, t in therapies])
             except DictionaryError as exc:
-                form.add_dictionary_errors(exc)
+                form.add_dictionary_errors(exc, therapy_fields=[field for field, _ in therapies])
             else:
                 messages.success(request, "Visit saved. The therapies are being ranked for it.")
                 return redirect(patient)
     else:
-        form = VisitForm(disease=disease)
+        form = VisitForm(disease=disease, state=state)
+    _audit_view(request, patient, page="visit_form")
     return render(request, "patients/visit_form.html", {
         "patient": patient, "ehr_id": patient.primary_identifier, "form": form, "disease": disease,
         "disease_label": Disease(disease).label,

@@ -64,7 +64,7 @@ def test_an_override_is_stored_with_its_reason_and_listed_on_the_page(alice_clie
 
 
 def test_a_decision_is_audited_in_the_same_transaction(alice_client, alice, scored_patient, monkeypatch):
-    rec, top, _ = _ranking(scored_patient)
+    rec, top, second = _ranking(scored_patient)
     _post(alice_client, scored_patient, recommendation=rec.pk, drug_atc=top["atc"])
     event = AuditEvent.objects.get(action="decision_record")
     assert event.actor_user == alice and event.patient_id == scored_patient.pk
@@ -75,8 +75,8 @@ def test_a_decision_is_audited_in_the_same_transaction(alice_client, alice, scor
 
     monkeypatch.setattr(decisions, "audit_record", audit_fails)
     with pytest.raises(RuntimeError):
-        decisions.decision_record(patient=scored_patient, recommendation_id=rec.pk, drug_atc=top["atc"],
-                                  actor=decisions.Actor(user=alice))
+        decisions.decision_record(patient=scored_patient, recommendation_id=rec.pk, drug_atc=second["atc"],
+                                  reason="patient_preference", actor=decisions.Actor(user=alice))
     assert Decision.objects.count() == 1  # the unaudited decision was rolled back
 
 
@@ -122,3 +122,44 @@ def test_a_recommendation_of_another_patient_cannot_be_used(alice_client, scored
     rec, top, _ = _ranking(scored_patient)
     response = _post(alice_client, other.patient, recommendation=rec.pk, drug_atc=top["atc"])
     assert response.status_code == 400 and not Decision.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_identical_decision_posts_at_once_store_one_decision(alice, ra_model, scored_patient):
+    import threading
+
+    from django.db import connection
+
+    from tests.conftest import services_missing
+    from tests.trust.helpers import verified
+
+    if connection.vendor == "sqlite":
+        services_missing("concurrent writers need PostgreSQL (SQLite answers 'database is locked')")
+    rec, top, _ = _ranking(scored_patient)
+    clients = [Client() for _ in range(4)]
+    for c in clients:
+        verified(c, alice)
+    start, codes = threading.Barrier(4), []
+
+    def send(c):
+        try:
+            start.wait()
+            codes.append(_post(c, scored_patient, recommendation=rec.pk, drug_atc=top["atc"]).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [302] * 4
+    assert Decision.objects.count() == 1
+    assert AuditEvent.objects.filter(action="decision_record").count() == 1
+
+
+def test_the_same_decision_posted_twice_is_stored_once(alice_client, scored_patient):
+    rec, top, _ = _ranking(scored_patient)
+    for _ in range(2):
+        assert _post(alice_client, scored_patient, recommendation=rec.pk, drug_atc=top["atc"]).status_code == 302
+    assert Decision.objects.count() == 1
