@@ -30,7 +30,7 @@ NO_PATIENT_DATA = {
     "account/2fa/recovery/": "the user's own recovery codes",
     "audit/": "audit events name patients by pseudonymous id only; the reading is audited as audit_read",
     "audit/export.csv": "as audit/, recorded as audit_export",
-    "health/": "says ok", "models/": "model versions", "models/upload/": "model versions",
+    "health/": "says ok", "models/": "model versions", "rules/": "the safety rules and licences, no patient", "models/upload/": "model versions",
     "models/<int:pk>/": "a model card", "models/<int:pk>/activate/": "model versions",
     "api/v1/model-versions/": "model versions", "api/v1/model-versions/<int:pk>/": "model versions",
     "api/v1/model-versions/<int:pk>/activate": "model versions", "api/v1/dictionary/": "the data dictionary",
