@@ -209,12 +209,34 @@ class Cond(Condition):
         return text
 
 
-@dataclass(frozen=True)
-class AllOf(Condition):
-    parts: tuple[Condition, ...]
+class _Combined(Condition):
+    """Conditions combined by `and` or `or`: unknown only when the unknown parts could change the answer."""
+
+    joiner = ""
 
     def __init__(self, *parts: Condition):
-        object.__setattr__(self, "parts", parts)
+        self.parts = parts
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.parts == other.parts
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.parts))
+
+    def missing(self, facts: Facts) -> list[Missing]:
+        if self.evaluate(facts) is not None:
+            return []
+        return unique_missing(m for p in self.parts for m in p.missing(facts))
+
+    def variables(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for p in self.parts for v in p.variables()))
+
+    def describe(self) -> str:
+        return f" {self.joiner} ".join(_grouped(p) for p in self.parts)
+
+
+class AllOf(_Combined):
+    joiner = "and"
 
     def evaluate(self, facts: Facts) -> bool | None:
         results = [p.evaluate(facts) for p in self.parts]
@@ -222,41 +244,15 @@ class AllOf(Condition):
             return False
         return True if all(r is True for r in results) else None
 
-    def missing(self, facts: Facts) -> list[Missing]:
-        if self.evaluate(facts) is not None:
-            return []
-        return _unique(m for p in self.parts for m in p.missing(facts))
 
-    def variables(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(v for p in self.parts for v in p.variables()))
-
-    def describe(self) -> str:
-        return " and ".join(_grouped(p) for p in self.parts)
-
-
-@dataclass(frozen=True)
-class AnyOf(Condition):
-    parts: tuple[Condition, ...]
-
-    def __init__(self, *parts: Condition):
-        object.__setattr__(self, "parts", parts)
+class AnyOf(_Combined):
+    joiner = "or"
 
     def evaluate(self, facts: Facts) -> bool | None:
         results = [p.evaluate(facts) for p in self.parts]
         if any(r is True for r in results):
             return True
         return False if all(r is False for r in results) else None
-
-    def missing(self, facts: Facts) -> list[Missing]:
-        if self.evaluate(facts) is not None:
-            return []
-        return _unique(m for p in self.parts for m in p.missing(facts))
-
-    def variables(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(v for p in self.parts for v in p.variables()))
-
-    def describe(self) -> str:
-        return " or ".join(_grouped(p) for p in self.parts)
 
 
 @dataclass(frozen=True)
@@ -330,10 +326,10 @@ def _unit_words(var) -> str:
 
 def _grouped(part: Condition) -> str:
     text = part.describe()
-    return f"({text})" if isinstance(part, (AllOf, AnyOf)) and len(part.parts) > 1 else text
+    return f"({text})" if isinstance(part, _Combined) and len(part.parts) > 1 else text
 
 
-def _unique(items: Iterable[Missing]) -> list[Missing]:
+def unique_missing(items: Iterable[Missing]) -> list[Missing]:
     seen, out = set(), []
     for m in items:
         key = (m.variable, m.label)

@@ -8,9 +8,9 @@ licensed drug) or unknown (a "check before starting" naming what the licence nee
 from __future__ import annotations
 
 from patients.dictionary import BY_NAME, Disease
-from recommendations.conditions import Facts, Missing
+from recommendations.conditions import Facts, Missing, unique_missing
 from recommendations.smpc import INDICATIONS, Indication
-from recommendations.smpc.base import CHECK, LEVELS, NOT_LICENSED
+from recommendations.smpc.base import CHECK, NOT_LICENSED, worst_level
 from recommendations.smpc.documents import drug_name
 
 BY_DRUG: dict[str, list[Indication]] = {}
@@ -52,7 +52,7 @@ def licence_flag(atc: str, facts: Facts) -> dict | None:
     labels = "; ".join(row.label for row in rows)
     undecided = [(row, missing) for row, result, _, _, missing in results if result is None]
     if undecided:
-        missing = _unique([m for _, ms in undecided for m in ms])
+        missing = unique_missing(m for _, ms in undecided for m in ms)
         what = "; ".join(m.text for m in missing)
         return _flag(CHECK, f"{what} — needed to confirm that {name} is licensed for this patient (SmPC 4.1: "
                             f"{labels}).", [row for row, _ in undecided], [m.as_dict() for m in missing])
@@ -68,12 +68,7 @@ def _flag(severity: str, message: str, rows: list[Indication], evidence: list[di
     sources = list(dict.fromkeys(row.source.text for row in rows))
     levels = [row.source.level for row in rows]
     return {"rule": LICENCE_RULE, "severity": severity, "message": message, "source": " · ".join(sources),
-            "verified": _worst(levels), "evidence": evidence}
-
-
-def _worst(levels: list[str]) -> str:
-    order = list(LEVELS)
-    return max(levels, key=order.index) if levels else ""
+            "verified": worst_level(levels), "evidence": evidence}
 
 
 def _fill(text: str, facts: Facts) -> str:
@@ -82,15 +77,6 @@ def _fill(text: str, facts: Facts) -> str:
         shown = BY_NAME["ms_course"].code_label(course).lower() if course else "MS of unrecorded course"
         text = text.replace("{ms_course} MS", f"{shown} MS" if course else shown)
     return text
-
-
-def _unique(items: list[Missing]) -> list[Missing]:
-    seen, out = set(), []
-    for m in items:
-        if (m.variable, m.label) not in seen:
-            seen.add((m.variable, m.label))
-            out.append(m)
-    return out
 
 
 def _iso(day) -> str | None:

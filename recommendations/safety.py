@@ -20,7 +20,7 @@ from recommendations.conditions import Facts, Missing
 from recommendations.licences import licence_flag
 from recommendations.smpc import RULES, Rule
 from recommendations.smpc.base import (
-    CAUTION, CHECK, CONTRAINDICATED, LEVELS, NOT_LICENSED, NOT_RECOMMENDED, SEVERITIES, SEVERITY_LABELS,
+    CAUTION, CHECK, CONTRAINDICATED, NOT_LICENSED, NOT_RECOMMENDED, SEVERITIES, SEVERITY_LABELS, worst_level,
 )
 
 __all__ = ["CAUTION", "CHECK", "CONTRAINDICATED", "NOT_LICENSED", "NOT_RECOMMENDED", "SEVERITIES",
@@ -106,16 +106,10 @@ def _check_flags(undecided: list[tuple[Rule, list[Missing]]], drug: Drug) -> lis
             "rule": "+".join(r.code for r in rules), "severity": CHECK,
             "message": f"{'; '.join(m.text for m in missing)} — {reason}; {short}",
             "source": " · ".join(dict.fromkeys(s.text for s in sources)),
-            "verified": _worst(s.level for s in sources),
+            "verified": worst_level(s.level for s in sources),
             "evidence": [m.as_dict() for m in missing],
         })
     return flags
-
-
-def _worst(levels) -> str:
-    order = list(LEVELS)
-    levels = list(levels)
-    return max(levels, key=order.index) if levels else ""
 
 
 def _iso(day: Any) -> str | None:

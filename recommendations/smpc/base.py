@@ -30,6 +30,13 @@ LEVELS = {VERIFIED: "verified", PARTLY: "partly verified", NOT_VERIFIED: "not ve
           PROJECT: "project choice, no published source"}
 
 
+def worst_level(levels) -> str:
+    """The least checked of several sources' levels (a flag resting on them is as checked as its weakest)."""
+    order = list(LEVELS)
+    levels = list(levels)
+    return max(levels, key=order.index) if levels else ""
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a statement comes from: the drug's own document and section, and how far it was checked."""
