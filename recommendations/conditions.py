@@ -69,6 +69,9 @@ class Facts:
     disease: str | None = None
     # The drug a rule is being read for (its own therapy lines: primary non-response, hypersensitivity).
     candidate: Drug | None = None
+    # Rules read for one drug are read again for the next with the same answer: recommendations.safety keeps
+    # each answer here, shared by every drug's Facts of one patient (see Condition.per_drug).
+    answers: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, state: PatientState, *, disease: str | None = None) -> Facts:
@@ -116,6 +119,11 @@ class Condition:
     def variables(self) -> tuple[str, ...]:
         """Every dictionary variable the condition reads (for the rules page and the dictionary)."""
         return ()
+
+    @property
+    def per_drug(self) -> bool:
+        """Whether the answer depends on the candidate drug (its own therapy lines), not on the patient alone."""
+        return False
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -230,6 +238,10 @@ class _Combined(Condition):
 
     def variables(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(v for p in self.parts for v in p.variables()))
+
+    @property
+    def per_drug(self) -> bool:
+        return any(p.per_drug for p in self.parts)
 
     def describe(self) -> str:
         return f" {self.joiner} ".join(_grouped(p) for p in self.parts)

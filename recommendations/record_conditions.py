@@ -57,6 +57,10 @@ class History(Condition):
             return []
         return [Missing(None, "therapy history", "unknown")]
 
+    @property
+    def per_drug(self) -> bool:
+        return self.kind not in ("taken", "taken_for_days") and not self.atcs
+
     def describe(self) -> str:
         return self.label
 

@@ -13,6 +13,7 @@ their licence, then contraindicated drugs (recommendations.scoring._rank).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from patients.drugs import Drug
@@ -25,6 +26,8 @@ from recommendations.smpc.base import (
 
 __all__ = ["CAUTION", "CHECK", "CONTRAINDICATED", "NOT_LICENSED", "NOT_RECOMMENDED", "SEVERITIES",
            "SEVERITY_LABELS", "drug_flags", "rules_for", "tier_of"]
+
+_BY_CODE = {rule.code: rule for rule in RULES}
 
 # Ranking tiers, in order: drugs to start, drugs outside their licence, contraindicated drugs.
 START, OUTSIDE_LICENCE, CONTRAINDICATED_TIER = "start", "not_licensed", "contraindicated"
@@ -45,22 +48,33 @@ def drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, 
     facts = facts.for_drug(drug)
     rules = rules_for(drug) if rules is None else rules
     fired: list[Rule] = []
-    undecided: list[tuple[Rule, list[Missing]]] = []
+    undecided: list[tuple[Rule, list[Missing], frozenset]] = []
     for rule in rules:
-        result = rule.when.evaluate(facts)
+        result, missing, key = _answer(rule, facts)
         if result is True and rule.severity != CHECK:
             fired.append(rule)
         elif result is None:
-            undecided.append((rule, rule.when.missing(facts)))
+            undecided.append((rule, missing, key))
     superseded = {code for r in fired for code in r.supersedes}
     flags = [_fired_flag(r, drug, facts) for r in fired if r.code not in superseded]
     if not current:
-        flags += _check_flags(undecided, drug)
+        flags += _checks(drug, undecided)
         licence = licence_flag(drug.atc, facts)
         if licence is not None:
             flags.append(licence)
     flags.sort(key=lambda f: SEVERITIES.index(f["severity"]))
     return flags
+
+
+def _answer(rule: Rule, facts: Facts) -> tuple[bool | None, list[Missing], frozenset]:
+    """A rule's answer for the patient (with what is missing, and that as a set), read once and kept for the other
+    drugs unless it reads the drug's own lines: ten candidates share most rules."""
+    key = (rule.code, facts.candidate.atc if rule.when.per_drug and facts.candidate else None)
+    if key not in facts.answers:
+        result = rule.when.evaluate(facts)
+        missing = rule.when.missing(facts) if result is None else []
+        facts.answers[key] = (result, missing, frozenset((m.variable or "", m.label) for m in missing))
+    return facts.answers[key]
 
 
 def tier_of(flags: list[dict]) -> str:
@@ -81,19 +95,35 @@ def _fired_flag(rule: Rule, drug: Drug, facts: Facts) -> dict:
             "source": source.text, "verified": source.level, "evidence": evidence}
 
 
-def _check_flags(undecided: list[tuple[Rule, list[Missing]]], drug: Drug) -> list[dict]:
+def _checks(drug: Drug, undecided: list[tuple[Rule, list[Missing], frozenset]]) -> list[dict]:
+    # Patients of one batch often miss the same screenings: the same drug then gets the same checks.
+    key = tuple((rule.code, tuple(missing), home) for rule, missing, home in undecided)
+    try:
+        return [dict(f) for f in _checks_cached(drug, key)]
+    except TypeError:  # an expired value that cannot be hashed: build the checks without the cache
+        return _check_flags(undecided, drug)
+
+
+@lru_cache(maxsize=4096)
+def _checks_cached(drug: Drug, key: tuple) -> tuple[dict, ...]:
+    return tuple(_check_flags([(_BY_CODE[code], list(missing), home) for code, missing, home in key], drug))
+
+
+def _check_flags(undecided: list[tuple[Rule, list[Missing], frozenset]], drug: Drug) -> list[dict]:
     """One flag per set of missing inputs, saying why they are needed and where that comes from."""
-    keyed = [(frozenset((m.variable or "", m.label) for m in missing), rule, missing) for rule, missing in undecided]
     # A rule waiting for part of what another waits for joins it: "HBsAg" goes with "HBsAg and anti-HBc".
-    keys = sorted({k for k, _, _ in keyed}, key=len, reverse=True)
-    groups: dict[frozenset, list[tuple[Rule, list[Missing]]]] = {}
-    for key, rule, missing in keyed:
-        home = next(k for k in keys if key <= k)
-        groups.setdefault(home, []).append((rule, missing))
+    keys = sorted({key for _, _, key in undecided}, key=len, reverse=True)
+    homes = {key: next(k for k in keys if key <= k) for key in keys}
+    groups: dict[frozenset, list[Rule]] = {}
+    inputs: dict[frozenset, list[Missing]] = {}
+    for rule, missing, key in undecided:
+        groups.setdefault(homes[key], []).append(rule)
+        if key == homes[key]:
+            inputs[key] = missing
     flags = []
     for home, group in groups.items():
-        rules = sorted((r for r, _ in group), key=lambda r: SEVERITIES.index(r.severity))
-        missing = next(ms for r, ms in group if frozenset((m.variable or "", m.label) for m in ms) == home)
+        rules = sorted(group, key=lambda r: SEVERITIES.index(r.severity))
+        missing = inputs[home]
         screening = [r for r in rules if r.severity == CHECK]
         if screening:
             reason = f"required before starting {drug.name}"

@@ -108,7 +108,7 @@ def cards_for(patient: Patient, ranking: Ranking) -> list[dict]:
     links = [{"label": "Open the patient in Clinnova", "url": settings.SITE_URL + patient.get_absolute_url(),
               "type": "absolute"}]
     top = ranking.drugs[:TOP]
-    summary = "Clinnova: " + ", ".join(f"{d.name} {d.probability:.0%}" for d in top)
+    summary = "Clinnova: " + ", ".join(f"{d.name} {d.probability:.0%}{_outside(d)}" for d in top)
     cards = [{"uuid": str(uuid.uuid4()), "summary": _short(summary), "indicator": "info",
               "detail": _detail(ranking, top), "source": source, "links": links}]
     for drug in top:
@@ -124,6 +124,15 @@ _CARD_KINDS = (
     (("check_before_starting",), "warning", "check before starting"),
     (("not_recommended", "caution"), "warning", "caution"),
 )
+
+
+def _outside(drug: RankedDrug) -> str:
+    """' (not licensed)' or ' (contraindicated)' for a top drug that is not a drug to start."""
+    severities = {f["severity"] for f in drug.flags}
+    for severity, words in (("contraindicated", "contraindicated"), ("not_licensed", "not licensed")):
+        if severity in severities:
+            return f" ({words})"
+    return ""
 
 
 def _flag_cards(drug: RankedDrug, source: dict, links: list[dict]) -> list[dict]:

@@ -41,3 +41,12 @@ SNOMED_BOOLEAN = {
     "373066001": True,  # Yes
     "373067005": False,  # No
 }
+
+# SNOMED CT disorders whose Condition (with its onset date) records an arterial event: the date of the last one is
+# what the S1P modulators' "within 6 months" reads, and any of them is a history of atherosclerotic disease.
+ARTERIAL_EVENTS = {
+    "22298006": "myocardial infarction",
+    "4557003": "unstable angina",
+    "230690007": "stroke",
+    "266257000": "transient ischaemic attack",
+}

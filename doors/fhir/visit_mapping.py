@@ -184,6 +184,9 @@ def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
                     mapped.fields["patient.diagnosed_on"] = (e, "onsetDateTime")
                 mapped.targets[e.index] = ("Diagnosis", found)
             continue
+        if _arterial_event_of(r.get("code") or {}):
+            _arterial_event_add(e, r, verification, comorbidities, mapped)
+            continue
         var = _comorbidity_of(r.get("code") or {})
         if var is None:
             shown = ", ".join(f"{c.get('system', '?')}|{c.get('code', '?')}" for c in
@@ -200,6 +203,26 @@ def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
         out.fatal.append(Issue("required", "the Bundle needs a Condition coding the disease: ICD-10 "
                                f"{ICD10_LIST} (or a child code), or its SNOMED CT code", "Bundle.entry"))
     return disease, diagnosed_on, comorbidities
+
+
+def _arterial_event_of(concept: dict) -> bool:
+    return any(c.get("system") == codes.SNOMED and c.get("code") in codes.ARTERIAL_EVENTS
+               for c in concept.get("coding") or [])
+
+
+def _arterial_event_add(e: Entry, r: dict, verification: str | None, comorbidities: dict,
+                        mapped: MappedVisit) -> None:
+    """A myocardial infarction, unstable angina, stroke or TIA: a history of arterial disease, and its onset the
+    date of the last event when it is the latest sent (several may come in one Bundle)."""
+    mapped.targets[e.index] = ("Condition", "arterial_event_on")
+    if verification == "refuted":
+        return
+    comorbidities["arterial_disease_history"] = True
+    mapped.fields.setdefault("comorbidities.arterial_disease_history", (e, "code"))
+    onset = date_of(r.get("onsetDateTime")) or date_of((r.get("onsetPeriod") or {}).get("start"))
+    if onset is not None and onset.isoformat() > comorbidities.get("arterial_event_on", ""):
+        comorbidities["arterial_event_on"] = onset.isoformat()
+        mapped.fields["comorbidities.arterial_event_on"] = (e, "onsetDateTime")
 
 
 def _comorbidity_add(e: Entry, var, value: Any, comorbidities: dict, mapped: MappedVisit, out: _Collector) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from recommendations.conditions import Condition
 
@@ -94,8 +95,13 @@ class Rule:
 
     def text(self, template: str, *, drug: str, atc: str) -> str:
         source = self.sources.get(atc)
-        note = source.note if source else ""
-        return " ".join(template.format(drug=drug, note=note).split())
+        return _render(template, drug, source.note if source else "")
+
+
+@lru_cache(maxsize=8192)
+def _render(template: str, drug: str, note: str) -> str:
+    # Thousands of flags per scoring batch say the same few sentences.
+    return " ".join(template.format(drug=drug, note=note).split())
 
 
 def project_rule(what: str) -> Source:

@@ -162,3 +162,16 @@ def test_the_web_form_asks_for_screenings_and_takes_an_event_date(alice_client, 
     stored = Visit.objects.filter(patient=ra_patient_lu).order_by("-created_at").first().measurements
     assert stored["arterial_event_on"] == "2025-02-03" and stored["hbsag"] == "negative"
     assert stored["lymphocytes"] == 1.4
+
+
+def test_a_myocardial_infarction_sent_as_a_condition_dates_the_last_arterial_event(client, ehr_lu):
+    ehr, token = ehr_lu
+    bundle = ra_bundle(ehr.identifier_system)
+    for n, (code, onset) in enumerate((("22298006", "2021-04-02"), ("266257000", "2025-09-30"))):
+        bundle["entry"].append({"fullUrl": f"urn:uuid:cv-{n}", "request": {"method": "POST", "url": "Condition"},
+                                "resource": {"resourceType": "Condition", "subject": {"reference": "urn:uuid:patient-1"},
+                                             "code": {"coding": [{"system": SNOMED, "code": code}]},
+                                             "onsetDateTime": onset}})
+    assert post_bundle(client, token, bundle).status_code == 200
+    stored = Visit.objects.get().measurements
+    assert stored["arterial_disease_history"] is True and stored["arterial_event_on"] == "2025-09-30"
