@@ -119,7 +119,7 @@ def _check_flags(undecided: list[tuple[Rule, list[Missing], frozenset]], drug: D
     for rule, missing, key in undecided:
         groups.setdefault(homes[key], []).append(rule)
         if key == homes[key]:
-            inputs[key] = missing
+            inputs.setdefault(key, missing)  # in the order of the first rule that asks (a screening rule)
     flags = []
     for home, group in groups.items():
         rules = sorted(group, key=lambda r: SEVERITIES.index(r.severity))
