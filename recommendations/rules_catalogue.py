@@ -52,6 +52,13 @@ NOT_EXPRESSED = (
     ("interferon beta-1b", "4.1", "Relapsing-remitting MS with two or more relapses in two years: the record counts "
                                   "relapses over 12 months only; the row reads relapsing-remitting MS."),
     ("interferons, glatiramer", "4.1", "Clinically isolated syndrome: not an MS course of the dictionary."),
+    ("all", "—", "The Swiss site prescribes under Swissmedic texts, which differ in places (Tysabri also for active "
+                 "RRMS in anti-JCV-negative patients; fingolimod generics contraindicated in Child-Pugh B): the rules "
+                 "read the EU SmPCs only."),
+    ("several", "—", "Variables without a verified LOINC or SNOMED CT code (live vaccine plans, active serious "
+                     "infection, immune status, active malignancy, Child-Pugh class, severe depression, contraception, "
+                     "child-bearing potential, CYP2C9 genotype) arrive by their dictionary name "
+                     "(urn:clinnova:variable)."),
     ("all IBD drugs", "4.1", "The line of therapy (after conventional therapy or a biologic): not checked, because "
                              "conventional therapy is rarely recorded and every advanced IBD licence shares it."),
 )
