@@ -13,6 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from clinnova.svg import Tick
+from clinnova.svg import coord as _f
+
 from patients.models import FAILURE_OUTCOMES, Outcome, TherapyExposure, Visit
 
 WIDTH = 760
@@ -22,16 +25,6 @@ AXIS_HEIGHT = 28  # date labels under the plot
 LANES_CAPTION = 22  # "Therapies" above the lanes
 LANE_HEIGHT, LANE_GAP = 20, 5
 CHAR_WIDTH = 7.0  # rough width of a 12px character, to decide where a drug name fits
-
-
-def _f(x: float) -> str:
-    return f"{x:.1f}"
-
-
-@dataclass(frozen=True)
-class Tick:
-    pos: str
-    label: str
 
 
 @dataclass(frozen=True)
