@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from clinnova.signin import AuditedPasswordChangeView
 from clinnova.views import health
 from doors.cds.views import DiscoveryView
+from recommendations.views import rules_list
 
 cds_discovery = DiscoveryView.as_view()
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("patients/", include("doors.pages.urls")),
     path("models/", include("recommendations.urls")),
+    path("rules/", rules_list, name="rules"),
     path("network/", include("network.urls")),
     path("api/v1/", include("recommendations.api_urls")),
     path("api/v1/", include("doors.api.urls")),

@@ -117,6 +117,9 @@ def _patient_load(rng: random.Random, site: Site, disease: str, ref: str, today:
     patient_input = PatientInput(system=f"{DEMO_SYSTEM}:{site.code}", value=ref,
                                  sex="female" if female else "male", birth_year=birth_year,
                                  diagnosed_on=diagnosed_on, subtype=traits.get("ms_course", ""))
+    # Screenings drawn from a generator of their own, so the rest of each demo patient stays as it was.
+    traits |= _screenings(random.Random(f"{hash(rng.getstate())}:screenings"), disease, female,
+                          today.year - birth_year)
     first_visit = today - dt.timedelta(days=rng.randint(500, 730))
     span = (today - dt.timedelta(days=rng.randint(5, 60)) - first_visit).days
     created = 0
@@ -222,6 +225,47 @@ def _traits(rng: random.Random, disease: str, female: bool) -> dict:
     return traits
 
 
+def _screenings(rng: random.Random, disease: str, female: bool, age: int) -> dict:
+    """The pre-treatment screenings a registry holds for some patients and not others: what is not drawn stays
+    unrecorded, as in real records, and the safety rules ask for it before starting."""
+    out: dict = {}
+
+    def maybe(share: float, name: str, value) -> None:
+        if rng.random() < share:
+            out[name] = value
+
+    maybe(0.8, "hbsag", rng.choices(["negative", "positive"], weights=[98, 2])[0])
+    maybe(0.8, "anti_hbc", rng.choices(["negative", "positive"], weights=[92, 8])[0])
+    maybe(0.6, "hcv_antibody", "negative")
+    maybe(0.5, "hiv_status", "negative")
+    maybe(0.7, "serious_infection_active", False)
+    maybe(0.6, "immunodeficiency", False)
+    maybe(0.5, "live_vaccine", "none")
+    maybe(0.7, "malignancy_active", False)
+    maybe(0.6, "hepatic_impairment", "none")
+    maybe(0.8, "arterial_disease_history", rng.random() < 0.06)
+    maybe(0.7, "lymphocytes", round(rng.gauss(1.8, 0.5), 2))
+    maybe(0.7, "neutrophils", round(rng.gauss(4.2, 1.2), 1))
+    maybe(0.6, "platelets", round(rng.gauss(260, 60)))
+    if rng.random() < 0.6:
+        out["alt"] = {"value": round(rng.lognormvariate(3.2, 0.4)), "unit": "U/L", "reference_high": 40}
+    maybe(0.6, "creatinine_clearance", round(rng.gauss(95, 20), 1))
+    if disease == MS:
+        maybe(0.7, "vzv_igg", rng.choices(["positive", "negative"], weights=[95, 5])[0])
+        maybe(0.6, "av_conduction", "none")
+        maybe(0.5, "qtc", round(rng.gauss(415, 20)))
+        maybe(0.5, "severe_depression", False)
+    if female and 15 <= age <= 49:
+        maybe(0.7, "effective_contraception", rng.random() < 0.85)
+    return {k: v for k, v in out.items() if not isinstance(v, (int, float)) or isinstance(v, bool) or v > 0}
+
+
+def _edss(value: float) -> float:
+    """The nearest step of Kurtzke's scale: 0, then 1.0, 1.5 … (there is no 0.5)."""
+    step = round(value * 2) / 2
+    return 1.0 if step == 0.5 else step
+
+
 def _clip(value: float, lo: float, hi: float) -> float:
     return max(lo, min(hi, value))
 
@@ -256,7 +300,7 @@ def _measurements(rng: random.Random, disease: str, activity: float, traits: dic
               "haq_di": round(_clip(2.2 * a + rng.gauss(0, 0.3), 0, 3) * 8) / 8}
     elif disease == MS:
         m.pop("crp", None) if rng.random() < 0.5 else None
-        m |= {"edss": round(_clip(1 + 5 * a + rng.gauss(0, 0.5), 0, 9.5) * 2) / 2,
+        m |= {"edss": _edss(_clip(1 + 5 * a + rng.gauss(0, 0.5), 0, 9.5)),
               "relapses_12m": round(_clip(3 * a - 0.5 + rng.gauss(0, 0.6), 0, 6)),
               "new_t2_lesions": round(_clip(6 * a - 1 + rng.gauss(0, 1.2), 0, 30)),
               "gd_lesions": round(_clip(4 * a - 1.2 + rng.gauss(0, 0.9), 0, 20))}

@@ -117,7 +117,18 @@ PRE_2024_CODES: dict[str, str] = {
     "L04AA27": "L04AE01",  # fingolimod
     "L04AA31": "L04AK02",  # teriflunomide
     "L04AA13": "L04AK01",  # leflunomide
+    "L04AA42": "L04AE03",  # siponimod
+    "L04AA45": "L04AF04",  # filgotinib
+    "L04AA50": "L04AE04",  # ponesimod
     "L01BA01": "L04AX03",  # methotrexate, oral/non-oncological use (split 2017)
+}
+
+# Other codes EHRs still send, from earlier WHOCC alterations: dimethyl fumarate moved from N07XX09 to L04AX07
+# (WHOCC, ATC/DDD alterations valid from January 2019); rituximab from L01XC02 to L01FA01 when L01X was split
+# (2022). L01BA01 above is not an old code but methotrexate's current oncological one: read as methotrexate.
+OLDER_CODES: dict[str, str] = {
+    "N07XX09": "L04AX07",  # dimethyl fumarate, until 2018
+    "L01XC02": "L01FA01",  # rituximab, until 2021
 }
 
 BY_ATC: dict[str, Drug] = {d.atc: d for d in DRUGS}
@@ -131,7 +142,7 @@ class UnknownDrug(LookupError):
 def resolve(code_or_name: str) -> Drug:
     """The catalogue drug for an ATC code (current or pre-2024) or an INN name."""
     key = (code_or_name or "").strip()
-    atc = PRE_2024_CODES.get(key.upper(), key.upper())
+    atc = PRE_2024_CODES.get(key.upper()) or OLDER_CODES.get(key.upper()) or key.upper()
     if atc in BY_ATC:
         return BY_ATC[atc]
     if key.lower() in BY_NAME:

@@ -54,6 +54,32 @@ _UNITS = [
     Unit("/(12.mo)", "per_year", 1.0),
     Unit("mm", "length_mm", 1.0),
     Unit("cm", "length_mm", 10.0),
+    # blood cell counts, reference 10*9/L (= 10*3/uL; 800 /uL = 0.8 × 10⁹/L)
+    Unit("10*9/L", "cell_count", 1.0),
+    Unit("10*3/uL", "cell_count", 1.0),
+    Unit("10*3/mm3", "cell_count", 1.0),
+    Unit("/uL", "cell_count", 0.001),
+    Unit("/mm3", "cell_count", 0.001),
+    # enzyme activity (ALT), reference U/L; 1 µkat/L = 60 U/L
+    Unit("U/L", "catalytic_concentration", 1.0),
+    Unit("ukat/L", "catalytic_concentration", 60.0),
+    # creatinine clearance, reference mL/min
+    Unit("mL/min", "clearance", 1.0),
+    Unit("mL/s", "clearance", 60.0),
+    # eGFR, normalised to 1.73 m² body surface
+    Unit("mL/min/{1.73_m2}", "clearance_per_area", 1.0),
+    Unit("mL/s/{1.73_m2}", "clearance_per_area", 60.0),
+    # rheumatoid factor titre
+    Unit("[IU]/mL", "international_units", 1.0),
+    Unit("k[IU]/L", "international_units", 1.0),
+    Unit("[IU]/L", "international_units", 0.001),
+    # anti-CCP titre: arbitrary units of the assay. Labs print "U/mL"; UCUM's U is the enzyme unit, but for an
+    # anti-CCP result it can only mean the assay's arbitrary unit, so it is read as one.
+    Unit("[arb'U]/mL", "arbitrary_units", 1.0),
+    Unit("U/mL", "arbitrary_units", 1.0),
+    # ECG intervals
+    Unit("ms", "interval_ms", 1.0),
+    Unit("s", "interval_ms", 1000.0),
 ]
 UNITS: dict[str, Unit] = {u.code: u for u in _UNITS}
 

@@ -1,146 +1,146 @@
-"""Safety rules on top of the model, kept as data: one row per rule, each with its source.
+"""Safety and licence flags of a candidate drug for a patient: the SmPC tables (recommendations/smpc) read against
+the patient's state, three-valued.
 
-A rule names the drugs it applies to (by ATC code, by class, or all biologics),
-conditions on the patient's values (dictionary names, all must hold), a
-severity and the sentence a clinician reads. The model never sees these; a
-contraindicated drug stays visible but ranks after every drug without one.
+A rule that holds gives its flag (contraindicated, not recommended, caution). A rule that cannot be decided
+because an input is missing or expired gives a "check before starting" flag naming that input and why it matters
+("No TB screening (IGRA or TST) recorded — required before starting adalimumab; SmPC 4.4"): a drug is never shown
+free of concerns because nothing was recorded. Checks that ask for the same inputs are merged into one flag.
+The licence (SmPC 4.1, recommendations/licences.py) adds "not licensed" or a check of its own.
+
+The model never sees these; the ranking puts licensed drugs without a contraindication first, then drugs outside
+their licence, then contraindicated drugs (recommendations.scoring._rank).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from patients.drugs import Drug, DrugClass
-
-CONTRAINDICATED = "contraindicated"
-CAUTION = "caution"
-
-
-@dataclass(frozen=True)
-class Cond:
-    variable: str
-    op: str  # "eq", "in", "ge", "gt"
-    value: Any = True
-
-    def holds(self, values: dict[str, Any]) -> bool:
-        actual = values.get(self.variable)
-        if actual is None:
-            return False
-        if self.op == "eq":
-            return actual == self.value
-        if self.op == "in":
-            return actual in self.value
-        if self.op == "ge":
-            return actual >= self.value
-        if self.op == "gt":
-            return actual > self.value
-        raise ValueError(f"unknown operator {self.op}")
-
-
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    severity: str
-    message: str
-    source: str
-    when: tuple[Cond, ...]
-    atc: frozenset = frozenset()
-    classes: frozenset = frozenset()
-    biologics: bool = False
-
-    def applies_to(self, drug: Drug) -> bool:
-        return drug.atc in self.atc or drug.drug_class in self.classes or (self.biologics and drug.biologic)
-
-    def fires(self, drug: Drug, values: dict[str, Any]) -> bool:
-        return self.applies_to(drug) and all(c.holds(values) for c in self.when)
-
-    def flag(self, values: dict[str, Any], recorded_on: dict[str, str]) -> dict:
-        """The flag a clinician reads, with the values it rests on and when each was recorded."""
-        evidence = [{"variable": c.variable, "value": values.get(c.variable),
-                     "recorded_on": recorded_on.get(c.variable)} for c in self.when]
-        return {"rule": self.code, "severity": self.severity, "message": self.message, "source": self.source,
-                "evidence": evidence}
-
-
-JAK = frozenset({DrugClass.JAK})
-TNF = frozenset({DrugClass.ANTI_TNF})
-EMA_JAK_2023 = ("EMA PRAC, Janus kinase inhibitors for chronic inflammatory disorders: measures to minimise "
-                "the risk of serious side effects, EMA/142279/2023 (March 2023)")
-
-RULES: tuple[Rule, ...] = (
-    Rule("natalizumab_jcv_high", CAUTION,
-         "JCV antibody index above 1.5: the risk of progressive multifocal leukoencephalopathy (PML) on "
-         "natalizumab is markedly higher; consider another high-efficacy therapy.",
-         "Tysabri EPAR, summary of product characteristics section 4.4 (EMA)",
-         (Cond("jcv_antibody_positive", "eq", True), Cond("jcv_index", "gt", 1.5)), atc=frozenset({"L04AG03"})),
-    Rule("natalizumab_jcv_positive", CAUTION,
-         "JCV antibody positive: natalizumab carries a risk of PML; monitor with MRI and re-test the index.",
-         "Tysabri EPAR, summary of product characteristics section 4.4 (EMA)",
-         (Cond("jcv_antibody_positive", "eq", True),), atc=frozenset({"L04AG03"})),
-    Rule("anti_tnf_demyelination", CONTRAINDICATED,
-         "History of demyelinating disease: anti-TNF agents can cause or worsen demyelination.",
-         "Humira and Remicade SmPC section 4.4 (EMA); Fraenkel et al., ACR guideline for RA, Arthritis Care Res 2021",
-         (Cond("demyelinating_history", "eq", True),), classes=TNF),
-    Rule("anti_tnf_heart_failure", CONTRAINDICATED,
-         "Heart failure NYHA class III–IV: anti-TNF agents are contraindicated.",
-         "Remicade and Humira SmPC section 4.3 (EMA)",
-         (Cond("heart_failure_nyha", "in", ("III", "IV")),), classes=TNF),
-    Rule("jak_age", CAUTION,
-         "Age 65 or older: JAK inhibitors only if no suitable alternative (cardiovascular events, malignancy, "
-         "infections).", EMA_JAK_2023, (Cond("age", "ge", 65),), classes=JAK),
-    Rule("jak_current_smoker", CAUTION,
-         "Current smoker: JAK inhibitors only if no suitable alternative (cardiovascular events, malignancy).",
-         EMA_JAK_2023, (Cond("smoking_status", "eq", "current"),), classes=JAK),
-    Rule("jak_long_time_smoker", CAUTION,
-         "Past long-time smoking (10 pack-years or more): JAK inhibitors only if no suitable alternative.",
-         EMA_JAK_2023, (Cond("smoking_status", "eq", "former"), Cond("smoking_pack_years", "ge", 10)), classes=JAK),
-    Rule("jak_vte", CAUTION,
-         "History of venous thromboembolism: JAK inhibitors raise the risk of VTE; use with caution.",
-         EMA_JAK_2023, (Cond("vte_history", "eq", True),), classes=JAK),
-    Rule("jak_malignancy", CAUTION,
-         "History of malignancy: JAK inhibitors only if no suitable alternative.",
-         EMA_JAK_2023, (Cond("malignancy_history", "eq", True),), classes=JAK),
-    Rule("pregnancy_teratogen", CONTRAINDICATED,
-         "Pregnant or planning pregnancy: this drug is contraindicated in pregnancy.",
-         "SmPC section 4.3/4.6 of methotrexate, teriflunomide (Aubagio), fingolimod (Gilenya), cladribine "
-         "(Mavenclad), ozanimod (Zeposia), tofacitinib, baricitinib, upadacitinib (EMA)",
-         (Cond("pregnancy_status", "in", ("pregnant", "planning")),),
-         atc=frozenset({"L04AX03", "L04AK02", "L04AE01", "L04AA40", "L04AE02", "L04AF01", "L04AF02", "L04AF03"})),
-    Rule("active_tuberculosis", CONTRAINDICATED,
-         "Active tuberculosis: biologics and JAK inhibitors must not be started.",
-         "SmPC section 4.3 of anti-TNF agents and JAK inhibitors (EMA); ECCO guidelines on infections 2021",
-         (Cond("tuberculosis_status", "eq", "active"),), classes=JAK, biologics=True),
-    Rule("latent_tuberculosis_untreated", CONTRAINDICATED,
-         "Latent tuberculosis not yet treated: start TB prophylaxis before a biologic or JAK inhibitor.",
-         "SmPC section 4.4 of anti-TNF agents and JAK inhibitors (EMA); ECCO guidelines on infections 2021",
-         (Cond("tuberculosis_status", "eq", "latent_untreated"),), classes=JAK, biologics=True),
-    Rule("primary_non_response", CONTRAINDICATED,
-         "The patient already had primary non-response to this drug; re-treatment is not expected to work.",
-         "Papamichael et al., Clin Gastroenterol Hepatol 2019 (treat-to-target after primary non-response); "
-         "clinical consensus",
-         (Cond("primary_non_response_to_candidate", "eq", True),), classes=frozenset(DrugClass)),
+from patients.drugs import Drug
+from recommendations.conditions import Facts, Missing
+from recommendations.licences import licence_flag
+from recommendations.smpc import RULES, Rule
+from recommendations.smpc.base import (
+    CAUTION, CHECK, CONTRAINDICATED, NOT_LICENSED, NOT_RECOMMENDED, SEVERITIES, SEVERITY_LABELS, worst_level,
 )
+
+__all__ = ["CAUTION", "CHECK", "CONTRAINDICATED", "NOT_LICENSED", "NOT_RECOMMENDED", "SEVERITIES",
+           "SEVERITY_LABELS", "drug_flags", "rules_for", "tier_of"]
+
+_BY_CODE = {rule.code: rule for rule in RULES}
+
+# Ranking tiers, in order: drugs to start, drugs outside their licence, contraindicated drugs.
+START, OUTSIDE_LICENCE, CONTRAINDICATED_TIER = "start", "not_licensed", "contraindicated"
 
 
 def rules_for(drug: Drug) -> tuple[Rule, ...]:
-    """The rules that can ever fire for a drug (a scoring process computes this once per model)."""
-    return tuple(r for r in RULES if r.applies_to(drug))
+    """The rules that can ever apply to a drug (a scoring process computes this once per model)."""
+    return tuple(r for r in RULES if r.applies_to(drug.atc))
 
 
-def flags_from(rules: tuple[Rule, ...], values: dict[str, Any], recorded_on: dict[str, str] | None = None) -> list[dict]:
-    """The flags of the rules that fire for these values, most severe first; `recorded_on` (ISO dates by
-    variable, from the patient's state) says when each value a flag rests on was recorded.
+def drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, *,
+               current: bool = False) -> list[dict]:
+    """Every flag of this drug for this patient, most severe first.
 
-    Of the natalizumab JCV rules only the stronger one is kept, so one risk is not flagged twice.
+    `current`: the patient already takes it; checks before starting and the licence belong to a start and are
+    left out, contraindications and warnings stay.
     """
-    fired = [r for r in rules if all(c.holds(values) for c in r.when)]
-    if any(r.code == "natalizumab_jcv_high" for r in fired):
-        fired = [r for r in fired if r.code != "natalizumab_jcv_positive"]
-    fired.sort(key=lambda r: r.severity != CONTRAINDICATED)
-    return [r.flag(values, recorded_on or {}) for r in fired]
+    facts = facts.for_drug(drug)
+    rules = rules_for(drug) if rules is None else rules
+    fired: list[Rule] = []
+    undecided: list[tuple[Rule, list[Missing], frozenset]] = []
+    for rule in rules:
+        result, missing, key = _answer(rule, facts)
+        if result is True and rule.severity != CHECK:
+            fired.append(rule)
+        elif result is None:
+            undecided.append((rule, missing, key))
+    superseded = {code for r in fired for code in r.supersedes}
+    flags = [_fired_flag(r, drug, facts) for r in fired if r.code not in superseded]
+    if not current:
+        flags += _checks(drug, undecided)
+        licence = licence_flag(drug.atc, facts)
+        if licence is not None:
+            flags.append(licence)
+    flags.sort(key=lambda f: SEVERITIES.index(f["severity"]))
+    return flags
 
 
-def flags_for(drug: Drug, values: dict[str, Any], recorded_on: dict[str, str] | None = None) -> list[dict]:
-    """Every rule that fires for this drug and patient, most severe first."""
-    return flags_from(rules_for(drug), values, recorded_on)
+def _answer(rule: Rule, facts: Facts) -> tuple[bool | None, list[Missing], frozenset]:
+    """A rule's answer for the patient (with what is missing, and that as a set), read once and kept for the other
+    drugs unless it reads the drug's own lines: ten candidates share most rules."""
+    key = (rule.code, facts.candidate.atc if rule.when.per_drug and facts.candidate else None)
+    if key not in facts.answers:
+        result = rule.when.evaluate(facts)
+        missing = rule.when.missing(facts) if result is None else []
+        facts.answers[key] = (result, missing, frozenset((m.variable or "", m.label) for m in missing))
+    return facts.answers[key]
+
+
+def tier_of(flags: list[dict]) -> str:
+    severities = {f["severity"] for f in flags}
+    if CONTRAINDICATED in severities:
+        return CONTRAINDICATED_TIER
+    if NOT_LICENSED in severities:
+        return OUTSIDE_LICENCE
+    return START
+
+
+def _fired_flag(rule: Rule, drug: Drug, facts: Facts) -> dict:
+    source = rule.sources[drug.atc]
+    evidence = [{"variable": v, "value": facts.get(v), "recorded_on": _iso(facts.recorded_on.get(v))}
+                for v in rule.when.variables() if facts.get(v) is not None]
+    return {"rule": rule.code, "severity": rule.severity, "message": rule.text(rule.message, drug=drug.name,
+                                                                             atc=drug.atc),
+            "source": source.text, "verified": source.level, "evidence": evidence}
+
+
+def _checks(drug: Drug, undecided: list[tuple[Rule, list[Missing], frozenset]]) -> list[dict]:
+    # Patients of one batch often miss the same screenings: the same drug then gets the same checks.
+    key = tuple((rule.code, tuple(missing), home) for rule, missing, home in undecided)
+    try:
+        return [dict(f) for f in _checks_cached(drug, key)]
+    except TypeError:  # an expired value that cannot be hashed: build the checks without the cache
+        return _check_flags(undecided, drug)
+
+
+@lru_cache(maxsize=4096)
+def _checks_cached(drug: Drug, key: tuple) -> tuple[dict, ...]:
+    return tuple(_check_flags([(_BY_CODE[code], list(missing), home) for code, missing, home in key], drug))
+
+
+def _check_flags(undecided: list[tuple[Rule, list[Missing], frozenset]], drug: Drug) -> list[dict]:
+    """One flag per set of missing inputs, saying why they are needed and where that comes from."""
+    # A rule waiting for part of what another waits for joins it: "HBsAg" goes with "HBsAg and anti-HBc".
+    keys = sorted({key for _, _, key in undecided}, key=len, reverse=True)
+    homes = {key: next(k for k in keys if key <= k) for key in keys}
+    groups: dict[frozenset, list[Rule]] = {}
+    inputs: dict[frozenset, list[Missing]] = {}
+    for rule, missing, key in undecided:
+        groups.setdefault(homes[key], []).append(rule)
+        if key == homes[key]:
+            inputs.setdefault(key, missing)  # in the order of the first rule that asks (a screening rule)
+    flags = []
+    for home, group in groups.items():
+        rules = sorted(group, key=lambda r: SEVERITIES.index(r.severity))
+        missing = inputs[home]
+        screening = [r for r in rules if r.severity == CHECK]
+        if screening:
+            reason = f"required before starting {drug.name}"
+        else:
+            reasons = list(dict.fromkeys(r.text(r.why or r.message, drug=drug.name, atc=drug.atc) for r in rules))
+            reason = f"needed before starting {drug.name}: {'; '.join(reasons)}"
+        sources = [r.sources[drug.atc] for r in (screening or rules)]
+        short = ", ".join(dict.fromkeys(s.short for s in sources))
+        flags.append({
+            "rule": "+".join(r.code for r in rules), "severity": CHECK,
+            "message": f"{'; '.join(m.text for m in missing)} — {reason}; {short}",
+            "source": " · ".join(dict.fromkeys(s.text for s in sources)),
+            "verified": worst_level(s.level for s in sources),
+            "evidence": [m.as_dict() for m in missing],
+        })
+    return flags
+
+
+def _iso(day: Any) -> str | None:
+    return day.isoformat() if day else None

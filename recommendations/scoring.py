@@ -20,10 +20,11 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from patients.drugs import BY_ATC
-from patients.history import failed_classes, primary_non_response
+from patients.history import failed_classes
 from patients.models import Diagnosis, RecordEntry, TherapyExposure, Visit
-from patients.state import PatientState, Status, patient_state
+from patients.state import PatientState, patient_state
 from recommendations import safety
+from recommendations.conditions import Facts
 from recommendations.features import DRUG_RELATIVE, FAILED_CLASSES_KEY, column_names, feature_matrix
 from recommendations.models import (
     ModelStatus,
@@ -124,10 +125,14 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# The order of the ranking, in one place: drugs to start (licensed, not contraindicated), then drugs outside their
+# licence, then contraindicated drugs, each by probability; the patient's current drugs come last, marked as current.
+TIERS = (safety.START, safety.OUTSIDE_LICENCE, safety.CONTRAINDICATED_TIER)
+
+
 def _rank(items: list[dict]) -> None:
-    # The patient's current drugs are not drugs to start: they come after the candidates, marked as current.
-    # Contraindicated drugs stay visible but rank after every drug without a contraindication.
-    items.sort(key=lambda it: (it["current"], it["contraindicated"], -it["probability"], it["drug_atc"]))
+    items.sort(key=lambda it: (it["current"], TIERS.index(safety.tier_of(it["flags"])), -it["probability"],
+                               it["drug_atc"]))
     for rank, item in enumerate(items, start=1):
         item["rank"] = rank
 
@@ -169,36 +174,24 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
                           FAILED_CLASSES_KEY: classes}, missing=missing,
                 base_value=float(block[0, -1]),
             ))
-            items.append(items_ranked(model, visit, vals, block, current=state.current_drugs,
-                                      recorded_on=state_dates(state)))
+            items.append(items_ranked(model, block, facts=Facts.of(state, disease=disease),
+                                      current=state.current_drugs))
     _store(recs, items)
     return recs
 
 
-def state_dates(state: PatientState) -> dict[str, str]:
-    """When each current value of the state was recorded (ISO dates), for the flags that rest on them."""
-    return {name: v.recorded_on.isoformat() for name, v in state.values.items()
-            if v.status == Status.CURRENT and v.recorded_on is not None}
-
-
-def items_ranked(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray, *,
-                 current: set[str] = frozenset(), recorded_on: dict[str, str] | None = None) -> list[dict]:
-    """One row per candidate drug, ranked, with probability, safety flags and SHAP values (plain dicts:
-    thousands per batch, written by _store; the CDS service ranks unsaved visits with it too)."""
+def items_ranked(model: LoadedModel, block: np.ndarray, *, facts: Facts, current: set[str] = frozenset()) -> list[dict]:
+    """One row per candidate drug, ranked, with probability, safety and licence flags (read from the patient's
+    state, `facts`) and SHAP values (plain dicts: thousands per batch, written by _store; the CDS service ranks
+    unsaved visits with it too)."""
     margins = block.sum(axis=1, dtype=np.float64)
     rounded = np.round(block.astype(np.float64), 5)  # once per visit, not per value
     probs = _sigmoid(margins)
     if not np.all(np.isfinite(probs)):
         raise ValueError(f"model version {model.version_id} produced a non-finite probability")
-    therapies = visit.patient.therapies.all()
     out = []
     for d, atc in enumerate(model.drugs):
-        rules = model.rules[atc]
-        flags = []
-        if rules:
-            drug = BY_ATC[atc]
-            ctx = dict(values, primary_non_response_to_candidate=primary_non_response(therapies, drug, visit.visit_date))
-            flags = safety.flags_from(rules, ctx, recorded_on)
+        flags = safety.drug_flags(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
         out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "margin": float(margins[d]),
                     "shap": model.shap_of(rounded, d), "flags": flags,
                     "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags),

@@ -8,6 +8,7 @@ from django.db.models import Prefetch
 from patients import dictionary
 from patients.drugs import BY_ATC
 from patients.models import Visit
+from recommendations import safety
 from recommendations.features import DRUG_PREFIX, DRUG_RELATIVE, FAILED_CLASSES_KEY, column_label, drug_relative_value
 from recommendations.models import JobStatus, Recommendation, RecommendationItem, RecommendationStatus, ScoringJob
 
@@ -84,6 +85,15 @@ def recommendation_payload(visit: Visit) -> dict:
     return payload
 
 
+def licensed_of(flags: list[dict]) -> bool | None:
+    """False outside the licence, None when the licence could not be confirmed (a check names what is missing)."""
+    if any(f["severity"] == safety.NOT_LICENSED for f in flags):
+        return False
+    if any(f["rule"] == "licence" for f in flags):
+        return None
+    return True
+
+
 def _item_payload(item: RecommendationItem, features: dict, feature_names: list[str]) -> dict:
     drug = BY_ATC[item.drug_atc]
     return {
@@ -95,6 +105,11 @@ def _item_payload(item: RecommendationItem, features: dict, feature_names: list[
         "contraindicated": item.contraindicated,
         # Already taken on the visit date: "continue" rather than "start", and never the top suggestion.
         "current": item.current,
+        # start (licensed, no contraindication), not_licensed, contraindicated, or current: the ranking's groups.
+        "tier": "current" if item.current else safety.tier_of(item.flags),
+        # A current drug's licence was settled when it started: not read again.
+        "licensed": None if item.current else licensed_of(item.flags),
+        "check_before_starting": any(f["severity"] == safety.CHECK for f in item.flags),
         "flags": item.flags,
         "margin": item.margin,
         "shap": explanation(item, features, feature_names),

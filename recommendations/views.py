@@ -8,11 +8,12 @@ from django.utils.module_loading import import_string
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from clinnova.access import MODEL_ADMIN, has_role
+from clinnova.access import CLINICIAN, MODEL_ADMIN, has_role
 from clinnova.audit import Actor
 from recommendations.model_pages import activation_preview, model_version_page, model_versions_by_disease
 from recommendations.models import ModelStatus, ModelVersion
 from recommendations.registry import RegistryError, model_version_activate, model_version_upload
+from recommendations.rules_catalogue import rules_page_context
 
 
 def _require_model_admin(user):
@@ -91,3 +92,11 @@ def model_activate(request, pk):
         messages.success(request, f"Version {version.version} is active for {version.get_disease_display()}; "
                                   f"re-scoring the latest visit of {run.total} patient{'s' if run.total != 1 else ''}.")
     return redirect("models:detail", pk=pk)
+
+
+@login_required
+def rules_list(request):
+    """The safety rules and licences, drug × rule × source, for the clinicians and model admins who rely on them."""
+    if not (has_role(request.user, CLINICIAN) or has_role(request.user, MODEL_ADMIN)):
+        raise PermissionDenied("The rules page is for clinicians and model admins.")
+    return render(request, "rules/list.html", rules_page_context(drug=request.GET.get("drug", "")[:8]))

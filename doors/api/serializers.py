@@ -51,7 +51,7 @@ class TherapyIn(StrictSerializer):
                       help_text="The stop reason; 'ongoing' while taken. A stop without a reason is stored as "
                                 "not_recorded")
     stop_detail = serializers.CharField(max_length=300, required=False, default="", allow_blank=True,
-                                        help_text="The adverse event (or other reason) in words or as a code")
+                                        help_text="The adverse event (or other reason) in words or as a code, e.g. 'anaphylaxis' or 'SNOMED 39579001': a hypersensitivity reaction contraindicates the drug from then on")
     dose = serializers.CharField(max_length=100, required=False, default="", allow_blank=True,
                                  help_text="e.g. 40 mg every 2 weeks")
     response_at_followup = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -59,7 +59,9 @@ class TherapyIn(StrictSerializer):
 
 MEASUREMENTS_HELP = (
     "Keyed by data dictionary name (GET /api/v1/dictionary/): a number in the dictionary's unit, "
-    '{"value": number, "unit": "<UCUM>"}, a code, or true/false.'
+    '{"value": number, "unit": "<UCUM>"}, a code, a date (YYYY-MM-DD) or true/false. A lab result read against the '
+    'lab\'s upper reference limit (RF and anti-CCP titres, ALT) may carry it: {"value": 35, "unit": "[IU]/mL", '
+    '"reference_high": 14}.'
 )
 
 
@@ -67,7 +69,9 @@ MEASUREMENTS_HELP = (
     "oneOf": [
         {"type": "number"}, {"type": "string"}, {"type": "boolean"},
         {"type": "object", "required": ["value"],
-         "properties": {"value": {"type": "number"}, "unit": {"type": "string", "example": "mg/dL"}}},
+         "properties": {"value": {"type": "number"}, "unit": {"type": "string", "example": "mg/dL"},
+                        "reference_high": {"type": "number", "description": "the lab's upper reference limit, "
+                                                                              "in the same unit"}}},
     ],
     "nullable": True,
 })
@@ -76,13 +80,15 @@ class MeasurementValue(serializers.Field):
 
     default_error_messages = {
         # Braces doubled: DRF formats error messages with str.format.
-        "invalid": 'must be a number, a code, true or false, or {{"value": number, "unit": "<UCUM unit>"}}',
+        "invalid": 'must be a number, a code, true or false, or {{"value": number, "unit": "<UCUM unit>"}} '
+                   '(with "reference_high" for a result read against the lab\'s upper reference limit)',
     }
 
     def to_internal_value(self, data):
-        if isinstance(data, dict) and set(data) <= {"value", "unit"}:
+        if isinstance(data, dict) and set(data) <= {"value", "unit", "reference_high"}:
             # Units are looked up in tables: a list or object there is a shape error, caught here.
-            if _scalar(data.get("value")) and isinstance(data.get("unit"), (str, type(None))):
+            if _scalar(data.get("value")) and isinstance(data.get("unit"), (str, type(None))) \
+                    and _scalar(data.get("reference_high")):
                 return data
         elif _scalar(data):
             return data

@@ -20,6 +20,7 @@ from doors.outcomes import OutcomeError, ehr_outcome_record, outcome_body
 from patients import dictionary, drugs, selectors
 from patients.models import EHRClient, Patient, Visit
 from patients.state import patient_state
+from recommendations import rules_catalogue
 from recommendations.selectors import recommendation_payload
 
 # The published contract does not change while the process runs: build it once.
@@ -31,6 +32,8 @@ DICTIONARY = {
          "snomed": list(dictionary.DISEASE_CODES[d]["snomed"])}
         for d in dictionary.Disease
     ],
+    # The safety rules and licensed indications every recommendation's flags come from, with their sources.
+    **rules_catalogue.published(),
 }
 
 
@@ -49,7 +52,8 @@ BODY_ERRORS = {
 }
 
 
-@extend_schema(summary="The data dictionary: variables, candidate drugs and diseases with their codes",
+@extend_schema(summary="The data dictionary: variables, candidate drugs and diseases with their codes, and the safety "
+                       "rules and licensed indications with their sources",
                responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The contract every door reads")})
 class DictionaryView(APIView):
     # Public and read-only: it is the contract an integrator reads before holding a token.

@@ -25,6 +25,7 @@ from patients.drugs import BY_ATC
 from patients.history import failed_classes
 from patients.models import Patient, Visit, VisitSource
 from patients.state import patient_state
+from recommendations.conditions import Facts
 from recommendations.features import FAILED_CLASSES_KEY, feature_matrix
 from recommendations.models import ModelVersion, RecommendationItem, RecommendationStatus
 from recommendations.scoring import (
@@ -32,7 +33,6 @@ from recommendations.scoring import (
     active_versions,
     items_ranked,
     model_load,
-    state_dates,
     state_prefetches,
 )
 from recommendations.selectors import current_recommendation, explanation
@@ -135,7 +135,7 @@ def _live(visit: Visit, newer: dict[str, Any], as_of: dt.date) -> Ranking | None
     # nthread=1: for ten rows, starting XGBoost's thread pool costs ~45 ms, building the matrix 0.1 ms.
     contribs = model.booster.predict(xgb.DMatrix(rows, missing=np.nan, nthread=1), pred_contribs=True)
     # The scoring service's flags and order.
-    items = items_ranked(model, draft, values, contribs, current=state.current_drugs, recorded_on=state_dates(state))
+    items = items_ranked(model, contribs, facts=Facts.of(state, disease=visit.disease), current=state.current_drugs)
     features = {**{f: values.get(f) for f in model.features}, FAILED_CLASSES_KEY: sorted(failed)}
     return Ranking(visit=visit, model_version=version, drugs=[_ranked_drug(it, features, model) for it in items],
                    as_of=as_of, live=True, overlaid=tuple(sorted(newer)))

@@ -96,7 +96,8 @@ def patient_view_answer(*, client: CdsClient, body: Any, actor: Actor) -> dict:
 
 
 def cards_for(patient: Patient, ranking: Ranking) -> list[dict]:
-    """One info card with the top drugs and their reasons, then a warning card per safety flag on a top drug."""
+    """One info card with the top drugs and their reasons, then for each top drug a card per kind of flag:
+    critical for contraindications, warning for the licence, checks before starting and warnings."""
     mv = ranking.model_version
     disease = Disease(mv.disease).label
     source = {
@@ -107,17 +108,45 @@ def cards_for(patient: Patient, ranking: Ranking) -> list[dict]:
     links = [{"label": "Open the patient in Clinnova", "url": settings.SITE_URL + patient.get_absolute_url(),
               "type": "absolute"}]
     top = ranking.drugs[:TOP]
-    summary = "Clinnova: " + ", ".join(f"{d.name} {d.probability:.0%}" for d in top)
+    summary = "Clinnova: " + ", ".join(f"{d.name} {d.probability:.0%}{_outside(d)}" for d in top)
     cards = [{"uuid": str(uuid.uuid4()), "summary": _short(summary), "indicator": "info",
               "detail": _detail(ranking, top), "source": source, "links": links}]
     for drug in top:
-        for flag in drug.flags:
-            kind = "Contraindicated" if flag["severity"] == "contraindicated" else "Caution"
-            cards.append({"uuid": str(uuid.uuid4()), "summary": _short(f"{drug.name}: {kind.lower()} – "
-                                                                        f"{flag['message']}"),
-                          "indicator": "warning",
-                          "detail": f"**{kind}: {drug.name}.** {flag['message']}\n\nSource: {flag['source']}",
-                          "source": source, "links": links})
+        cards += _flag_cards(drug, source, links)
+    return cards
+
+
+# Card per kind of flag: contraindications are critical; the licence, checks before starting and warnings are
+# warnings (CDS Hooks 2.0 indicator values).
+_CARD_KINDS = (
+    (("contraindicated",), "critical", "contraindicated"),
+    (("not_licensed",), "warning", "not licensed"),
+    (("check_before_starting",), "warning", "check before starting"),
+    (("not_recommended", "caution"), "warning", "caution"),
+)
+
+
+def _outside(drug: RankedDrug) -> str:
+    """' (not licensed)' or ' (contraindicated)' for a top drug that is not a drug to start."""
+    severities = {f["severity"] for f in drug.flags}
+    for severity, words in (("contraindicated", "contraindicated"), ("not_licensed", "not licensed")):
+        if severity in severities:
+            return f" ({words})"
+    return ""
+
+
+def _flag_cards(drug: RankedDrug, source: dict, links: list[dict]) -> list[dict]:
+    """One card per kind of flag of a top drug, each flag with its source in the detail."""
+    cards = []
+    for severities, indicator, kind in _CARD_KINDS:
+        flags = [f for f in drug.flags if f["severity"] in severities]
+        if not flags:
+            continue
+        count = f" ({len(flags)})" if len(flags) > 1 else ""
+        lines = [f"**{kind.capitalize()}: {drug.name}.**", ""]
+        lines += [f"- {f['message']}  \n  _Source: {f['source']}_" for f in flags]
+        cards.append({"uuid": str(uuid.uuid4()), "summary": _short(f"{drug.name}: {kind}{count} – {flags[0]['message']}"),
+                      "indicator": indicator, "detail": "\n".join(lines), "source": source, "links": links})
     return cards
 
 
@@ -127,7 +156,9 @@ def _detail(ranking: Ranking, top: list[RankedDrug]) -> str:
     outcome = markdown_escape((mv.manifest or {}).get("outcome", "response"))
     lines = [f"**Modelled chance of response** ({outcome})", ""]
     for rank, drug in enumerate(top, start=1):
-        lines.append(f"{rank}. **{drug.name}** ({drug.class_label}): {drug.probability:.0%}")
+        kinds = [kind for severities, _, kind in _CARD_KINDS if any(f["severity"] in severities for f in drug.flags)]
+        marks = f" · {', '.join(kinds)}" if kinds else ""
+        lines.append(f"{rank}. **{drug.name}** ({drug.class_label}): {drug.probability:.0%}{marks}")
         lines += [f"   - {reason}" for reason in drug.reasons]
     basis = f"visit of {ranking.visit.visit_date.isoformat()}"
     if ranking.live:

@@ -31,6 +31,11 @@ TREATMENT_OUTCOME = "urn:clinnova:treatment-outcome"
 TREATMENT_OUTCOME_CODE = "response-at-horizon"
 # RiskAssessment.prediction extension naming the candidate drug a prediction is for.
 CANDIDATE_DRUG = "urn:clinnova:fhir:StructureDefinition:candidate-drug"
+# RiskAssessment.prediction extensions: a safety or licence flag (kind, message, source, how far the source was
+# checked), and the ranking group the drug is in (start, not_licensed, contraindicated, current).
+SAFETY_FLAG = "urn:clinnova:fhir:StructureDefinition:safety-flag"
+FLAG_KIND = "urn:clinnova:flag-kind"
+RANKING_GROUP = "urn:clinnova:fhir:StructureDefinition:ranking-group"
 
 # SNOMED CT qualifier values a lab sends for a positive or negative result (RF, anti-CCP, JCV antibodies).
 SNOMED_BOOLEAN = {
@@ -38,4 +43,13 @@ SNOMED_BOOLEAN = {
     "260385009": False,  # Negative
     "373066001": True,  # Yes
     "373067005": False,  # No
+}
+
+# SNOMED CT disorders whose Condition (with its onset date) records an arterial event: the date of the last one is
+# what the S1P modulators' "within 6 months" reads, and any of them is a history of atherosclerotic disease.
+ARTERIAL_EVENTS = {
+    "22298006": "myocardial infarction",
+    "4557003": "unstable angina",
+    "230690007": "stroke",
+    "266257000": "transient ischaemic attack",
 }

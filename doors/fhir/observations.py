@@ -49,7 +49,10 @@ def observation_read(resource: dict) -> Measured:
     effective = effective_date(resource)
     for element, reader in _READERS.items():
         if element in resource:
-            return Measured(var, reader(var, resource[element]), element, effective)
+            value = reader(var, resource[element])
+            if element == "valueQuantity" and (var.titre or var.reference_high):
+                value = _with_reference_high(var, value, resource.get("referenceRange"))
+            return Measured(var, value, element, effective)
     other = next((key for key in resource if key.startswith("value")), None)
     if other is not None:
         raise MappingError(other, f"is not read for {var.label}: send {_element_for(var)}", code="not-supported")
@@ -102,7 +105,7 @@ def date_of(value: Any) -> dt.date | None:
 
 
 def _quantity(var: Variable, q: Any) -> Any:
-    if var.kind not in (Kind.QUANTITY, Kind.INTEGER):
+    if var.kind not in (Kind.QUANTITY, Kind.INTEGER) and var.titre is None:
         raise MappingError("valueQuantity", f"{var.label} is {var.allowed()}: send {_element_for(var)}")
     if not isinstance(q, dict) or "value" not in q:
         raise MappingError("valueQuantity.value", f"{var.label} needs a value", code="required")
@@ -114,6 +117,9 @@ def _quantity(var: Variable, q: Any) -> Any:
     number, unit, system = q.get("value"), q.get("code"), q.get("system")
     if system is not None and system != codes.UCUM:
         raise MappingError("valueQuantity.system", f"units must be UCUM ({codes.UCUM}), not {system}")
+    if var.titre is not None:
+        # A titre of a positive/negative result (RF, anti-CCP): the dictionary judges it against the lab's limit.
+        return {"value": number, "unit": unit or var.titre.unit}
     if unit is None:
         if var.unit not in UNITLESS:
             # Quantity.unit is display text ("mg/dl"): guessing from it could be off by a factor of ten.
@@ -124,6 +130,37 @@ def _quantity(var: Variable, q: Any) -> Any:
         raise MappingError("valueQuantity.code", f"unit '{unit}' cannot be converted to {var.unit} for "
                            f"{var.label} (accepted: {', '.join(var.accepted_units())})")
     return {"value": number, "unit": unit}
+
+
+def _with_reference_high(var: Variable, value: dict | Any, ranges: Any) -> Any:
+    """The lab's upper reference limit (referenceRange.high) beside the value, in the value's unit.
+
+    A titre needs it to say positive or negative (ACR/EULAR 2010); for ALT it is what the × ULN thresholds read.
+    """
+    highs = [r.get("high") for r in ranges if isinstance(r, dict) and isinstance(r.get("high"), dict)] \
+        if isinstance(ranges, list) else []
+    if not highs:
+        if var.titre is not None:
+            raise MappingError("referenceRange", f"{var.label} as a titre needs the lab's upper reference limit "
+                               "(referenceRange.high), or send the result as positive/negative (valueCodeableConcept)",
+                               code="required")
+        return value
+    high = highs[0]
+    unit = value.get("unit") if isinstance(value, dict) else None
+    if high.get("code") is not None and unit is not None and high.get("code") != unit:
+        raise MappingError("referenceRange.high.code", f"the reference limit must be in the result's unit ({unit})")
+    if not isinstance(value, dict):
+        value = {"value": value}
+    return {**value, "reference_high": high.get("value")}
+
+
+def _datetime(var: Variable, value: Any) -> Any:
+    if var.kind != Kind.DATE:
+        raise MappingError("valueDateTime", f"{var.label} is {var.allowed()}: send {_element_for(var)}")
+    day = date_of(value)
+    if day is None:
+        raise MappingError("valueDateTime", f"{var.label} needs a full date (YYYY-MM-DD)")
+    return day.isoformat()
 
 
 def _integer(var: Variable, value: Any) -> Any:
@@ -172,7 +209,8 @@ def _string(var: Variable, value: Any) -> Any:
 
 
 def _element_for(var: Variable) -> str:
-    return {Kind.BOOLEAN: "valueBoolean", Kind.CODE: "valueCodeableConcept"}.get(var.kind, "valueQuantity")
+    return {Kind.BOOLEAN: "valueBoolean", Kind.CODE: "valueCodeableConcept", Kind.DATE: "valueDateTime"}.get(
+        var.kind, "valueQuantity")
 
 
 _READERS = {
@@ -181,4 +219,5 @@ _READERS = {
     "valueBoolean": _boolean,
     "valueCodeableConcept": _concept,
     "valueString": _string,
+    "valueDateTime": _datetime,
 }

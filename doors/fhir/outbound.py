@@ -10,6 +10,7 @@ from doors.fhir.bundle import SUPPORTED
 from doors.fhir.errors import Issue, operation_outcome
 from patients.dictionary import Disease
 from patients.models import Visit
+from recommendations.smpc.base import SEVERITY_LABELS
 
 
 OUTCOME_DOC = (f" Except the outcome of a decision at the model's horizon (code {codes.TREATMENT_OUTCOME}|"
@@ -107,14 +108,32 @@ def risk_assessment(visit: Visit, payload: dict) -> dict:
     }
 
 
+def _flag_extension(flag: dict) -> dict:
+    """A safety or licence flag as a complex extension: kind (coded), the rule, message, source and how far it was
+    checked, and for a check before starting each input it asks for (a dictionary variable name or, for a
+    clinician's judgement, its words)."""
+    inputs = [e.get("variable") or e.get("label") for e in flag.get("evidence", [])
+              if flag["severity"] == "check_before_starting"]
+    return {"url": codes.SAFETY_FLAG, "extension": [
+        {"url": "kind", "valueCoding": {"system": codes.FLAG_KIND, "code": flag["severity"],
+                                        "display": SEVERITY_LABELS[flag["severity"]]}},
+        {"url": "rule", "valueString": flag["rule"]},
+        {"url": "message", "valueString": flag["message"]},
+        {"url": "source", "valueString": flag["source"]},
+        {"url": "verified", "valueCode": flag.get("verified") or "N"},
+    ] + [{"url": "input", "valueString": name} for name in inputs if name]}
+
+
 def _prediction(drug: dict, outcome: str) -> dict:
     rationale = f"Rank {drug['rank']}: {drug['name']} ({drug['atc']}, {drug['class']}). Main reasons: " \
                 + "; ".join(main_reasons(drug["shap"])) + "."
     for flag in drug["flags"]:
-        rationale += f" {flag['severity'].capitalize()}: {flag['message']}"
+        rationale += f" {SEVERITY_LABELS[flag['severity']]}: {flag['message']} (source: {flag['source']})"
     return {
         "extension": [{"url": codes.CANDIDATE_DRUG, "valueCodeableConcept": {
-            "coding": [{"system": codes.ATC[0], "code": drug["atc"], "display": drug["name"]}], "text": drug["name"]}}],
+            "coding": [{"system": codes.ATC[0], "code": drug["atc"], "display": drug["name"]}], "text": drug["name"]}},
+            {"url": codes.RANKING_GROUP, "valueCode": drug["tier"]}]
+        + [_flag_extension(flag) for flag in drug["flags"]],
         "outcome": {"text": outcome},
         "probabilityDecimal": drug["probability"],
         "rationale": rationale,

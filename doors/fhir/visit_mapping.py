@@ -184,6 +184,9 @@ def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
                     mapped.fields["patient.diagnosed_on"] = (e, "onsetDateTime")
                 mapped.targets[e.index] = ("Diagnosis", found)
             continue
+        if _arterial_event_of(r.get("code") or {}):
+            _arterial_event_add(e, r, verification, comorbidities, mapped)
+            continue
         var = _comorbidity_of(r.get("code") or {})
         if var is None:
             shown = ", ".join(f"{c.get('system', '?')}|{c.get('code', '?')}" for c in
@@ -200,6 +203,26 @@ def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
         out.fatal.append(Issue("required", "the Bundle needs a Condition coding the disease: ICD-10 "
                                f"{ICD10_LIST} (or a child code), or its SNOMED CT code", "Bundle.entry"))
     return disease, diagnosed_on, comorbidities
+
+
+def _arterial_event_of(concept: dict) -> bool:
+    return any(c.get("system") == codes.SNOMED and c.get("code") in codes.ARTERIAL_EVENTS
+               for c in concept.get("coding") or [])
+
+
+def _arterial_event_add(e: Entry, r: dict, verification: str | None, comorbidities: dict,
+                        mapped: MappedVisit) -> None:
+    """A myocardial infarction, unstable angina, stroke or TIA: a history of arterial disease, and its onset the
+    date of the last event when it is the latest sent (several may come in one Bundle)."""
+    mapped.targets[e.index] = ("Condition", "arterial_event_on")
+    if verification == "refuted":
+        return
+    comorbidities["arterial_disease_history"] = True
+    mapped.fields.setdefault("comorbidities.arterial_disease_history", (e, "code"))
+    onset = date_of(r.get("onsetDateTime")) or date_of((r.get("onsetPeriod") or {}).get("start"))
+    if onset is not None and onset.isoformat() > comorbidities.get("arterial_event_on", ""):
+        comorbidities["arterial_event_on"] = onset.isoformat()
+        mapped.fields["comorbidities.arterial_event_on"] = (e, "onsetDateTime")
 
 
 def _comorbidity_add(e: Entry, var, value: Any, comorbidities: dict, mapped: MappedVisit, out: _Collector) -> None:
@@ -254,6 +277,20 @@ def _observations_map(entries: list[Entry], disease: str | None, mapped: MappedV
         (comorbidities if where == "comorbidities" else measurements)[var.name] = measured.value
         mapped.fields[f"{where}.{var.name}"] = (e, element)
         mapped.targets[e.index] = ("Observation", var.name if measured.value is not None else "")
+
+
+def _stop_detail(r: dict) -> str:
+    """What stopped a therapy, in the sender's words and SNOMED CT codes (an adverse event: what it was)."""
+    reasons = r.get("statusReason") or []
+    parts = []
+    for reason in reasons if isinstance(reasons, list) else []:
+        if not isinstance(reason, dict):
+            continue
+        parts += [f"SNOMED {c['code']}" + (f" {c['display']}" if c.get("display") else "")
+                  for c in reason.get("coding") or [] if c.get("system") == codes.SNOMED and c.get("code")]
+        if isinstance(reason.get("text"), str):
+            parts.append(reason["text"])
+    return "; ".join(parts)[:300]
 
 
 def _within_visit(effective: dt.date | None, visit_date: dt.date | None) -> bool:
@@ -324,10 +361,9 @@ def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector)
                               f"therapies[{k}].stop": (e, "effectivePeriod.end"),
                               f"therapies[{k}].outcome": (e, "status")})
         mapped.targets[e.index] = ("MedicationStatement", f"{drug.atc}.{start:%Y%m%d}")
-        reason = (r.get("statusReason") or [{}])[0]
         dosage = (r.get("dosage") or [{}])[0]
         therapies.append({"drug": drug.atc, "start": start, "stop": stop, "outcome": outcome,
-                          "stop_detail": str(reason.get("text") or "")[:300] if stop else "",
+                          "stop_detail": _stop_detail(r) if stop else "",
                           "dose": str(dosage.get("text") or "")[:100] if isinstance(dosage, dict) else "",
                           "response_at_followup": None})
     return therapies

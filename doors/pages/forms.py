@@ -82,6 +82,9 @@ def _field_for(var: Variable) -> forms.Field:
         return forms.ChoiceField(choices=YES_NO, **common)
     if var.kind == Kind.CODE:
         return forms.ChoiceField(choices=[("", "Not recorded")] + [(c.code, c.label) for c in var.codes], **common)
+    if var.kind == Kind.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date", "max": timezone.localdate().isoformat()},
+                                                      format="%Y-%m-%d"), **common)
     attrs = {"min": _num(var.minimum), "max": _num(var.maximum), "inputmode": "decimal"}
     if var.kind == Kind.INTEGER:
         attrs.update(step="1", inputmode="numeric")
@@ -203,7 +206,10 @@ class VisitForm(forms.Form):
             value = self.cleaned_data.get(var.name)
             if value in (None, ""):
                 continue
-            value = (value == "yes") if var.kind == Kind.BOOLEAN else value
+            if var.kind == Kind.BOOLEAN:
+                value = value == "yes"
+            elif var.kind == Kind.DATE:
+                value = value.isoformat()
             known = self.known.get(var.name)
             unchanged = known is not None and known.status == Status.CURRENT and known.value == value
             if unchanged and not self.cleaned_data.get(f"confirm_{var.name}"):
@@ -288,8 +294,12 @@ class DecisionForm(forms.Form):
     @staticmethod
     def _choice_label(d: dict) -> str:
         text = f"{d['name']} · {d['probability'] * 100:.0f} %"
-        if d["rank"] == 1:
+        if d["rank"] == 1 and d.get("tier") == "start":
             text += " · top suggestion"
         if d["contraindicated"]:
             text += " · contraindicated"
+        elif d.get("tier") == "not_licensed":
+            text += " · not licensed"
+        if d.get("check_before_starting"):
+            text += " · check before starting"
         return text

@@ -88,7 +88,10 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
     diagnosis = diagnosis_of(record["diagnoses"], latest)
     state = patient_state(patient, on=today)
     drugs = (recommendation or {}).get("drugs", [])
-    contraindicated = [d for d in drugs if d["contraindicated"] and not d.get("current")]
+    # The ranking's groups (recommendations.scoring._rank): drugs to start, then outside their licence, then
+    # contraindicated, then the patient's current therapies.
+    contraindicated = [d for d in drugs if d["tier"] == "contraindicated"]
+    not_licensed = [d for d in drugs if d["tier"] == "not_licensed"]
     current_lines, past_lines = therapy_lines(state)
     flow_visits, flow_rows = flowsheet(record["visits"], disease=diagnosis.disease if diagnosis else None)
     return {
@@ -110,6 +113,9 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
         "current_items": [d for d in drugs if d.get("current")],
         "contraindicated": contraindicated,
         "first_contra_rank": contraindicated[0]["rank"] if contraindicated else None,
+        "not_licensed": not_licensed,
+        "first_unlicensed_rank": not_licensed[0]["rank"] if not_licensed else None,
+        "checks_needed": sum(1 for d in drugs if d["tier"] == "start" and d["check_before_starting"]),
         "decisions": decisions_for_patient(patient),
     }
 
@@ -143,7 +149,9 @@ def _recommendation(visit: Visit | None, therapies: list[TherapyExposure]) -> di
     for drug in payload.get("drugs", []):
         _drug_relative_words(drug, therapies, visit.visit_date)
         for flag in drug["flags"]:
-            flag["recorded"] = _recorded_words(flag.get("evidence") or [])
+            # A check's message already says what is missing or when it expired.
+            checked = flag["severity"] == "check_before_starting"
+            flag["recorded"] = "" if checked else _recorded_words(flag.get("evidence") or [])
     return payload
 
 

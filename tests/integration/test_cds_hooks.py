@@ -72,18 +72,18 @@ def test_the_patient_is_also_found_by_its_clinnova_id(client, cds_ehr, scored_pa
     assert cards and cards[0]["indicator"] == "info"
 
 
-def test_a_safety_flag_on_a_top_drug_is_a_warning_card(client, cds_ehr, site_lu, ra_model):
-    # Active tuberculosis rules out every biologic and JAK inhibitor: the drugs after methotrexate are flagged.
+def test_a_contraindication_on_a_top_drug_is_a_critical_card(client, cds_ehr, site_lu, ra_model):
+    # Active tuberculosis contraindicates every RA candidate (methotrexate too: SmPC 4.3, severe chronic infection).
     visit_ingest(site=site_lu, disease="rheumatoid_arthritis", visit_date=dt.date.today() - dt.timedelta(days=2),
                  measurements={**RA_VISIT, "tuberculosis_status": "active"}, actor=Actor(client="test"),
                  patient_input=PatientInput(system="urn:test:ehr", value="LU-0002", sex="male", birth_year=1960))
     jobs_run_pending()
     cards = call(client, cds_ehr, patient_view("LU-0002")).json()["cards"]
-    warnings = [c for c in cards if c["indicator"] == "warning"]
-    assert len(warnings) == 2  # ranks 2 and 3; methotrexate at rank 1 has no flag
-    assert all(w["summary"].count("contraindicated") == 1 and "tuberculosis" in w["summary"].lower()
-               for w in warnings)
-    assert all(w["source"]["label"].startswith("Clinnova") and w["uuid"] != cards[0]["uuid"] for w in warnings)
+    critical = [c for c in cards if c["indicator"] == "critical"]
+    assert len(critical) == 3  # one per top drug
+    assert all("contraindicated" in c["summary"] and "tuberculosis" in c["summary"].lower() for c in critical)
+    assert all("Source: " in c["detail"] and "SmPC, section 4.3" in c["detail"] for c in critical)
+    assert all(c["source"]["label"].startswith("Clinnova") and c["uuid"] != cards[0]["uuid"] for c in critical)
 
 
 def test_an_unknown_patient_or_another_sites_patient_gets_no_cards(client, cds_ehr, scored_patient, site_fr,

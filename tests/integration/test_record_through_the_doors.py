@@ -52,10 +52,12 @@ def test_the_next_days_json_visit_still_carries_heart_failure_and_tb_with_their_
     for atc in ANTI_TNF_RA:
         assert drugs[atc]["contraindicated"], atc
         rules = {f["rule"]: f for f in drugs[atc]["flags"]}
-        hf = rules["anti_tnf_heart_failure"]["evidence"]
+        # Etanercept's SmPC makes heart failure a precaution (4.4), the others a contraindication (4.3).
+        hf = rules["heart_failure_etanercept" if atc == "L04AB01" else "heart_failure_severe"]["evidence"]
         assert hf == [{"variable": "heart_failure_nyha", "value": "III", "recorded_on": YESTERDAY.isoformat()}]
-    # Every biologic and JAK inhibitor still meets the untreated latent TB.
-    assert all(d["contraindicated"] for atc, d in drugs.items() if atc != "L04AX03"), drugs.keys()
+    # Every drug whose SmPC asks for latent TB to be treated first still meets the untreated latent TB
+    # (methotrexate's and rituximab's do not).
+    assert all(d["contraindicated"] for atc, d in drugs.items() if atc not in ("L04AX03", "L01FA01")), drugs.keys()
 
 
 def test_the_patient_read_shows_the_state_with_dates_and_the_current_drugs(client, ehr_lu):

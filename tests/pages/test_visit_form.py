@@ -139,4 +139,4 @@ def test_the_live_scores_script_uses_the_published_cut_offs():
 def test_the_form_covers_every_kind_of_variable():
     kinds = {v.kind for disease in dictionary.Disease
              for v in dictionary.variables_for(disease, origin=Origin.MEASURED)}
-    assert kinds == {Kind.QUANTITY, Kind.INTEGER, Kind.BOOLEAN, Kind.CODE}
+    assert kinds == {Kind.QUANTITY, Kind.INTEGER, Kind.BOOLEAN, Kind.CODE, Kind.DATE}

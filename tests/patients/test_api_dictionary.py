@@ -56,3 +56,17 @@ def test_an_unknown_api_path_answers_json_not_an_html_page(client):
     fhir = client.get("/fhir/Nothing/here")
     assert fhir.status_code == 404 and fhir.json()["resourceType"] == "OperationOutcome"
     assert "text/html" in client.get("/no-such-page/")["Content-Type"]
+
+
+def test_the_dictionary_publishes_the_safety_rules_and_licences_with_their_sources(client, db):
+    body = client.get("/api/v1/dictionary/").json()
+    tb = next(r for r in body["safety_rules"] if r["code"] == "tuberculosis_screening")
+    assert tb["severity"] == "check_before_starting" and tb["variables"] == ["tuberculosis_status"]
+    adalimumab = next(d for d in tb["drugs"] if d["atc"] == "L04AB04")
+    assert adalimumab["source"]["document"] == "Humira (adalimumab) EU SmPC"
+    assert adalimumab["source"]["section"] == "4.4" and adalimumab["source"]["verified"] in ("V", "P", "N")
+    fingolimod = [i for i in body["indications"] if i["atc"] == "L04AE01"]
+    assert fingolimod and fingolimod[0]["label"] == "highly active relapsing-remitting MS"
+    assert "15–49 years" in body["policy"]["childbearing_age"]
+    hbsag = next(v for v in body["variables"] if v["name"] == "hbsag")
+    assert hbsag["loinc"] == "5196-1" and hbsag["valid_for_days"] == 365 and hbsag["lasting_values"] == ["positive"]

@@ -4,6 +4,8 @@ from django.contrib.auth.models import User
 
 from doors.demo import demo_network_load
 from patients.models import Patient, Site, Visit
+from patients.state import patient_state
+from recommendations.selectors import recommendation_payload
 
 
 def test_no_demo_accounts_exist_after_migrations_alone(db):
@@ -35,3 +37,21 @@ def test_the_demo_network_is_deterministic(db):
     demo_network_load(patients_per_site_and_disease=1, password="pw", today=dt.date(2026, 6, 1))
     again = sorted((v.source_id, v.visit_date, str(sorted(v.measurements.items()))) for v in Visit.objects.all())
     assert first == again
+
+
+def test_no_ppms_patient_of_the_demo_network_gets_a_drug_outside_its_licence_as_top_suggestion(db, all_models):
+    demo_network_load(patients_per_site_and_disease=10, password="pw", today=dt.date(2026, 6, 1))
+    ppms = []
+    for patient in Patient.objects.filter(visits__disease="multiple_sclerosis").distinct():
+        latest = patient.visits.order_by("-visit_date", "-created_at").first()
+        if patient_state(patient, on=latest.visit_date, visit=latest).value("ms_course") == "PPMS":
+            ppms.append(recommendation_payload(latest))
+    assert ppms, "the demo network has primary progressive MS patients"
+    for payload in ppms:
+        # Either a drug licensed for this patient leads (ocrelizumab in early PPMS with MRI activity), or no drug
+        # to start exists and the page shows no top suggestion.
+        if payload["drugs"][0]["tier"] != "start":
+            assert not [d for d in payload["drugs"] if d["tier"] == "start"]
+        for drug in payload["drugs"]:
+            if drug["name"] in ("fingolimod", "ofatumumab"):
+                assert drug["tier"] in ("not_licensed", "contraindicated", "current") and drug["licensed"] is not True

@@ -64,9 +64,16 @@ def test_it_rejects_a_code_outside_the_allowed_set():
     assert err["measurements.montreal_location"].message == "must be one of L1, L2, L3, L4"
 
 
-def test_it_rejects_an_edss_off_the_half_point_grid():
-    err = errors_of("multiple_sclerosis", {"edss": 3.25})
-    assert "steps of 0.5" in err["measurements.edss"].message
+def test_it_rejects_an_edss_off_kurtzkes_scale():
+    for value in (3.25, 0.5):
+        err = errors_of("multiple_sclerosis", {"edss": value})
+        assert err["measurements.edss"].message.startswith("must be one of 0, 1, 1.5, 2")
+
+
+def test_it_accepts_every_edss_step_of_kurtzkes_scale():
+    steps = [0, 1.0] + [x / 2 for x in range(3, 21)]
+    for value in steps:
+        assert dictionary.clean_measurements("multiple_sclerosis", {"edss": value}) == {"edss": value}
 
 
 def test_it_rejects_a_variable_of_another_disease():
