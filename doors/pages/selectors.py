@@ -111,7 +111,16 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
         "contraindicated": contraindicated,
         "first_contra_rank": contraindicated[0]["rank"] if contraindicated else None,
         "decisions": decisions_for_patient(patient),
+        "current_therapies": [t for t in record["therapies"] if t.stopped_on is None],
     }
+
+
+def current_therapies(patient: Patient) -> list[TherapyExposure]:
+    """The therapies the patient is on (not stopped), longest-running first, in one query.
+
+    Read from the therapy lines for now; the patient's state on a date will answer this once it exists.
+    """
+    return list(patient.therapies.filter(stopped_on__isnull=True).order_by("started_on", "id"))
 
 
 def patient_compare(patient: Patient, *, a: str, b: str) -> dict:

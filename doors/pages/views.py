@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinnova.audit import Actor, audit_record
 from doors.pages.forms import DecisionForm, VisitForm
-from doors.pages.selectors import patient_compare, patient_list, patient_page
+from doors.pages.selectors import current_therapies, patient_compare, patient_list, patient_page
 from patients.access import patient_get_for_user
 from patients.dictionary import DictionaryError, Disease
 from patients.models import VisitSource
@@ -48,11 +48,11 @@ def _audit_view(request, patient, *, page: str) -> None:
 
 def _patient_page(request, patient, *, decision_data=None, decision_error=None, status=200):
     context = patient_page(patient, today=timezone.localdate())
-    form = DecisionForm(decision_data, recommendation=context["recommendation"])
+    form = DecisionForm(decision_data, recommendation=context["recommendation"], current=context["current_therapies"])
     if decision_data is not None:
         form.is_valid()
         if decision_error is not None:
-            form.add_error(decision_error.field, decision_error.message)
+            form.add_error(decision_error.field if decision_error.field in form.fields else None, decision_error.message)
     return render(request, "patients/detail.html", {"patient": patient, "decision_form": form, **context},
                   status=status)
 
@@ -69,21 +69,27 @@ def patient_detail(request, patient_id):
 def decision_create(request, patient_id):
     actor = Actor.from_request(request)
     patient = patient_get_for_user(request.user, patient_id, actor=actor)
-    form = DecisionForm(request.POST, recommendation=None)
+    current = current_therapies(patient)
+    form = DecisionForm(request.POST, recommendation=None, current=current)
     if not form.is_valid():
+        _audit_view(request, patient, page="decision_form")
         return _patient_page(request, patient, decision_data=request.POST, status=400)
     try:
-        decision = decision_record(
-            patient=patient, recommendation_id=form.cleaned_data["recommendation"],
-            drug_atc=form.cleaned_data["drug_atc"], reason=form.cleaned_data["reason"],
-            reason_text=form.cleaned_data["reason_text"], actor=actor,
-        )
+        recorded = decision_record(patient=patient, data=form.decision_input(), actor=actor,
+                                   current_drugs={t.drug_atc for t in current}, today=timezone.localdate())
     except RecommendationSuperseded as exc:
-        messages.warning(request, exc.message)
-        return redirect(f"{patient.get_absolute_url()}#recommendation")
+        # Shown above the new ranking, where the redirect scrolls to: not at the top of a long page.
+        messages.warning(request, exc.message, extra_tags="decision-form")
+        return redirect(f"{patient.get_absolute_url()}#decision-alert")
     except DecisionError as exc:
+        _audit_view(request, patient, page="decision_form")
         return _patient_page(request, patient, decision_data=request.POST, decision_error=exc, status=400)
-    messages.success(request, f"Recorded: you will start {decision.drug.name}.")
+    decision = recorded.decision
+    if recorded.created:
+        messages.success(request, f"Recorded: {decision.summary}.", extra_tags="decision-done")
+    else:
+        messages.info(request, f"This form was already submitted; its decision ({decision.summary}) was recorded "
+                               "once.", extra_tags="decision-done")
     return redirect(f"{patient.get_absolute_url()}#decisions")
 
 

@@ -122,13 +122,21 @@ def test_a_ready_page_does_not_refresh_itself(alice_client, scored_patient):
 
 def test_the_patient_page_is_read_in_a_bounded_number_of_queries(alice_client, alice, scored_patient,
                                                                   django_assert_max_num_queries):
-    from clinnova.audit import Actor
-    from recommendations.decisions import decision_record
+    import uuid
 
+    from django.utils import timezone
+
+    from clinnova.audit import Actor
+    from patients.models import TherapyExposure
+    from recommendations.decisions import DecisionInput, decision_record
+
+    TherapyExposure.objects.create(patient=scored_patient, drug_atc="L04AB04", started_on=dt.date(2020, 1, 1))
     rec_id = patient_page(scored_patient, today=scored_patient.visits.get().visit_date)["recommendation"]["id"]
     for atc in ("L04AB04", "L04AC07", "L04AX03"):
-        decision_record(patient=scored_patient, recommendation_id=rec_id, drug_atc=atc, reason="clinical_judgement",
-                        actor=Actor(user=alice))
+        decision_record(patient=scored_patient, actor=Actor(user=alice), current_drugs=set(),
+                        today=timezone.localdate(),
+                        data=DecisionInput(recommendation_id=rec_id, kind="start_ranked", drug_atc=atc,
+                                           reason="clinical_judgement", idempotency_key=uuid.uuid4()))
     with django_assert_max_num_queries(20):
         alice_client.get(f"/patients/{scored_patient.pk}/")
 
