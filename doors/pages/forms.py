@@ -56,6 +56,13 @@ def _unit(var: Variable) -> str:
     return {"{pack-years}": "pack-years", "{index_val}": "index"}.get(var.unit, var.display_unit)
 
 
+def _in_words(message: str, var: Variable) -> str:
+    """A dictionary message with the unit as the form's label writes it (µg/g, per day), not in UCUM."""
+    if var.kind in (Kind.QUANTITY, Kind.INTEGER) and var.unit not in ("1", "{score}", "{count}"):
+        return message.replace(f" {var.unit}", f" {_unit(var)}")
+    return message
+
+
 def _field_for(var: Variable) -> forms.Field:
     help_parts = []
     if var.kind in (Kind.QUANTITY, Kind.INTEGER):
@@ -118,7 +125,7 @@ class VisitForm(forms.Form):
             if name == "date":
                 self.add_error("visit_date", f"The visit date {error.message}.")
             elif name in self.fields:
-                self.add_error(name, f"{dictionary.label(name)} {error.message}.")
+                self.add_error(name, f"{dictionary.label(name)} {_in_words(error.message, dictionary.BY_NAME[name])}.")
             else:
                 self.add_error(None, f"{error.field} {error.message}.")
 

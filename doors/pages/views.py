@@ -9,9 +9,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinnova.audit import Actor, audit_record
 from doors.pages.forms import DecisionForm, VisitForm
-from doors.pages.selectors import current_therapies, patient_compare, patient_list, patient_page
+from doors.pages.selectors import (
+    ACTIVITY_FILTERS,
+    DECISION_STATUSES,
+    LIST_SORTS,
+    current_therapies,
+    patient_compare,
+    patient_list,
+    patient_page,
+)
 from patients.access import patient_get_for_user
 from patients.dictionary import DictionaryError, Disease
+from patients.drugs import DRUGS
 from patients.models import VisitSource
 from patients.selectors import visit_form_disease
 from patients.services import visit_ingest
@@ -23,14 +32,27 @@ PAGE_SIZE = 25
 @login_required
 @require_GET
 def patients_list(request):
-    disease = request.GET.get("disease", "")
+    params = request.GET
+    disease = params.get("disease", "")
     disease = disease if disease in Disease.values else ""
-    site = request.GET.get("site", "")[:8]
-    query = request.GET.get("q", "")[:100]
-    qs = patient_list(user=request.user, disease=disease, site=site, query=query)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = {
+        "disease": disease,
+        "site": params.get("site", "")[:8],
+        "query": params.get("q", "")[:100],
+        "therapy": params.get("therapy", "")[:8],
+        "activity": params.get("activity", "")[:8],
+        "decision": params.get("decision", "")[:16],
+    }
+    sort = params.get("sort", "recent") if params.get("sort") in LIST_SORTS else "recent"
+    qs = patient_list(user=request.user, sort=sort, today=timezone.localdate(), **filters)
+    page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
     return render(request, "patients/list.html", {
-        "page": page, "diseases": Disease.choices, "disease": disease, "site": site, "q": query,
+        "page": page, "diseases": Disease.choices, "disease": disease, "site": filters["site"],
+        "q": filters["query"], "therapy": filters["therapy"], "activity": filters["activity"],
+        "decision": filters["decision"], "sort": sort, "sorts": [(k, v[0]) for k, v in LIST_SORTS.items()],
+        "drugs": sorted(DRUGS, key=lambda d: d.name), "activity_filters": ACTIVITY_FILTERS,
+        "decision_statuses": DECISION_STATUSES, "filtered": any(filters.values()),
+        "today": timezone.localdate(),
     })
 
 
