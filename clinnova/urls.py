@@ -3,16 +3,16 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from clinnova.views import health
+from clinnova.views import health, home, signed_out
 from doors.cds.views import DiscoveryView
 
 cds_discovery = DiscoveryView.as_view()
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),
+    path("", home, name="home"),
+    path("accounts/signed-out/", signed_out, name="signed_out"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/2fa/", include("clinnova.otp")),
     path("audit/", include("clinnova.auditlog")),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
-from patients.models import Diagnosis, Patient, Visit
+from patients.models import Diagnosis, Patient, PatientIdentifier, Visit
 
 
 def patient_record(patient: Patient) -> dict:
@@ -17,6 +18,11 @@ def patient_record(patient: Patient) -> dict:
         "therapies": list(patient.therapies.order_by("started_on")),
         "latest_visit": visits[-1] if visits else None,
     }
+
+
+def patient_ids_by_identifier(value: str) -> list[uuid.UUID]:
+    """Every patient that some source system knows by this identifier (exact match), in one query."""
+    return list(PatientIdentifier.objects.filter(value=value).values_list("patient_id", flat=True)[:50])
 
 
 def visit_form_disease(patient: Patient, asked: str | None) -> tuple[str, list[str]]:

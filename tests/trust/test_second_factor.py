@@ -103,5 +103,5 @@ def test_a_clinician_who_enrolled_an_app_is_asked_for_its_code(client, alice):
 
 def test_signing_out_stays_possible_before_the_second_step(client, mia):
     sign_in(client, "mia")
-    assert client.post("/accounts/logout/")["Location"] == "/accounts/login/"
+    assert client.post("/accounts/logout/")["Location"] == "/accounts/signed-out/"
     assert "_auth_user_id" not in client.session
