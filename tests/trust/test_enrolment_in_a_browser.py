@@ -45,6 +45,8 @@ def test_a_model_admin_enrols_her_app_at_first_sign_in(tab, mia):
     tab.goto("/patients/")
     assert tab.url.endswith("/account/2fa/?next=%2Fpatients%2F")
     assert "Your role needs a second step" in tab.content()
+    assert tab.get_by_role("img", name="QR code of the setup link for your authenticator app").is_visible()
+    tab.get_by_text("Cannot scan? Type the key instead").click()
     secret = re.sub(r"\s", "", tab.get_by_label("Secret key").inner_text())
     import base64
 
