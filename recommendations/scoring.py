@@ -171,20 +171,25 @@ def items_ranked(model: LoadedModel, visit: Visit, values: dict, block: np.ndarr
     probs = _sigmoid(margins)
     if not np.all(np.isfinite(probs)):
         raise ValueError(f"model version {model.version_id} produced a non-finite probability")
-    therapies = visit.patient.therapies.all()
     out = []
     for d, atc in enumerate(model.drugs):
-        rules = model.rules[atc]
-        flags = []
-        if rules:
-            drug = BY_ATC[atc]
-            ctx = dict(values, primary_non_response_to_candidate=primary_non_response(therapies, drug, visit.visit_date))
-            flags = safety.flags_from(rules, ctx)
+        flags = drug_flags(model, visit, values, atc)
         out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "margin": float(margins[d]),
                     "shap": model.shap_of(rounded, d), "flags": flags,
                     "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags)})
     _rank(out)
     return out
+
+
+def drug_flags(model: LoadedModel, visit: Visit, values: dict, atc: str) -> list[dict]:
+    """The safety flags of one candidate drug for this visit (the activation preview ranks with them too)."""
+    rules = model.rules[atc]
+    if not rules:
+        return []
+    drug = BY_ATC[atc]
+    ctx = dict(values, primary_non_response_to_candidate=primary_non_response(visit.patient.therapies.all(), drug,
+                                                                               visit.visit_date))
+    return safety.flags_from(rules, ctx)
 
 
 def _json_floats(values: list[float]) -> str:
