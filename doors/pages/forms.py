@@ -15,7 +15,7 @@ from django import forms
 from django.utils import timezone
 
 from patients import dictionary, scores
-from patients.dictionary import DictionaryError, Kind, Origin, Variable
+from patients.dictionary import DictionaryError, Disease, Kind, Origin, Variable
 from patients.drugs import DRUGS
 from patients.models import TherapyExposure
 from patients.services import ACTIVITY_SCORES
@@ -32,6 +32,8 @@ GROUPS = (
 YES_NO = [("", "Not recorded"), ("yes", "Yes"), ("no", "No")]
 # Derived scores that have no field of their own (EDSS is entered, not derived).
 LIVE_SCORES = {disease: [s for s in names if s not in dictionary.BY_NAME] for disease, names in ACTIVITY_SCORES.items()}
+# SDAI is computed for every RA visit but is not a headline score: the form shows it live too.
+LIVE_SCORES[Disease.RHEUMATOID_ARTHRITIS] = [*LIVE_SCORES[Disease.RHEUMATOID_ARTHRITIS], "sdai"]
 SCORE_LABELS = {"das28_esr": "DAS28-ESR", "das28_crp": "DAS28-CRP", "cdai": "CDAI", "sdai": "SDAI",
                 "hbi": "Harvey-Bradshaw Index", "partial_mayo": "Partial Mayo score", "full_mayo": "Mayo score"}
 # Which fields each live score reads: the page ties each <output> to its inputs with for="...".
@@ -39,6 +41,7 @@ SCORE_INPUTS = {
     "das28_esr": ("tender_joint_count_28", "swollen_joint_count_28", "esr", "patient_global"),
     "das28_crp": ("tender_joint_count_28", "swollen_joint_count_28", "crp", "patient_global"),
     "cdai": ("tender_joint_count_28", "swollen_joint_count_28", "patient_global", "evaluator_global"),
+    "sdai": ("tender_joint_count_28", "swollen_joint_count_28", "patient_global", "evaluator_global", "crp"),
     "hbi": ("hbi_general_wellbeing", "hbi_abdominal_pain", "hbi_liquid_stools", "hbi_abdominal_mass",
             "hbi_complications"),
     "partial_mayo": ("mayo_stool_frequency", "mayo_rectal_bleeding", "mayo_physician_global"),

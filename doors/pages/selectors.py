@@ -25,7 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
-from doors.pages.charts import activity_chart
+from doors.pages.charts import activity_charts, lab_charts
 from doors.pages.targets import SEVERITY_ORDER, TARGET_LABELS
 from patients import dictionary
 from patients.access import patients_for_user
@@ -196,7 +196,8 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
         "age": patient.age_on(today),
         "diagnosis": diagnosis,
         "duration_years": years_between(diagnosis.diagnosed_on, today) if diagnosis else None,
-        "chart": activity_chart(record["visits"], record["therapies"], today=today),
+        "charts": activity_charts(record["visits"], record["therapies"], today=today),
+        "labs": lab_charts(record["visits"], today=today),
         "recommendation": recommendation,
         "contraindicated": contraindicated,
         "first_contra_rank": contraindicated[0]["rank"] if contraindicated else None,

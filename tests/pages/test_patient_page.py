@@ -33,14 +33,44 @@ def test_the_activity_chart_is_an_accessible_svg_with_the_therapies_beneath(alic
     ra_visit(site_lu, ref="LU-CHART", days_ago=200, therapies=[METHOTREXATE_FAILED], tender_joint_count_28=14)
     visit = ra_visit(site_lu, ref="LU-CHART", days_ago=20, tender_joint_count_28=3, therapies=[adalimumab])
     page = _page(alice_client, visit.patient)
-    chart = page[page.index('<svg class="activity"'):page.index("</svg>", page.index('<svg class="activity"'))]
-    assert 'role="img"' in chart and 'aria-labelledby="chart-title chart-desc"' in chart
-    assert "<title id=\"chart-title\">DAS28-ESR over time, with therapies</title>" in chart
+    start = page.index('<svg class="activity drawing-wide"')
+    chart = page[start:page.index("</svg>", start)]
+    assert 'role="img"' in chart and 'aria-labelledby="t-das28_esr-wide d-das28_esr-wide"' in chart
+    assert "DAS28-ESR over time, against its activity bands, with therapies</title>" in chart
     assert "DAS28-ESR at 2 visits" in chart
     assert chart.count('<circle class="pt"') == 2
     assert "adalimumab" in chart and "lane-ongoing" in chart
     assert "methotrexate" not in chart  # stopped years before the first visit drawn
     assert "1 earlier therapy ended before the first visit shown" in page
+
+
+def test_every_activity_score_is_charted_against_its_bands_with_values_written_and_tabled(alice_client, site_lu,
+                                                                                        ra_model):
+    ra_visit(site_lu, ref="LU-BANDS", days_ago=200, tender_joint_count_28=14)
+    visit = ra_visit(site_lu, ref="LU-BANDS", days_ago=20, tender_joint_count_28=3)
+    page = _page(alice_client, visit.patient)
+    for key in ("das28_esr", "das28_crp", "cdai", "sdai"):
+        assert f'aria-labelledby="t-{key}-wide d-{key}-wide"' in page, key
+        assert f'aria-labelledby="t-{key}-narrow d-{key}-narrow"' in page, key  # the phone's drawing
+    das28 = page[page.index('<svg class="activity drawing-wide"'):]
+    das28 = das28[:das28.index("</svg>")]
+    assert 'class="band band-target"' in das28 and 'class="band band-off-target"' in das28
+    assert "Remission &lt; 2.6" in page and "High disease activity &gt; 5.1" in page
+    assert "Target: remission or low disease activity" in page and "Fransen J, van Riel PLCM" in page
+    for score in visit.scores.values():  # each value written beside its point, and in the table
+        value = f"{round(score['value'], 2):g}"
+        assert f'text-anchor="middle">{value}</text>' in page and f"<td>{value}</td>" in page
+
+
+def test_lab_trends_show_each_value_against_its_reference_range(alice_client, site_lu, ra_model):
+    ra_visit(site_lu, ref="LU-LABS", days_ago=90, crp=31.5, albumin=33.0)
+    visit = ra_visit(site_lu, ref="LU-LABS", days_ago=5, crp=4.2, albumin=41.0)
+    page = _page(alice_client, visit.patient)
+    labs = page[page.index('id="labs-title"'):]
+    assert "CRP over time, against its reference range" in labs and "Usual upper reference limit 5 mg/L" in labs
+    assert "<td>31.5 mg/L</td>" in labs and "<td>4.2 mg/L</td>" in labs and "<td>41 g/L</td>" in labs
+    assert 'class="band band-reference"' in labs
+    assert "Fecal calprotectin" not in labs  # not measured for this patient
 
 
 def test_the_ranked_drugs_show_probability_class_and_a_bar(alice_client, scored_patient):
