@@ -41,7 +41,7 @@ from patients.models import (
 )
 from patients.selectors import diagnosis_of, patient_record, years_between
 from recommendations.decisions import decisions_for_patient
-from recommendations.explanations import comparison, waterfall
+from recommendations.explanations import comparison, sigmoid, waterfall
 from recommendations.models import Decision, JobStatus, Recommendation, ScoringJob
 from recommendations.selectors import recommendation_payload
 
@@ -242,6 +242,10 @@ def _recommendation(visit: Visit | None, therapies: list[TherapyExposure]) -> di
                          .values_list("pk", flat=True).first())
     for drug in payload.get("drugs", []):
         _drug_relative_words(drug, therapies, visit.visit_date)
+    if payload.get("base_value") is not None:
+        # Beside every percentage: what "response" means for this model, and the average patient's chance.
+        payload["baseline_pct"] = round(sigmoid(payload["base_value"]) * 100)
+        payload["outcome_short"] = (payload["model_version"].get("outcome") or "as the model card defines it").rstrip(".")
     return payload
 
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinnova.audit import Actor, audit_record
 from doors.pages.forms import DecisionForm, VisitForm
+from doors.pages.summary import decision_for_summary, summary_text
 from doors.pages.selectors import (
     ACTIVITY_FILTERS,
     DECISION_STATUSES,
@@ -113,6 +114,21 @@ def decision_create(request, patient_id):
         messages.info(request, f"This form was already submitted; its decision ({decision.summary}) was recorded "
                                "once.", extra_tags="decision-done")
     return redirect(f"{patient.get_absolute_url()}#decisions")
+
+
+@login_required
+@require_GET
+def patient_summary(request, patient_id):
+    """The one-page summary for printing and for the EHR note (copied as text)."""
+    patient = _viewed(request, patient_id, page="summary")
+    context = {"patient": patient, **patient_page(patient, today=timezone.localdate())}
+    context["summary_decision"] = decision_for_summary(context["decisions"], context["recommendation"])
+    now = timezone.localtime()
+    clinician = request.user.get_username()
+    return render(request, "patients/summary.html", {
+        **context, "printed_at": now, "clinician": clinician,
+        "text": summary_text(context, clinician=clinician, printed_at=now),
+    })
 
 
 @login_required

@@ -78,10 +78,30 @@ def test_the_ranked_drugs_show_probability_class_and_a_bar(alice_client, scored_
     drugs = recommendation_payload(scored_patient.visits.get())["drugs"]
     top = drugs[0]
     pct = round(top["probability"] * 100)
-    assert f'<span class="prob" aria-label="Predicted probability of response {pct} percent">{pct} %</span>' in page
+    assert f'<span class="prob">{pct} %</span>' in page and "chance of response" in page
     assert f'<rect class="pbar-fg" width="{pct}" height="10"/>' in page
     assert top["class"] in page and "Top suggestion" in page
     assert page.count('class="drug-item') == len(drugs)
+
+
+def test_each_percentage_says_what_response_means_and_what_the_average_patient_gets(alice_client, scored_patient):
+    page = _page(alice_client, scored_patient)
+    payload = recommendation_payload(scored_patient.visits.get())
+    average = round(sigmoid(payload["base_value"]) * 100)
+    context = f"Response: EULAR good response at month 6 (DAS28 improvement &gt; 1.2 and DAS28 ≤ 3.2) · average patient {average} %"
+    assert page.count(context) == len(payload["drugs"])
+
+
+def test_edss_is_written_as_neurologists_write_it(alice_client, site_lu, all_models):
+    from clinnova.audit import Actor
+    from patients.services import PatientInput, visit_ingest
+
+    visit = visit_ingest(site=site_lu, disease="multiple_sclerosis", visit_date=dt.date.today(),
+                         measurements={"edss": 4.5}, actor=Actor(client="test"),
+                         patient_input=PatientInput(system="urn:test", value="LU-MS-1", sex="female", birth_year=1985))
+    assert "EDSS <strong>4.5</strong>" in _page(alice_client, visit.patient)
+    listed = alice_client.get("/patients/").content.decode()
+    assert "EDSS <strong>4.5</strong>" in listed and "4.50" not in listed
 
 
 def test_a_contraindicated_drug_is_set_apart_after_the_others(alice_client, site_lu, ra_model):
