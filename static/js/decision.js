@@ -21,6 +21,9 @@
 
   var alert = document.getElementById("decision-alert") || document.getElementById("decision-errors");
   if (alert) {
-    alert.focus();
+    // After the browser has scrolled to the URL's #fragment, which would otherwise take the focus away again.
+    window.addEventListener("load", function () {
+      window.setTimeout(function () { alert.focus(); }, 0);
+    });
   }
 })();
