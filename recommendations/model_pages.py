@@ -7,7 +7,7 @@ from patients.dictionary import Disease
 from patients.drugs import BY_ATC
 from recommendations.models import ModelStatus, ModelVersion, RescoreRun
 from recommendations.registry import latest_visits
-from recommendations.safeguards import metrics_comparison, top_changes, worse_figures
+from recommendations.safeguards import PREVIEW_MAX_PATIENTS, metrics_comparison, top_changes, worse_figures
 
 # The model card sections of a package manifest, in the order of Mitchell et al., "Model Cards for Model
 # Reporting" (FAT* 2019).
@@ -83,6 +83,7 @@ def activation_preview(version: ModelVersion) -> dict:
         "comparison": metrics_comparison(version, active) if active and active.pk != version.pk else [],
         "worse_on": worse_figures(version, active),
         "changes": top_changes(version, visit_ids) if active and visit_ids else None,
+        "preview_limit": PREVIEW_MAX_PATIENTS,
     }
 
 

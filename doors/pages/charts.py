@@ -73,6 +73,7 @@ class BandShape:
     y: str
     height: str
     kind: str  # target, off-target, neutral, reference
+    shade: int  # 0, 1, 2 … among the bands of its kind: neighbouring bands differ
     text: str
     text_y: str
     show_text: bool
@@ -132,7 +133,7 @@ class Chart:
     wide: Drawing
     narrow: Drawing
     rows: list[Row]  # the values as a table, newest first
-    legend: list[tuple[str, str]]  # (band kind, "Remission < 2.6") in words
+    legend: list[tuple[str, int, str]]  # (band kind, shade, "Remission < 2.6") in words
     target: str
     source: str
     has_lanes: bool
@@ -224,15 +225,15 @@ def _chart(series: _Series, start: dt.date, end: dt.date, *, today: dt.date, ban
     unit = f" {series.unit}" if series.unit else ""
     rows = [Row(v.visit_date, f"{_num(value)}{unit}", category) for v, value, category in reversed(values)]
     if bands is not None:
-        legend = [(_band_kind(bands, b), f"{b.label} {b.rule}") for b in bands.bands]
+        legend = [(kind, shade, f"{b.label} {b.rule}") for b, (kind, shade) in zip(bands.bands, _shades(bands))]
         target, source = bands.target, bands.source
         title = f"{series.label} over time, against its activity bands" + (", with therapies" if in_window else "")
     else:
-        legend = [("reference", lab.text)]
+        legend = [("reference", 0, lab.text)]
         target, source = "", lab.source
         title = f"{series.label} over time, against its reference range"
     return Chart(key=series.key, label=series.label, unit=series.unit, title=title,
-                 desc=_describe(series, in_window, [text for _, text in legend]), wide=wide, narrow=narrow,
+                 desc=_describe(series, in_window, [text for _, _, text in legend]), wide=wide, narrow=narrow,
                  rows=rows, legend=legend, target=target, source=source, has_lanes=bool(in_window))
 
 
@@ -276,26 +277,32 @@ def _band_shapes(bands: ScoreBands | None, lab, y_of: Callable[[float], float], 
                  layout: Layout) -> list[BandShape]:
     shapes = []
     if bands is not None:
-        for b in bands.bands:
+        for b, (kind, shade) in zip(bands.bands, _shades(bands)):
             if b.lower >= y_max:
                 break
             upper = min(b.upper if b.upper is not None else y_max, y_max)
             y0, y1 = y_of(upper), y_of(b.lower)
-            kind = _band_kind(bands, b)
             text = f"{b.label} {b.rule}"
-            shapes.append(BandShape(_f(y0), _f(y1 - y0), kind, text, _f(y0 + 12),
+            shapes.append(BandShape(_f(y0), _f(y1 - y0), kind, shade, text, _f(y0 + 12),
                                     show_text=(y1 - y0) >= 15 and len(text) * 6.4 < layout.width - layout.left - 60))
     elif lab is not None:
         lower = lab.lower or 0
         upper = min(lab.upper if lab.upper is not None else y_max, y_max)
         y0, y1 = y_of(upper), y_of(lower)
-        shapes.append(BandShape(_f(y0), _f(y1 - y0), "reference", lab.text, _f(y0 + 12),
+        shapes.append(BandShape(_f(y0), _f(y1 - y0), "reference", 0, lab.text, _f(y0 + 12),
                                 show_text=(y1 - y0) >= 15 and len(lab.text) * 6.4 < layout.width - layout.left - 60))
     return shapes
 
 
-def _band_kind(bands: ScoreBands, band) -> str:
-    return "target" if band.at_target else ("off-target" if bands.target else "neutral")
+def _shades(bands: ScoreBands) -> list[tuple[str, int]]:
+    """Each band's kind (at target, off target, or neutral for a score without target) and its shade within it."""
+    seen: Counter = Counter()
+    out = []
+    for band in bands.bands:
+        kind = "target" if band.at_target else ("off-target" if bands.target else "neutral")
+        out.append((kind, seen[kind]))
+        seen[kind] += 1
+    return out
 
 
 def _nice_scale(maximum: float, ceiling: float | None = None) -> tuple[float, float]:

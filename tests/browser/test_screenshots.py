@@ -57,23 +57,37 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
 
 
+def _shot_of(locator, name: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    locator.screenshot(path=str(OUT / f"{name}.png"))
+
+
 def test_screenshots_of_the_main_pages(page, demo_network):
     from patients.models import PatientIdentifier
+    from recommendations.models import ModelVersion
     from tests.trust.helpers import device_for
 
     sign_in(page, "clinician-lu", DEMO_PASSWORD)
-    page.goto("/patients/")
+    page.goto("/patients/?sort=decision")
     _shot(page, "patient-list")
 
     patient = _most_flagged_lu_patient() or PatientIdentifier.objects.get(value="LU-RA-0001").patient
     page.goto(f"/patients/{patient.pk}/")
+    _shot_of(page.locator("section", has=page.locator("#activity-title")), "chart-target-bands")
+    _shot_of(page.locator("form.decision"), "decision-form")
     second = page.locator("ol.ranked > li").nth(1).locator(".drug").inner_text()
-    page.get_by_role("radio", name=re.compile(rf"^{re.escape(second)} ·")).check()
-    page.get_by_label("Reason for not starting the top suggestion").select_option(label="Patient preference")
+    page.get_by_role("radio", name=re.compile(rf"^Start {re.escape(second)} ·")).check()
+    page.get_by_label("Reason", exact=True).select_option(label="Patient preference")
     page.get_by_label("Details").fill("Prefers a drug given at home")
     page.get_by_role("button", name="Record decision").click()
+    page.wait_for_url("**#decisions")
     page.locator("ol.ranked > li").first.locator("summary").click()
     _shot(page, "patient-page")
+
+    page.goto(f"/patients/{patient.pk}/summary/")
+    page.emulate_media(media="print")
+    _shot(page, "summary-printed")
+    page.emulate_media(media="screen")
 
     page.goto(f"/patients/{patient.pk}/compare/")
     _shot(page, "compare")
@@ -85,6 +99,11 @@ def test_screenshots_of_the_main_pages(page, demo_network):
         page.get_by_label(label, exact=True).fill(value)
     _shot(page, "visit-form")
 
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/patients/?sort=decision")
+    _shot(page, "patient-list-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
     page.get_by_role("button", name="Sign out").click()
     device = device_for(demo_network)
     sign_in(page, "modeladmin", DEMO_PASSWORD, otp_device=device)
@@ -94,7 +113,14 @@ def test_screenshots_of_the_main_pages(page, demo_network):
     page.get_by_role("button", name="Upload and validate").click()
     page.wait_for_url("**/models/*/")
     _shot(page, "model-card")
+    # Shown as worse on AUC, as a poorly validated upload would be: the activation asks for a reason.
+    candidate = ModelVersion.objects.get(disease="rheumatoid_arthritis", version=2)
+    candidate.manifest["metrics"]["test"]["auc"] = 0.598
+    candidate.save(update_fields=["manifest"])
     page.get_by_role("link", name="Activate version 2…").click()
+    _shot(page, "activation-safeguards")
+    page.get_by_label(re.compile("^Why activate a version that is worse")).fill(
+        "Demonstration of the safeguard on synthetic data; rolled back afterwards.")
     page.get_by_role("button", name=re.compile("^Activate and re-score")).click()
     page.wait_for_url("**/models/*/")
     page.goto("/models/")

@@ -103,3 +103,14 @@ def test_the_preview_ranks_as_the_scoring_does(mia, ra_model, site_lu, django_ca
     stored = dict(RecommendationItem.objects.filter(rank=1, recommendation__superseded_at__isnull=True)
                   .values_list("recommendation__visit_id", "drug_atc"))
     assert predicted == stored
+
+
+def test_a_disease_too_large_to_preview_says_so_rather_than_guess(mia_client, ra_model, scored_patient, monkeypatch):
+    from recommendations import safeguards
+
+    monkeypatch.setattr(safeguards, "PREVIEW_MAX_PATIENTS", 0)
+    candidate = model_version_install("rheumatoid_arthritis", status="validated", version=2)
+    assert safeguards.top_changes(candidate, [scored_patient.visits.get().pk]) is None
+    monkeypatch.setattr("recommendations.model_pages.PREVIEW_MAX_PATIENTS", 0)
+    page = mia_client.get(f"/models/{candidate.pk}/activate/").content.decode()
+    assert "is not computed here" in page and "would get another top suggestion" not in page

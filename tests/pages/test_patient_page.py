@@ -54,7 +54,7 @@ def test_every_activity_score_is_charted_against_its_bands_with_values_written_a
         assert f'aria-labelledby="t-{key}-narrow d-{key}-narrow"' in page, key  # the phone's drawing
     das28 = page[page.index('<svg class="activity drawing-wide"'):]
     das28 = das28[:das28.index("</svg>")]
-    assert 'class="band band-target"' in das28 and 'class="band band-off-target"' in das28
+    assert 'class="band band-target shade-0"' in das28 and 'class="band band-off-target shade-1"' in das28
     assert "Remission &lt; 2.6" in page and "High disease activity &gt; 5.1" in page
     assert "Target: remission or low disease activity" in page and "Fransen J, van Riel PLCM" in page
     for score in visit.scores.values():  # each value written beside its point, and in the table
@@ -69,7 +69,7 @@ def test_lab_trends_show_each_value_against_its_reference_range(alice_client, si
     labs = page[page.index('id="labs-title"'):]
     assert "CRP over time, against its reference range" in labs and "Usual upper reference limit 5 mg/L" in labs
     assert "<td>31.5 mg/L</td>" in labs and "<td>4.2 mg/L</td>" in labs and "<td>41 g/L</td>" in labs
-    assert 'class="band band-reference"' in labs
+    assert 'class="band band-reference shade-0"' in labs
     assert "Fecal calprotectin" not in labs  # not measured for this patient
 
 
