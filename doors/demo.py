@@ -122,7 +122,7 @@ def _patient_load(rng: random.Random, site: Site, disease: str, ref: str, today:
                 site=site, disease=disease, visit_date=visit_date,
                 measurements=_measurements(rng, disease, trend, traits, i == n_visits - 1),
                 actor=DEMO_ACTOR, source=VisitSource.DEMO, patient_input=patient_input,
-                therapies=[t for t in therapies if t.started_on <= visit_date],
+                therapies=[_as_known_on(t, visit_date) for t in therapies if t.started_on <= visit_date],
                 source_system=DEMO_SYSTEM, source_id=source_id,
             )
             created += 1
@@ -150,6 +150,13 @@ def _therapy_history(rng: random.Random, disease: str, diagnosed_on: dt.date, to
                                 response_at_followup=outcome == Outcome.SECONDARY_LOSS_OF_RESPONSE))
         start = stop + dt.timedelta(days=rng.randint(14, 120))
     return out
+
+
+def _as_known_on(t: TherapyInput, day: dt.date) -> TherapyInput:
+    """A line as a visit on that day records it: a stop after the visit is not known yet."""
+    if t.stopped_on is None or t.stopped_on <= day:
+        return t
+    return TherapyInput(drug=t.drug, started_on=t.started_on, dose=t.dose)
 
 
 def _traits(rng: random.Random, disease: str, female: bool) -> dict:

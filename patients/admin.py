@@ -9,7 +9,15 @@ from clinnova.audit import Actor, audit_record
 from patients import services
 from patients.dictionary import DictionaryError
 from patients.models import (
-    Diagnosis, EHRClient, IngestKey, Patient, PatientIdentifier, Site, TherapyExposure, Visit, VisitRevision,
+    Diagnosis,
+    EHRClient,
+    IngestKey,
+    Patient,
+    PatientIdentifier,
+    Site,
+    TherapyExposure,
+    Visit,
+    VisitRevision,
     VisitSource,
 )
 

@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import TextChoices
 
 from patients import units
-from patients.variables import Kind, Origin, Variable
+from patients.variables import Kind, Origin, Persistence, Validity, Variable
 from patients.variables import boolean as _b
 from patients.variables import coded as _c
 from patients.variables import integer as _i
@@ -54,6 +54,45 @@ DISEASE_CODES: dict[str, dict[str, tuple[str, ...]]] = {
 
 DERIVED = Origin.DERIVED
 
+# --- how long a recorded value stays current (Variable.validity), and why -------------------------------
+# Choices for a decision-support system, each following the cited monitoring or screening recommendation.
+FACT = Persistence.FACT
+CONDITION = Persistence.CONDITION
+PHENOTYPE = Validity(None, "A fact of the patient's disease: it stays until a new dated entry changes it "
+                           "(Montreal classification, Satsangi J et al., Gut 2006;55:749–753; MS course, Lublin FD "
+                           "et al., Neurology 2014;83:278–286; ACR/EULAR 2010 serology, Aletaha D et al., Ann Rheum Dis "
+                           "2010;69:1580–1588).")
+ACTIVITY_90_DAYS = Validity(90, "Activity is re-assessed every 1–3 months while active (EULAR RA recommendations "
+                                "2022 update, Smolen JS et al., Ann Rheum Dis 2023;82:3–18; STRIDE-II, Turner D et "
+                                "al., Gastroenterology 2021;160:1570–1583): an older value does not describe today.")
+LAB_90_DAYS = Validity(90, "Inflammatory and blood markers are monitored every 1–3 months in active disease "
+                           "(Smolen JS et al., Ann Rheum Dis 2023;82:3–18; STRIDE-II, Turner D et al., "
+                           "Gastroenterology 2021;160:1570–1583); an older value is not current.")
+ENDOSCOPY_1_YEAR = Validity(365, "Endoscopic healing is assessed as a long-term target, not at every visit "
+                                 "(STRIDE-II, Turner D et al., Gastroenterology 2021;160:1570–1583).")
+MRI_1_YEAR = Validity(365, "Monitoring MRI on disease-modifying therapy is yearly (MAGNIMS–CMSC–NAIMS 2021, Wattjes "
+                           "MP et al., Lancet Neurol 2021;20:653–670).")
+MS_CLINICAL_1_YEAR = Validity(365, "Disability (EDSS) is re-assessed at least yearly in treated MS (ECTRIMS/EAN "
+                                   "guideline, Montalban X et al., Mult Scler 2018;24:96–120).")
+RELAPSES_90_DAYS = Validity(90, "A count over the 12 months before its visit: three months later it misses a "
+                                "quarter of the window (project choice).")
+BODY_1_YEAR = Validity(365, "Weight and smoking change slowly; recorded at least yearly (project choice following "
+                            "ESC prevention guidelines, Visseren FLJ et al., Eur Heart J 2021;42:3227–3337).")
+COMORBIDITY_1_YEAR = Validity(365, "Comorbidities are reviewed before each new advanced therapy and at least yearly; "
+                                   "a recorded history stays a history (project choice following ECCO infections "
+                                   "guideline, Kucharzik T et al., J Crohns Colitis 2021;15:879–913).",
+                              lasting=(True,))
+HEART_FAILURE_1_YEAR = Validity(365, "NYHA class can change; re-assess before an anti-TNF or S1P modulator and at "
+                                     "least yearly (ESC heart failure guideline, McDonagh TA et al., Eur Heart J "
+                                     "2021;42:3599–3726; project choice).")
+TB_SCREEN_1_YEAR = Validity(365, "Screen for tuberculosis (IGRA or TST with chest X-ray) before starting, and again "
+                                 "when the last screen is over a year old or exposure is possible (ECCO infections "
+                                 "guideline, Kucharzik T et al., J Crohns Colitis 2021;15:879–913).")
+JCV_6_MONTHS = Validity(180, "Anti-JCV antibody status and index are re-tested every 6 months (Tysabri SmPC, "
+                             "section 4.4, EMA).")
+PREGNANCY_1_MONTH = Validity(30, "A pregnancy status describes one menstrual cycle; ask again before starting a drug "
+                                 "contraindicated in pregnancy (project choice).")
+
 VARIABLES: tuple[Variable, ...] = (
     # --- the patient and their history (derived from the record) ---
     _q("age", "Age", "a", 0, 120, ALL, "patient", origin=DERIVED, loinc="30525-0",
@@ -64,10 +103,12 @@ VARIABLES: tuple[Variable, ...] = (
     _q("disease_duration", "Disease duration", "a", 0, 100, ALL, "patient", origin=DERIVED,
        help="Years from diagnosis to the visit."),
     _i("prior_advanced_therapies", "Prior advanced therapies", 0, 20, ALL, "history", origin=DERIVED,
-       unit="{count}", help="Biologics, JAK inhibitors, S1P modulators and other advanced therapies stopped before the visit."),
+       unit="{count}", help="Biologics, JAK inhibitors, S1P modulators and other advanced therapies taken before or "
+                            "on the date, the current ones included."),
     _b("prior_anti_tnf_failure", "Prior anti-TNF failure", ALL - {MS}, "history", origin=DERIVED,
        help="An anti-TNF agent stopped for primary non-response or secondary loss of response."),
-    _b("prior_anti_tnf_exposure", "Prior anti-TNF exposure", ALL - {MS}, "history", origin=DERIVED),
+    _b("prior_anti_tnf_exposure", "Prior anti-TNF exposure", ALL - {MS}, "history", origin=DERIVED,
+       help="An anti-TNF agent taken before or on the date, the current one included."),
     # Drug-relative: true when the candidate drug's own class already failed.
     _b("prior_same_class_failure", "Same drug class failed before", ALL, "history", origin=DERIVED,
        help="Computed per candidate drug: a drug of its class was stopped for non-response."),
@@ -75,82 +116,125 @@ VARIABLES: tuple[Variable, ...] = (
     _c("smoking_status", "Smoking status", [("never", "Never smoked", "266919005"),
                                             ("former", "Former smoker", "8517006"),
                                             ("current", "Current smoker", "77176002")], ALL, "patient",
-       loinc="72166-2"),
+       loinc="72166-2",
+       persistence=CONDITION, validity=BODY_1_YEAR),
     _q("smoking_pack_years", "Smoking history", "{pack-years}", 0, 200, ALL, "safety", loinc="8664-5",
-       feature=False, help="Pack-years, for current and former smokers."),
-    _q("bmi", "BMI", "kg/m2", 12, 80, ALL, "patient", loinc="39156-5", step=0.1),
-    _q("crp", "CRP", "mg/L", 0, 500, ALL, "labs", loinc="1988-5", step=0.1),
-    _q("albumin", "Albumin", "g/L", 10, 60, ALL, "labs", loinc="1751-7", step=0.1),
+       feature=False, help="Pack-years, for current and former smokers.",
+       persistence=CONDITION, validity=BODY_1_YEAR),
+    _q("bmi", "BMI", "kg/m2", 12, 80, ALL, "patient", loinc="39156-5", step=0.1,
+       validity=BODY_1_YEAR),
+    _q("crp", "CRP", "mg/L", 0, 500, ALL, "labs", loinc="1988-5", step=0.1,
+       validity=LAB_90_DAYS),
+    _q("albumin", "Albumin", "g/L", 10, 60, ALL, "labs", loinc="1751-7", step=0.1,
+       validity=LAB_90_DAYS),
     _q("haemoglobin", "Haemoglobin", "g/L", 40, 220, ALL, "labs", loinc="718-7", step=1,
-       extra_units={"mmol/L": units.MOLAR_HAEMOGLOBIN_G_PER_MMOL}),
+       extra_units={"mmol/L": units.MOLAR_HAEMOGLOBIN_G_PER_MMOL},
+       validity=LAB_90_DAYS),
     # --- safety: comorbidities and states the rules read ---
     _c("heart_failure_nyha", "Heart failure (NYHA class)", [("none", "No heart failure"), ("I", "NYHA I"),
                                                             ("II", "NYHA II"), ("III", "NYHA III"),
                                                             ("IV", "NYHA IV")], ALL, "safety",
-       snomed="84114007", feature=False),
+       snomed="84114007", feature=False,
+       persistence=CONDITION, validity=HEART_FAILURE_1_YEAR),
     _b("demyelinating_history", "History of demyelinating disease", ALL - {MS}, "safety", snomed="6118003",
-       feature=False),
+       feature=False,
+       persistence=CONDITION, validity=COMORBIDITY_1_YEAR),
     _c("tuberculosis_status", "Tuberculosis", [("none", "No tuberculosis"),
                                                ("latent_treated", "Latent, treated", "11999007"),
                                                ("latent_untreated", "Latent, untreated", "11999007"),
                                                ("active", "Active tuberculosis", "56717001")], ALL, "safety",
-       feature=False),
-    _b("vte_history", "History of venous thromboembolism", ALL, "safety", snomed="429098002", feature=False),
-    _b("malignancy_history", "History of malignancy", ALL, "safety", snomed="363346000", feature=False),
+       feature=False,
+       persistence=CONDITION, validity=TB_SCREEN_1_YEAR),
+    _b("vte_history", "History of venous thromboembolism", ALL, "safety", snomed="429098002", feature=False,
+       persistence=CONDITION, validity=COMORBIDITY_1_YEAR),
+    _b("malignancy_history", "History of malignancy", ALL, "safety", snomed="363346000", feature=False,
+       persistence=CONDITION, validity=COMORBIDITY_1_YEAR),
     _c("pregnancy_status", "Pregnancy", [("not_pregnant", "Not pregnant"), ("pregnant", "Pregnant", "77386006"),
                                          ("planning", "Planning pregnancy")], ALL, "safety", loinc="82810-3",
-       feature=False),
+       feature=False,
+       persistence=CONDITION, validity=PREGNANCY_1_MONTH),
     # --- inflammatory bowel disease ---
-    _q("fecal_calprotectin", "Fecal calprotectin", "ug/g", 0, 10000, IBD, "labs", loinc="38445-3", step=1),
+    _q("fecal_calprotectin", "Fecal calprotectin", "ug/g", 0, 10000, IBD, "labs", loinc="38445-3", step=1,
+       validity=LAB_90_DAYS),
     _i("hbi_general_wellbeing", "HBI general well-being", 0, 4, {CD}, "activity",
-       help="0 very well, 1 slightly below par, 2 poor, 3 very poor, 4 terrible."),
+       help="0 very well, 1 slightly below par, 2 poor, 3 very poor, 4 terrible.",
+       validity=ACTIVITY_90_DAYS),
     _i("hbi_abdominal_pain", "HBI abdominal pain", 0, 3, {CD}, "activity",
-       help="0 none, 1 mild, 2 moderate, 3 severe."),
+       help="0 none, 1 mild, 2 moderate, 3 severe.",
+       validity=ACTIVITY_90_DAYS),
     _i("hbi_liquid_stools", "HBI liquid or soft stools", 0, 40, {CD}, "activity", unit="/d",
-       help="Number of liquid or soft stools on the previous day."),
+       help="Number of liquid or soft stools on the previous day.",
+       validity=ACTIVITY_90_DAYS),
     _i("hbi_abdominal_mass", "HBI abdominal mass", 0, 3, {CD}, "activity",
-       help="0 none, 1 dubious, 2 definite, 3 definite and tender."),
+       help="0 none, 1 dubious, 2 definite, 3 definite and tender.",
+       validity=ACTIVITY_90_DAYS),
     _i("hbi_complications", "HBI complications", 0, 8, {CD}, "activity", unit="{count}",
-       help="Arthralgia, uveitis, erythema nodosum, aphthous ulcers, pyoderma gangrenosum, anal fissure, new fistula, abscess: one point each."),
+       help="Arthralgia, uveitis, erythema nodosum, aphthous ulcers, pyoderma gangrenosum, anal fissure, new fistula, abscess: one point each.",
+       validity=ACTIVITY_90_DAYS),
     _c("montreal_location", "Montreal location", [("L1", "L1 ileal"), ("L2", "L2 colonic"), ("L3", "L3 ileocolonic"),
-                                                  ("L4", "L4 isolated upper GI")], {CD}, "phenotype"),
+                                                  ("L4", "L4 isolated upper GI")], {CD}, "phenotype",
+       persistence=FACT, validity=PHENOTYPE),
     _c("montreal_behaviour", "Montreal behaviour", [("B1", "B1 non-stricturing, non-penetrating"),
                                                     ("B2", "B2 stricturing"), ("B3", "B3 penetrating")], {CD},
-       "phenotype"),
-    _b("perianal_disease", "Perianal disease (p)", {CD}, "phenotype"),
-    _b("prior_bowel_surgery", "Prior bowel surgery", {CD}, "phenotype"),
-    _b("fistulising_disease", "Fistulising disease", {CD}, "phenotype"),
+       "phenotype",
+       persistence=FACT, validity=PHENOTYPE),
+    _b("perianal_disease", "Perianal disease (p)", {CD}, "phenotype",
+       persistence=FACT, validity=PHENOTYPE),
+    _b("prior_bowel_surgery", "Prior bowel surgery", {CD}, "phenotype",
+       persistence=FACT, validity=PHENOTYPE),
+    _b("fistulising_disease", "Fistulising disease", {CD}, "phenotype",
+       persistence=FACT, validity=PHENOTYPE),
     _i("mayo_stool_frequency", "Mayo stool frequency", 0, 3, {UC}, "activity",
-       help="0 normal, 1 1–2 more than normal, 2 3–4 more, 3 5 or more."),
+       help="0 normal, 1 1–2 more than normal, 2 3–4 more, 3 5 or more.",
+       validity=ACTIVITY_90_DAYS),
     _i("mayo_rectal_bleeding", "Mayo rectal bleeding", 0, 3, {UC}, "activity",
-       help="0 none, 1 streaks less than half the time, 2 obvious most of the time, 3 blood alone."),
+       help="0 none, 1 streaks less than half the time, 2 obvious most of the time, 3 blood alone.",
+       validity=ACTIVITY_90_DAYS),
     _i("mayo_physician_global", "Mayo physician global assessment", 0, 3, {UC}, "activity",
-       help="0 normal, 1 mild, 2 moderate, 3 severe."),
+       help="0 normal, 1 mild, 2 moderate, 3 severe.",
+       validity=ACTIVITY_90_DAYS),
     _i("mayo_endoscopic", "Mayo endoscopic subscore", 0, 3, {UC}, "activity",
-       help="0 normal or inactive, 1 mild, 2 moderate, 3 severe."),
+       help="0 normal or inactive, 1 mild, 2 moderate, 3 severe.",
+       validity=ENDOSCOPY_1_YEAR),
     _c("montreal_extent", "Montreal extent", [("E1", "E1 proctitis"), ("E2", "E2 left-sided"),
-                                              ("E3", "E3 extensive")], {UC}, "phenotype"),
+                                              ("E3", "E3 extensive")], {UC}, "phenotype",
+       persistence=FACT, validity=PHENOTYPE),
     # --- rheumatoid arthritis ---
-    _i("tender_joint_count_28", "Tender joints (28)", 0, 28, {RA}, "activity", unit="{count}"),
-    _i("swollen_joint_count_28", "Swollen joints (28)", 0, 28, {RA}, "activity", unit="{count}"),
-    _q("esr", "ESR", "mm/h", 1, 150, {RA}, "labs", loinc="4537-7", step=1),
+    _i("tender_joint_count_28", "Tender joints (28)", 0, 28, {RA}, "activity", unit="{count}",
+       validity=ACTIVITY_90_DAYS),
+    _i("swollen_joint_count_28", "Swollen joints (28)", 0, 28, {RA}, "activity", unit="{count}",
+       validity=ACTIVITY_90_DAYS),
+    _q("esr", "ESR", "mm/h", 1, 150, {RA}, "labs", loinc="4537-7", step=1,
+       validity=LAB_90_DAYS),
     _q("patient_global", "Patient global assessment", "mm", 0, 100, {RA}, "activity", step=1,
-       help="Visual analogue scale, 0 best to 100 worst."),
+       help="Visual analogue scale, 0 best to 100 worst.",
+       validity=ACTIVITY_90_DAYS),
     _q("evaluator_global", "Evaluator global assessment", "mm", 0, 100, {RA}, "activity", step=1,
-       help="Visual analogue scale, 0 best to 100 worst."),
-    _b("rf_positive", "Rheumatoid factor positive", {RA}, "labs", loinc="11572-5"),
-    _b("anti_ccp_positive", "Anti-CCP positive", {RA}, "labs", loinc="33935-8"),
-    _q("haq_di", "HAQ-DI", "{score}", 0, 3, {RA}, "activity", step=0.125),
+       help="Visual analogue scale, 0 best to 100 worst.",
+       validity=ACTIVITY_90_DAYS),
+    _b("rf_positive", "Rheumatoid factor positive", {RA}, "labs", loinc="11572-5",
+       persistence=FACT, validity=PHENOTYPE),
+    _b("anti_ccp_positive", "Anti-CCP positive", {RA}, "labs", loinc="33935-8",
+       persistence=FACT, validity=PHENOTYPE),
+    _q("haq_di", "HAQ-DI", "{score}", 0, 3, {RA}, "activity", step=0.125,
+       validity=ACTIVITY_90_DAYS),
     # --- multiple sclerosis ---
     _c("ms_course", "MS course", [("RRMS", "Relapsing-remitting", "426373005"),
                                   ("SPMS", "Secondary progressive", "425500002"),
-                                  ("PPMS", "Primary progressive", "428700003")], {MS}, "phenotype"),
-    _q("edss", "EDSS", "{score}", 0, 10, {MS}, "activity", step=0.5),
-    _i("relapses_12m", "Relapses in the last 12 months", 0, 20, {MS}, "activity", unit="/(12.mo)"),
-    _i("new_t2_lesions", "New or enlarging T2 lesions", 0, 200, {MS}, "activity", unit="{count}"),
-    _i("gd_lesions", "Gadolinium-enhancing lesions", 0, 200, {MS}, "activity", unit="{count}"),
-    _b("jcv_antibody_positive", "JCV antibody positive", {MS}, "safety", feature=False),
-    _q("jcv_index", "JCV antibody index", "{index_val}", 0, 10, {MS}, "safety", step=0.01, feature=False),
+                                  ("PPMS", "Primary progressive", "428700003")], {MS}, "phenotype",
+       persistence=FACT, validity=PHENOTYPE),
+    _q("edss", "EDSS", "{score}", 0, 10, {MS}, "activity", step=0.5,
+       validity=MS_CLINICAL_1_YEAR),
+    _i("relapses_12m", "Relapses in the last 12 months", 0, 20, {MS}, "activity", unit="/(12.mo)",
+       validity=RELAPSES_90_DAYS),
+    _i("new_t2_lesions", "New or enlarging T2 lesions", 0, 200, {MS}, "activity", unit="{count}",
+       validity=MRI_1_YEAR),
+    _i("gd_lesions", "Gadolinium-enhancing lesions", 0, 200, {MS}, "activity", unit="{count}",
+       validity=MRI_1_YEAR),
+    _b("jcv_antibody_positive", "JCV antibody positive", {MS}, "safety", feature=False,
+       persistence=CONDITION, validity=JCV_6_MONTHS),
+    _q("jcv_index", "JCV antibody index", "{index_val}", 0, 10, {MS}, "safety", step=0.01, feature=False,
+       persistence=CONDITION, validity=JCV_6_MONTHS),
 )
 
 BY_NAME: dict[str, Variable] = {v.name: v for v in VARIABLES}

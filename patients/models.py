@@ -180,11 +180,17 @@ class VisitRevision(models.Model):
 
 
 class Outcome(models.TextChoices):
+    """Why a therapy line stopped; `ongoing` while it is active."""
+
     ONGOING = "ongoing", "Ongoing"
     PRIMARY_NON_RESPONSE = "primary_non_response", "Primary non-response"
     SECONDARY_LOSS_OF_RESPONSE = "secondary_loss_of_response", "Secondary loss of response"
     ADVERSE_EVENT = "adverse_event", "Adverse event"
+    PATIENT_CHOICE = "patient_choice", "Patient's choice"
+    REMISSION = "remission", "Remission (stopped as planned)"
     OTHER = "other", "Stopped for another reason"
+    # A stop date without a reason: the reason is unknown, not "other".
+    NOT_RECORDED = "not_recorded", "Stopped, reason not recorded"
 
 
 FAILURE_OUTCOMES = (Outcome.PRIMARY_NON_RESPONSE, Outcome.SECONDARY_LOSS_OF_RESPONSE)
@@ -192,23 +198,45 @@ FAILURE_OUTCOMES = (Outcome.PRIMARY_NON_RESPONSE, Outcome.SECONDARY_LOSS_OF_RESP
 DRUG_CHOICES = [(d.atc, f"{d.name} ({d.atc})") for d in DRUGS]
 
 
+class EntrySource(models.TextChoices):
+    API = "api", "REST API"
+    FHIR = "fhir", "FHIR"
+    FORM = "form", "Web form"
+    ADMIN = "admin", "Django admin"
+    DEMO = "demo", "Demo network"
+    MIGRATION = "migration", "Built from stored visits"
+
+
 class TherapyExposure(models.Model):
+    """A therapy line: one drug from its start until it stops. Active while `stopped_on` is empty."""
+
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="therapies")
     drug_atc = models.CharField("drug", max_length=8, choices=DRUG_CHOICES)
     started_on = models.DateField()
     stopped_on = models.DateField(null=True, blank=True)
-    outcome = models.CharField(max_length=32, choices=Outcome.choices, default=Outcome.ONGOING)
+    outcome = models.CharField("stop reason", max_length=32, choices=Outcome.choices, default=Outcome.ONGOING)
+    # The adverse event (or other reason) in words or as a code, e.g. "infusion reaction" or "SNOMED 59282003".
+    stop_detail = models.CharField(max_length=300, blank=True)
+    dose = models.CharField(max_length=100, blank=True, help_text="e.g. 40 mg every 2 weeks")
     # Response assessed at follow-up (the disease's outcome definition), when known: what models learn from.
     response_at_followup = models.BooleanField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=EntrySource.choices)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["started_on"]
-        verbose_name_plural = "therapy exposures"
+        verbose_name = "therapy line"
         constraints = [
             models.UniqueConstraint(fields=["patient", "drug_atc", "started_on"], name="therapy_unique_start"),
             models.CheckConstraint(
                 condition=Q(stopped_on__isnull=True) | Q(stopped_on__gte=models.F("started_on")),
                 name="therapy_stops_after_start",
+            ),
+            # Active lines are "ongoing"; a stopped line says why, or that the reason is not recorded.
+            models.CheckConstraint(
+                condition=(Q(stopped_on__isnull=True, outcome="ongoing")
+                           | (Q(stopped_on__isnull=False) & ~Q(outcome="ongoing"))),
+                name="therapy_stop_has_reason",
             ),
         ]
 
@@ -222,6 +250,38 @@ class TherapyExposure(models.Model):
     @property
     def failed(self) -> bool:
         return self.outcome in FAILURE_OUTCOMES
+
+    def active_on(self, day: dt.date) -> bool:
+        """Taken on that day: started by then and not stopped before it."""
+        return self.started_on <= day and (self.stopped_on is None or self.stopped_on > day)
+
+    def stopped_by(self, day: dt.date) -> bool:
+        return self.stopped_on is not None and self.stopped_on <= day
+
+
+class RecordEntry(models.Model):
+    """One dated value of a patient fact or condition (a dictionary variable that persists beyond its visit).
+
+    Entries are never overwritten: a change is a new entry, and patients.state picks the one in force on a
+    date. An entry recorded with a visit goes with it (an amendment rewrites that visit's entries).
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="entries")
+    variable = models.CharField(max_length=40, help_text="Data dictionary name")
+    value = models.JSONField(help_text="In the dictionary's unit or code")
+    effective_on = models.DateField(help_text="When it was true: the visit or observation date")
+    source = models.CharField(max_length=10, choices=EntrySource.choices)
+    visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.CASCADE, related_name="entries")
+    source_ref = models.CharField(max_length=200, blank=True, help_text="The sender's id, e.g. its visit id")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["patient", "variable", "-effective_on", "-recorded_at"]
+        verbose_name_plural = "record entries"
+        indexes = [models.Index(fields=["patient", "variable", "-effective_on"], name="entry_patient_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.variable}={self.value!r} on {self.effective_on}"
 
 
 class EHRClient(models.Model):

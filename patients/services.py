@@ -13,20 +13,25 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from clinnova.audit import Actor, audit_record
-from patients import dictionary, drugs, scores
+from patients import dictionary, scores
+from patients.dates import EARLIEST_YEAR, date_check
 from patients.dictionary import DictionaryError, Disease, FieldError
+from patients.history import disease_years
 from patients.models import (
     Diagnosis,
-    Outcome,
     Patient,
     PatientIdentifier,
+    RecordEntry,
     Sex,
     Site,
-    TherapyExposure,
     Visit,
     VisitRevision,
     VisitSource,
 )
+from patients.therapies import TherapyInput, therapies_check, therapy_lines_record
+from patients.variables import Persistence
+
+__all__ = ["PatientInput", "TherapyInput", "visit_amend", "visit_ingest", "visit_stored"]
 
 # Sent inside the transaction that stores or amends a visit, with `visit`. The record knows nothing of what
 # is built on it; the scoring app above connects its scoring job here (in its AppConfig.ready).
@@ -39,15 +44,6 @@ ACTIVITY_SCORES: dict[str, tuple[str, ...]] = {
     Disease.ULCERATIVE_COLITIS: ("partial_mayo", "full_mayo"),
     Disease.MULTIPLE_SCLEROSIS: ("edss",),
 }
-
-
-@dataclass(frozen=True)
-class TherapyInput:
-    drug: str  # ATC code (current or pre-2024) or INN name
-    started_on: dt.date
-    stopped_on: dt.date | None = None
-    outcome: str = Outcome.ONGOING
-    response_at_followup: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -81,35 +77,28 @@ def visit_content_hash(payload: dict) -> str:
 def _check_patient(p: PatientInput, visit_date: dt.date, errors: list[FieldError]) -> None:
     if p.sex not in Sex.values:
         errors.append(FieldError("patient.sex", p.sex, "must be one of " + ", ".join(Sex.values)))
-    if not isinstance(p.birth_year, int) or not 1900 <= p.birth_year <= timezone.localdate().year:
-        errors.append(FieldError("patient.birth_year", p.birth_year,
-                                 f"must be a year from 1900 to {timezone.localdate().year}"))
-    elif visit_date.year < p.birth_year:
-        errors.append(FieldError("date", visit_date.isoformat(), f"is before the patient's birth year {p.birth_year}"))
-    if p.diagnosed_on and p.diagnosed_on > visit_date:
-        errors.append(FieldError("patient.diagnosed_on", p.diagnosed_on.isoformat(), "must not be after the visit date"))
+    this_year = timezone.localdate().year
+    if not isinstance(p.birth_year, int) or isinstance(p.birth_year, bool) or not EARLIEST_YEAR <= p.birth_year <= this_year:
+        errors.append(FieldError("patient.birth_year", p.birth_year, f"must be a year from {EARLIEST_YEAR} to {this_year}"))
 
 
-def _check_therapies(therapies: list[TherapyInput], visit_date: dt.date, errors: list[FieldError]) -> list[tuple]:
-    resolved = []
-    for i, t in enumerate(therapies):
-        where = f"therapies[{i}]"
-        try:
-            drug = drugs.resolve(t.drug)
-        except drugs.UnknownDrug:
-            errors.append(FieldError(f"{where}.drug", t.drug, "is not an ATC code or name in the drug catalogue "
-                                     "(see /api/v1/dictionary/)"))
-            continue
-        if t.outcome not in Outcome.values:
-            errors.append(FieldError(f"{where}.outcome", t.outcome, "must be one of " + ", ".join(Outcome.values)))
-        if t.started_on > visit_date:
-            errors.append(FieldError(f"{where}.start", t.started_on.isoformat(), "must not be after the visit date"))
-        if t.stopped_on is not None and t.stopped_on < t.started_on:
-            errors.append(FieldError(f"{where}.stop", t.stopped_on.isoformat(), "must not be before the start"))
-        if t.stopped_on is None and t.outcome != Outcome.ONGOING:
-            errors.append(FieldError(f"{where}.stop", None, f"is required when the outcome is {t.outcome}"))
-        resolved.append((drug, t))
-    return resolved
+def _check_dates(*, visit_date: dt.date, birth_year: int | None, diagnosed_on: dt.date | None,
+                 errors: list[FieldError]) -> None:
+    date_check("date", visit_date, birth_year=birth_year, errors=errors)
+    date_check("patient.diagnosed_on", diagnosed_on, birth_year=birth_year, errors=errors, not_after=visit_date,
+               not_after_what="the visit date")
+
+
+def _check_derived(*, birth_year: int, diagnosed_on: dt.date | None, visit_date: dt.date,
+                   errors: list[FieldError]) -> None:
+    """Age and disease duration at the visit must fit their dictionary ranges before anything is scored."""
+    for name, field, value in (("age", "patient.birth_year", visit_date.year - birth_year),
+                               ("disease_duration", "patient.diagnosed_on", disease_years(diagnosed_on, visit_date))):
+        var = dictionary.BY_NAME[name]
+        if value is not None and not var.minimum <= value <= var.maximum:
+            shown = birth_year if name == "age" else diagnosed_on.isoformat()
+            errors.append(FieldError(field, shown, f"gives {var.describe(value)} at the visit, outside its range "
+                                     f"({var.allowed()})"))
 
 
 def visit_ingest(
@@ -135,8 +124,6 @@ def visit_ingest(
     errors: list[FieldError] = []
     if disease not in Disease.values:
         raise DictionaryError([FieldError("disease", disease, "must be one of " + ", ".join(Disease.values))])
-    if visit_date > timezone.localdate():
-        errors.append(FieldError("date", visit_date.isoformat(), "must not be in the future"))
     try:
         clean = dictionary.clean_measurements(disease, measurements)
     except DictionaryError as exc:
@@ -144,9 +131,10 @@ def visit_ingest(
         clean = {}
     if patient_input is not None:
         _check_patient(patient_input, visit_date, errors)
-    elif patient is not None and visit_date.year < patient.birth_year:
-        errors.append(FieldError("date", visit_date.isoformat(), f"is before the patient's birth year {patient.birth_year}"))
-    resolved = _check_therapies(list(therapies), visit_date, errors)
+    birth_year = patient_input.birth_year if patient_input is not None else patient.birth_year if patient else None
+    diagnosed_on = patient_input.diagnosed_on if patient_input is not None else None
+    _check_dates(visit_date=visit_date, birth_year=birth_year, diagnosed_on=diagnosed_on, errors=errors)
+    resolved = therapies_check(list(therapies), on=visit_date, birth_year=birth_year, errors=errors)
     if errors:
         raise DictionaryError(errors)
 
@@ -154,16 +142,15 @@ def visit_ingest(
     activity = activity_of(disease, clean, derived)
     with transaction.atomic():
         if patient is None:
-            patient = _patient_for(site, patient_input)
+            patient = _patient_for(site, patient_input, actor=actor)
         if patient.site_id != site.id:
             raise DictionaryError([FieldError("patient", str(patient.pk), f"belongs to another site than {site.code}")])
-        _diagnosis_ensure(patient, disease, visit_date, patient_input)
-        for drug, t in resolved:
-            TherapyExposure.objects.update_or_create(
-                patient=patient, drug_atc=drug.atc, started_on=t.started_on,
-                defaults={"stopped_on": t.stopped_on, "outcome": t.outcome,
-                          "response_at_followup": t.response_at_followup},
-            )
+        diagnosis = _diagnosis_ensure(patient, disease, visit_date, patient_input)
+        _check_derived(birth_year=patient.birth_year, diagnosed_on=diagnosis.diagnosed_on, visit_date=visit_date,
+                       errors=errors)
+        if errors:
+            raise DictionaryError(errors)
+        therapy_lines_record(patient, resolved, source=source)
         visit = Visit.objects.create(
             patient=patient,
             site=site,
@@ -179,6 +166,7 @@ def visit_ingest(
             source_id=source_id,
             content_hash=visit_content_hash({"disease": disease, "date": visit_date, "measurements": clean}),
         )
+        _entries_record(visit, phenotype=_phenotype_from_subtype(disease, patient_input, clean))
         audit_record(actor=actor, action="visit_create", obj=visit, patient_id=patient.pk, site_code=site.code,
                      detail={"source": source})
         _after_visit_stored(visit)
@@ -186,15 +174,23 @@ def visit_ingest(
 
 
 def visit_amend(*, visit: Visit, visit_date: dt.date, measurements: dict[str, Any], actor: Actor) -> Visit:
-    """Replace a visit's content, keeping the previous content as a revision, and re-score it."""
+    """Replace a visit's content, keeping the previous content as a revision, and re-score it.
+
+    The amendment passes the same checks as a new visit, and the facts and conditions the visit recorded
+    are recorded again from its new content.
+    """
     errors: list[FieldError] = []
-    if visit_date > timezone.localdate():
-        errors.append(FieldError("date", visit_date.isoformat(), "must not be in the future"))
     try:
         clean = dictionary.clean_measurements(visit.disease, measurements)
     except DictionaryError as exc:
         errors.extend(exc.errors)
         clean = {}
+    patient = visit.patient
+    diagnosis = patient.diagnoses.filter(disease=visit.disease).first()
+    _check_dates(visit_date=visit_date, birth_year=patient.birth_year, diagnosed_on=None, errors=errors)
+    if not errors:
+        _check_derived(birth_year=patient.birth_year, diagnosed_on=diagnosis.diagnosed_on if diagnosis else None,
+                       visit_date=visit_date, errors=errors)
     if errors:
         raise DictionaryError(errors)
     derived = scores.derived_scores(clean)
@@ -216,27 +212,59 @@ def visit_amend(*, visit: Visit, visit_date: dt.date, measurements: dict[str, An
         visit.updated_at = timezone.now()
         visit.save(update_fields=["visit_date", "measurements", "scores", "activity_score", "activity_label",
                                   "activity_category", "content_hash", "version", "updated_at"])
+        visit.entries.all().delete()
+        _entries_record(visit)
         audit_record(actor=actor, action="visit_amend", obj=visit, patient_id=visit.patient_id,
                      site_code=visit.site.code, detail={"version": visit.version})
         _after_visit_stored(visit)
     return visit
 
 
-def _patient_for(site: Site, p: PatientInput | None) -> Patient:
+def _entries_record(visit: Visit, *, phenotype: dict[str, Any] | None = None) -> None:
+    """The visit's facts and conditions as dated entries of the patient's record (see patients.state)."""
+    values = {**(phenotype or {}), **visit.measurements}
+    RecordEntry.objects.bulk_create([
+        RecordEntry(patient_id=visit.patient_id, variable=name, value=value, effective_on=visit.visit_date,
+                    source=visit.source, visit=visit, source_ref=visit.source_id or "")
+        for name, value in values.items()
+        if dictionary.BY_NAME[name].persistence in (Persistence.FACT, Persistence.CONDITION)
+    ])
+
+
+def _phenotype_from_subtype(disease: str, p: PatientInput | None, clean: dict[str, Any]) -> dict[str, Any]:
+    """An MS course named by the sender's diagnosis (e.g. a SNOMED CT RRMS code) is the MS course fact too,
+    unless the visit's measurements say otherwise: the header and the rules then read the same course."""
+    course = dictionary.BY_NAME["ms_course"]
+    if disease == Disease.MULTIPLE_SCLEROSIS and p and p.subtype in course.code_values and "ms_course" not in clean:
+        return {"ms_course": p.subtype}
+    return {}
+
+
+def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient:
     if p is None:
         raise DictionaryError([FieldError("patient", None, "is required")])
     ident = PatientIdentifier.objects.select_related("patient").filter(system=p.system, value=p.value).first()
-    if ident is not None:
-        return ident.patient
-    patient = Patient.objects.create(site=site, sex=p.sex, birth_year=p.birth_year)
-    PatientIdentifier.objects.create(patient=patient, system=p.system, value=p.value)
+    if ident is None:
+        patient = Patient.objects.create(site=site, sex=p.sex, birth_year=p.birth_year)
+        PatientIdentifier.objects.create(patient=patient, system=p.system, value=p.value)
+        return patient
+    patient = ident.patient
+    changed = {name: (getattr(patient, name), value) for name, value in (("sex", p.sex), ("birth_year", p.birth_year))
+               if getattr(patient, name) != value}
+    if changed:
+        # A correction from the sender is applied, never silently: the audit trail keeps the old value.
+        for name, (_, value) in changed.items():
+            setattr(patient, name, value)
+        patient.save(update_fields=list(changed))
+        audit_record(actor=actor, action="patient_amend", obj=patient, patient_id=patient.pk, site_code=site.code,
+                     detail={name: {"from": old, "to": new} for name, (old, new) in changed.items()})
     return patient
 
 
-def _diagnosis_ensure(patient: Patient, disease: str, visit_date: dt.date, p: PatientInput | None) -> None:
+def _diagnosis_ensure(patient: Patient, disease: str, visit_date: dt.date, p: PatientInput | None) -> Diagnosis:
     defaults = {"diagnosed_on": (p.diagnosed_on if p and p.diagnosed_on else visit_date),
                 "subtype": p.subtype if p else ""}
-    Diagnosis.objects.get_or_create(patient=patient, disease=disease, defaults=defaults)
+    return Diagnosis.objects.get_or_create(patient=patient, disease=disease, defaults=defaults)[0]
 
 
 def _after_visit_stored(visit: Visit) -> None:

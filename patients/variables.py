@@ -5,6 +5,7 @@ The variables themselves are listed once, in patients/dictionary.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,37 @@ class Kind(TextChoices):
 class Origin(TextChoices):
     MEASURED = "measured"  # arrives with a visit
     DERIVED = "derived"  # computed from the patient's record
+
+
+class Persistence(TextChoices):
+    """How a recorded value lives on in the patient's record (patients/state.py reads it)."""
+
+    # The patient's until a new dated entry changes it: sex, phenotype, serostatus.
+    FACT = "fact"
+    # Carried forward from its last recording until its validity window ends: comorbidities, screenings.
+    CONDITION = "condition"
+    # Belongs to its visit; the latest one is current within its validity window: labs, activity items.
+    MEASUREMENT = "measurement"
+    # Computed from the record on the date asked: age, disease duration, therapy history.
+    DERIVED = "derived"
+
+
+@dataclass(frozen=True)
+class Validity:
+    """How long a recorded value describes the patient, and the source of that choice.
+
+    days=None: it never expires (a fact). `lasting` values never expire even when others do: a history of
+    malignancy stays a history, while "no malignancy" needs asking again.
+    """
+
+    days: int | None
+    source: str
+    lasting: tuple = ()
+
+    def expires_on(self, recorded_on: dt.date, value: Any) -> dt.date | None:
+        if self.days is None or value in self.lasting:
+            return None
+        return recorded_on + dt.timedelta(days=self.days)
 
 
 @dataclass(frozen=True)
@@ -54,6 +86,13 @@ class Variable:
     # Units outside the UCUM dimension table that convert by a substance-specific
     # factor to this variable's unit (haemoglobin in mmol/L).
     extra_units: dict[str, float] = field(default_factory=dict)
+    # How the value persists in the record, and for how long it stays current (see Persistence).
+    persistence: Persistence = Persistence.MEASUREMENT
+    validity: Validity | None = None
+
+    def __post_init__(self):
+        if self.origin == Origin.DERIVED:
+            object.__setattr__(self, "persistence", Persistence.DERIVED)
 
     def used_for(self, disease: str) -> bool:
         return disease in self.diseases
@@ -125,7 +164,13 @@ class Variable:
             "loinc": self.loinc or None,
             "snomed": self.snomed or None,
             "model_feature": self.feature,
+            "persistence": str(self.persistence),
         }
+        if self.validity is not None:
+            data["valid_for_days"] = self.validity.days
+            data["validity_source"] = self.validity.source
+            if self.validity.lasting:
+                data["lasting_values"] = list(self.validity.lasting)
         if self.kind in (Kind.QUANTITY, Kind.INTEGER):
             data.update(minimum=self.minimum, maximum=self.maximum, step=self.step)
             data["accepted_units"] = self.accepted_units()

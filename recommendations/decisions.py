@@ -115,8 +115,11 @@ def _record(*, patient: Patient, data: DecisionInput, actor: Actor, current_drug
         raise RecommendationSuperseded(
             "The ranking changed while you were deciding (new visit data or a new model version). "
             "Nothing was recorded: read the updated ranking and record your decision again.")
-    ranks = dict(rec.items.values_list("drug_atc", "rank"))
-    fields = _checked(data, ranks=ranks, current_drugs=current_drugs, today=today)
+    items = list(rec.items.values_list("drug_atc", "rank", "current"))
+    # The drugs to start: a current therapy is ranked with them (after them) but is continued, not started.
+    ranks = {atc: rank for atc, rank, current in items if not current}
+    fields = _checked(data, ranks=ranks, current_drugs=current_drugs | {atc for atc, _, current in items if current},
+                      today=today)
     decision = Decision.objects.create(
         recommendation=rec, visit=rec.visit, model_version_id=rec.model_version_id, kind=data.kind,
         idempotency_key=data.idempotency_key, decided_by=actor.user, **fields,
@@ -152,6 +155,9 @@ def _checked(data: DecisionInput, *, ranks: dict[str, int], current_drugs: set[s
                                 "a year ahead.", field="review_on")
         out["review_on"] = data.review_on
     elif kind == DecisionKind.START_RANKED:
+        if data.drug_atc in current_drugs:
+            raise DecisionError(f"{BY_ATC[data.drug_atc].name} is a current therapy: continue or optimise it.",
+                                field="choice")
         if data.drug_atc not in ranks:
             raise DecisionError("Choose one of the ranked drugs.", field="choice")
         out["drug_atc"] = data.drug_atc

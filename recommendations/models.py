@@ -155,6 +155,8 @@ class RecommendationItem(models.Model):
                                                     "order, then this drug's own indicator")
     flags = models.JSONField(default=list)
     contraindicated = models.BooleanField(default=False)
+    # The patient was already taking it on the visit date: shown as current therapy, never as a drug to start.
+    current = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["recommendation", "rank"]

@@ -20,7 +20,7 @@ from patients.history import failed_classes
 from recommendations import safety
 from recommendations.features import feature_matrix
 from recommendations.models import ModelVersion, RecommendationItem, RecommendationStatus
-from recommendations.scoring import drug_flags, model_load, patient_values, visits_for_scoring
+from recommendations.scoring import drug_flags, model_load, state_dates, visit_state, visits_for_scoring
 
 # Visits scored per vectorised call; the preview reads and scores batch after batch.
 PREVIEW_BATCH = 500
@@ -119,20 +119,24 @@ def top_changes(candidate: ModelVersion, visit_ids: list) -> TopChanges | None:
 
 def _top_drugs(model, visits) -> list[str]:
     """The rank-1 drug of each visit under this model: one predict call for the batch, the ranking's own order
-    (contraindicated drugs after all others, then by probability)."""
+    (the patient's current drugs after the candidates, contraindicated drugs after the others, then by
+    probability; see scoring._rank)."""
     if not visits:
         return []
-    values = [patient_values(v) for v in visits]
+    states = [visit_state(v) for v in visits]
+    values = [state.known() for state in states]
     matrices = [feature_matrix(vals, model.features, model.drugs,
                                failed_classes=sorted(failed_classes(v.patient.therapies.all(), v.visit_date)))
                 for v, vals in zip(visits, values)]
     probs = model.booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1))
     n = len(model.drugs)
     tops = []
-    for i, (visit, vals) in enumerate(zip(visits, values)):
+    for i, (visit, state, vals) in enumerate(zip(visits, states, values)):
+        recorded_on = state_dates(state)
         rows = []
         for d, atc in enumerate(model.drugs):
-            contraindicated = any(f["severity"] == safety.CONTRAINDICATED for f in drug_flags(model, visit, vals, atc))
-            rows.append((contraindicated, -float(probs[i * n + d]), atc))
-        tops.append(min(rows)[2])
+            flags = drug_flags(model, visit, vals, atc, recorded_on)
+            contraindicated = any(f["severity"] == safety.CONTRAINDICATED for f in flags)
+            rows.append((atc in state.current_drugs, contraindicated, -float(probs[i * n + d]), atc))
+        tops.append(min(rows)[3])
     return tops

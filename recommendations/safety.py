@@ -55,8 +55,12 @@ class Rule:
     def fires(self, drug: Drug, values: dict[str, Any]) -> bool:
         return self.applies_to(drug) and all(c.holds(values) for c in self.when)
 
-    def flag(self) -> dict:
-        return {"rule": self.code, "severity": self.severity, "message": self.message, "source": self.source}
+    def flag(self, values: dict[str, Any], recorded_on: dict[str, str]) -> dict:
+        """The flag a clinician reads, with the values it rests on and when each was recorded."""
+        evidence = [{"variable": c.variable, "value": values.get(c.variable),
+                     "recorded_on": recorded_on.get(c.variable)} for c in self.when]
+        return {"rule": self.code, "severity": self.severity, "message": self.message, "source": self.source,
+                "evidence": evidence}
 
 
 JAK = frozenset({DrugClass.JAK})
@@ -124,8 +128,9 @@ def rules_for(drug: Drug) -> tuple[Rule, ...]:
     return tuple(r for r in RULES if r.applies_to(drug))
 
 
-def flags_from(rules: tuple[Rule, ...], values: dict[str, Any]) -> list[dict]:
-    """The flags of the rules that fire for these values, most severe first.
+def flags_from(rules: tuple[Rule, ...], values: dict[str, Any], recorded_on: dict[str, str] | None = None) -> list[dict]:
+    """The flags of the rules that fire for these values, most severe first; `recorded_on` (ISO dates by
+    variable, from the patient's state) says when each value a flag rests on was recorded.
 
     Of the natalizumab JCV rules only the stronger one is kept, so one risk is not flagged twice.
     """
@@ -133,9 +138,9 @@ def flags_from(rules: tuple[Rule, ...], values: dict[str, Any]) -> list[dict]:
     if any(r.code == "natalizumab_jcv_high" for r in fired):
         fired = [r for r in fired if r.code != "natalizumab_jcv_positive"]
     fired.sort(key=lambda r: r.severity != CONTRAINDICATED)
-    return [r.flag() for r in fired]
+    return [r.flag(values, recorded_on or {}) for r in fired]
 
 
-def flags_for(drug: Drug, values: dict[str, Any]) -> list[dict]:
+def flags_for(drug: Drug, values: dict[str, Any], recorded_on: dict[str, str] | None = None) -> list[dict]:
     """Every rule that fires for this drug and patient, most severe first."""
-    return flags_from(rules_for(drug), values)
+    return flags_from(rules_for(drug), values, recorded_on)

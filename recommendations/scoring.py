@@ -20,8 +20,9 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from patients.drugs import BY_ATC
-from patients.history import derived_values, failed_classes, primary_non_response
-from patients.models import Diagnosis, TherapyExposure, Visit
+from patients.history import failed_classes, primary_non_response
+from patients.models import Diagnosis, RecordEntry, TherapyExposure, Visit
+from patients.state import PatientState, Status, patient_state
 from recommendations import safety
 from recommendations.features import DRUG_RELATIVE, FAILED_CLASSES_KEY, column_names, feature_matrix
 from recommendations.models import (
@@ -59,7 +60,7 @@ class LoadedModel:
         return values
 
 
-# Rows per INSERT statement: 8 parameters each stays under SQLite's 32,766-parameter limit.
+# Rows per INSERT statement: 9 parameters each stays under SQLite's 32,766-parameter limit.
 ITEM_INSERT_CHUNK = 1000
 
 # Model versions are immutable, so a process keeps each one it has loaded.
@@ -89,25 +90,33 @@ def active_versions() -> dict[str, ModelVersion]:
     return {mv.disease: mv for mv in ModelVersion.objects.filter(status=ModelStatus.ACTIVE).defer("package")}
 
 
+def visit_state(visit: Visit) -> PatientState:
+    """The patient's state as the visit saw it: what features and rules read (see patients.state)."""
+    return patient_state(visit.patient, on=visit.visit_date, visit=visit, disease=visit.disease)
+
+
 def patient_values(visit: Visit) -> dict:
-    """Measurements plus the derived variables, as the model and the safety rules see them."""
-    diagnosis = next((d for d in visit.patient.diagnoses.all() if d.disease == visit.disease), None)
-    values = dict(visit.measurements)
-    values.update(derived_values(birth_year=visit.patient.birth_year, sex=visit.patient.sex,
-                                 diagnosed_on=diagnosis.diagnosed_on if diagnosis else None,
-                                 visit_date=visit.visit_date, therapies=visit.patient.therapies.all()))
-    return values
+    """The current values of the visit's patient state, as the model and the safety rules see them."""
+    return visit_state(visit).known()
+
+
+def state_prefetches(prefix: str = "") -> list[Prefetch]:
+    """What patient_state reads of a patient, as prefetches (the stored scores and other JSON are not decoded)."""
+    history = Visit.objects.only("id", "patient_id", "visit_date", "created_at", "measurements", "source",
+                                 "source_id", "disease")
+    return [Prefetch(f"{prefix}therapies", queryset=TherapyExposure.objects.order_by("started_on")),
+            Prefetch(f"{prefix}diagnoses", queryset=Diagnosis.objects.all()),
+            Prefetch(f"{prefix}entries", queryset=RecordEntry.objects.all()),
+            Prefetch(f"{prefix}visits", queryset=history)]
 
 
 def visits_for_scoring(visit_ids) -> list[Visit]:
+    """The visits with everything their patients' states read, in five queries however many there are."""
     return list(
         Visit.objects.filter(pk__in=visit_ids).select_related("patient")
-        # Only what features and rules read: the stored scores and other JSON need not be decoded.
-        .only("id", "disease", "visit_date", "measurements", "patient__id", "patient__birth_year", "patient__sex")
-        .prefetch_related(
-            Prefetch("patient__therapies", queryset=TherapyExposure.objects.order_by("started_on")),
-            Prefetch("patient__diagnoses", queryset=Diagnosis.objects.all()),
-        )
+        .only("id", "disease", "visit_date", "created_at", "measurements", "patient__id", "patient__birth_year",
+              "patient__sex")
+        .prefetch_related(*state_prefetches("patient__"))
     )
 
 
@@ -116,8 +125,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _rank(items: list[dict]) -> None:
+    # The patient's current drugs are not drugs to start: they come after the candidates, marked as current.
     # Contraindicated drugs stay visible but rank after every drug without a contraindication.
-    items.sort(key=lambda it: (it["contraindicated"], -it["probability"], it["drug_atc"]))
+    items.sort(key=lambda it: (it["current"], it["contraindicated"], -it["probability"], it["drug_atc"]))
     for rank, item in enumerate(items, start=1):
         item["rank"] = rank
 
@@ -141,13 +151,14 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
                 items.append([])
             continue
         model = model_load(version)
-        values = [patient_values(visits[j.visit_id]) for j in disease_jobs]
+        states = [visit_state(visits[j.visit_id]) for j in disease_jobs]
+        values = [state.known() for state in states]
         failed = [sorted(failed_classes(visits[j.visit_id].patient.therapies.all(), visits[j.visit_id].visit_date))
                   for j in disease_jobs]
         matrices = [feature_matrix(v, model.features, model.drugs, failed_classes=f) for v, f in zip(values, failed)]
         contribs = model.booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1), pred_contribs=True)
         n_drugs = len(model.drugs)
-        for i, (job, vals, classes) in enumerate(zip(disease_jobs, values, failed)):
+        for i, (job, state, vals, classes) in enumerate(zip(disease_jobs, states, values, failed)):
             block = contribs[i * n_drugs:(i + 1) * n_drugs]
             visit = visits[job.visit_id]
             missing = [f for f in model.features if f not in DRUG_RELATIVE and vals.get(f) is None]
@@ -158,12 +169,20 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
                           FAILED_CLASSES_KEY: classes}, missing=missing,
                 base_value=float(block[0, -1]),
             ))
-            items.append(items_ranked(model, visit, vals, block))
+            items.append(items_ranked(model, visit, vals, block, current=state.current_drugs,
+                                      recorded_on=state_dates(state)))
     _store(recs, items)
     return recs
 
 
-def items_ranked(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray) -> list[dict]:
+def state_dates(state: PatientState) -> dict[str, str]:
+    """When each current value of the state was recorded (ISO dates), for the flags that rest on them."""
+    return {name: v.recorded_on.isoformat() for name, v in state.values.items()
+            if v.status == Status.CURRENT and v.recorded_on is not None}
+
+
+def items_ranked(model: LoadedModel, visit: Visit, values: dict, block: np.ndarray, *,
+                 current: set[str] = frozenset(), recorded_on: dict[str, str] | None = None) -> list[dict]:
     """One row per candidate drug, ranked, with probability, safety flags and SHAP values (plain dicts:
     thousands per batch, written by _store; the CDS service ranks unsaved visits with it too)."""
     margins = block.sum(axis=1, dtype=np.float64)
@@ -173,15 +192,17 @@ def items_ranked(model: LoadedModel, visit: Visit, values: dict, block: np.ndarr
         raise ValueError(f"model version {model.version_id} produced a non-finite probability")
     out = []
     for d, atc in enumerate(model.drugs):
-        flags = drug_flags(model, visit, values, atc)
+        flags = drug_flags(model, visit, values, atc, recorded_on)
         out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "margin": float(margins[d]),
                     "shap": model.shap_of(rounded, d), "flags": flags,
-                    "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags)})
+                    "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags),
+                    "current": atc in current})
     _rank(out)
     return out
 
 
-def drug_flags(model: LoadedModel, visit: Visit, values: dict, atc: str) -> list[dict]:
+def drug_flags(model: LoadedModel, visit: Visit, values: dict, atc: str,
+               recorded_on: dict[str, str] | None = None) -> list[dict]:
     """The safety flags of one candidate drug for this visit (the activation preview ranks with them too)."""
     rules = model.rules[atc]
     if not rules:
@@ -189,7 +210,7 @@ def drug_flags(model: LoadedModel, visit: Visit, values: dict, atc: str) -> list
     drug = BY_ATC[atc]
     ctx = dict(values, primary_non_response_to_candidate=primary_non_response(visit.patient.therapies.all(), drug,
                                                                                visit.visit_date))
-    return safety.flags_from(rules, ctx)
+    return safety.flags_from(rules, ctx, recorded_on)
 
 
 def _json_floats(values: list[float]) -> str:
@@ -211,13 +232,13 @@ def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
         # Thousands of rows per batch: multi-row INSERTs with JSON encoded here beat the ORM's per-field work
         # (and psycopg2's executemany, which makes one round trip per row).
         rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], _json_floats(it["shap"]),
-                 json.dumps(it["flags"]) if it["flags"] else "[]", it["contraindicated"])
+                 json.dumps(it["flags"]) if it["flags"] else "[]", it["contraindicated"], it["current"])
                 for rec, rec_items in zip(recs, items) for it in rec_items]
         table = RecommendationItem._meta.db_table
         with connection.cursor() as cursor:
             for start in range(0, len(rows), ITEM_INSERT_CHUNK):
                 chunk = rows[start:start + ITEM_INSERT_CHUNK]
-                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
                 cursor.execute(
                     f"INSERT INTO {table} (recommendation_id, drug_atc, rank, probability, margin, shap, flags, "
-                    f"contraindicated) VALUES {values}", [v for row in chunk for v in row])
+                    f"contraindicated, current) VALUES {values}", [v for row in chunk for v in row])

@@ -93,6 +93,8 @@ def _item_payload(item: RecommendationItem, features: dict, feature_names: list[
         "class": drug.class_label,
         "probability": round(item.probability, 4),
         "contraindicated": item.contraindicated,
+        # Already taken on the visit date: "continue" rather than "start", and never the top suggestion.
+        "current": item.current,
         "flags": item.flags,
         "margin": item.margin,
         "shap": explanation(item, features, feature_names),

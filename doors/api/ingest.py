@@ -130,7 +130,8 @@ def _therapy_content(i: int, t: dict, errors: list[FieldError]) -> dict[str, Any
                                  "is not an ATC code or name in the drug catalogue (see /api/v1/dictionary/)"))
         atc = t["drug"]
     return {"drug": atc, "start": t["start"].isoformat(), "stop": t["stop"].isoformat() if t["stop"] else None,
-            "outcome": t["outcome"], "response_at_followup": t["response_at_followup"]}
+            "outcome": t["outcome"], "stop_detail": t["stop_detail"], "dose": t["dose"],
+            "response_at_followup": t["response_at_followup"]}
 
 
 def _merged(payload: dict) -> dict[str, Any]:
@@ -144,7 +145,7 @@ def _patient_input(client: EHRClient, p: dict) -> PatientInput:
 
 def _therapy_input(t: dict) -> TherapyInput:
     return TherapyInput(drug=t["drug"], started_on=t["start"], stopped_on=t["stop"], outcome=t["outcome"],
-                        response_at_followup=t["response_at_followup"])
+                        response_at_followup=t["response_at_followup"], stop_detail=t["stop_detail"], dose=t["dose"])
 
 
 def _key_claim(*, client: EHRClient, visit_id: str, digest: str, payload: dict) -> int | None:

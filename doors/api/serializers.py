@@ -41,10 +41,19 @@ class PatientIn(StrictSerializer):
 
 
 class TherapyIn(StrictSerializer):
+    """A therapy line: sent again with a stop (and its reason) when the drug stops; a restart is a new start."""
+
     drug = serializers.CharField(max_length=100, help_text="ATC code (current or pre-2024) or INN name")
     start = serializers.DateField()
-    stop = serializers.DateField(required=False, allow_null=True, default=None)
-    outcome = _choice(Outcome.choices, required=False, default=Outcome.ONGOING)
+    stop = serializers.DateField(required=False, allow_null=True, default=None,
+                                 help_text="Empty while the drug is taken; not after the visit date")
+    outcome = _choice(Outcome.choices, required=False, default=Outcome.ONGOING,
+                      help_text="The stop reason; 'ongoing' while taken. A stop without a reason is stored as "
+                                "not_recorded")
+    stop_detail = serializers.CharField(max_length=300, required=False, default="", allow_blank=True,
+                                        help_text="The adverse event (or other reason) in words or as a code")
+    dose = serializers.CharField(max_length=100, required=False, default="", allow_blank=True,
+                                 help_text="e.g. 40 mg every 2 weeks")
     response_at_followup = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
@@ -174,8 +183,26 @@ class TherapyOut(serializers.Serializer):
     name = serializers.CharField(source="drug.name")
     start = serializers.DateField(source="started_on")
     stop = serializers.DateField(source="stopped_on", allow_null=True)
-    outcome = serializers.CharField()
+    outcome = serializers.CharField(help_text="The stop reason; 'ongoing' while the drug is taken")
+    stop_detail = serializers.CharField()
+    dose = serializers.CharField()
     response_at_followup = serializers.BooleanField(allow_null=True)
+
+
+class StateValueOut(serializers.Serializer):
+    value = MeasurementValue(allow_null=True)
+    status = serializers.ChoiceField(choices=["current", "expired", "unknown"],
+                                     help_text="expired and unknown values are not used by rules or models")
+    recorded_on = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+    source = serializers.CharField(allow_null=True)
+    source_ref = serializers.CharField(allow_null=True)
+
+
+class StateOut(serializers.Serializer):
+    on = serializers.DateField()
+    values = serializers.DictField(child=StateValueOut(), help_text="Keyed by data dictionary name")
+    current_therapies = serializers.ListField(child=serializers.CharField(), help_text="ATC codes")
 
 
 class PatientOut(serializers.Serializer):
@@ -187,3 +214,4 @@ class PatientOut(serializers.Serializer):
     diagnoses = DiagnosisOut(many=True)
     visits = PatientVisitOut(many=True)
     therapies = TherapyOut(many=True)
+    state = StateOut(help_text="What is known of the patient today: each value in force with its date and status")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
@@ -17,6 +18,7 @@ from doors.api.ingest import ehr_visit_amend, ehr_visit_ingest, visit_body
 from doors.api.parsers import BoundedJSONParser, body_limit_check
 from patients import dictionary, drugs, selectors
 from patients.models import EHRClient, Patient, Visit
+from patients.state import patient_state
 from recommendations.selectors import recommendation_payload
 
 # The published contract does not change while the process runs: build it once.
@@ -116,7 +118,8 @@ class VisitView(EHRView):
 
 class PatientView(EHRView):
     @extend_schema(
-        summary="A patient of this client's site: diagnoses, visits with measurements and scores, therapies",
+        summary="A patient of this client's site: diagnoses, visits with measurements and scores, therapy lines, "
+                "and the state today (each value with its date and whether it is current, expired or unknown)",
         responses={200: s.PatientOut, 401: UNAUTHORIZED, 404: _error("No such patient at this client's site"),
                    429: THROTTLED},
     )
@@ -126,8 +129,10 @@ class PatientView(EHRView):
         audit_record(actor=actor, action="patient_read", obj=patient, patient_id=patient.pk,
                      site_code=patient.site.code, detail={"via": "api"})
         record = selectors.patient_record(patient)
+        state = patient_state(patient, on=timezone.localdate())
         data = {"id": patient.pk, "site": patient.site.code, "sex": patient.sex, "birth_year": patient.birth_year,
-                **record}
+                **record, "state": {"on": state.on, "current_therapies": sorted(state.current_drugs),
+                                    "values": {name: v.as_dict() for name, v in state.values.items()}}}
         return Response(s.PatientOut(data, context={"client": request.auth}).data)
 
 

@@ -3,7 +3,7 @@
 On the fly means without storing anything: when the EHR prefetched observations newer than the last
 stored visit (or the stored recommendation is not ready yet), the latest visit's measurements are
 overlaid with them and the active model is called directly, through the same public pieces the
-scoring service uses (patient_values, feature_matrix, the loaded booster, the safety rules).
+scoring service uses (the patient state, feature_matrix, the loaded booster, the safety rules).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import xgboost as xgb
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from doors.fhir.observations import MappingError, observation_read
@@ -23,10 +23,18 @@ from patients import dictionary
 from patients.dictionary import DictionaryError
 from patients.drugs import BY_ATC
 from patients.history import failed_classes
-from patients.models import Diagnosis, Patient, TherapyExposure, Visit
+from patients.models import Patient, Visit, VisitSource
+from patients.state import patient_state
 from recommendations.features import FAILED_CLASSES_KEY, feature_matrix
 from recommendations.models import ModelVersion, RecommendationItem, RecommendationStatus
-from recommendations.scoring import LoadedModel, active_versions, items_ranked, model_load, patient_values
+from recommendations.scoring import (
+    LoadedModel,
+    active_versions,
+    items_ranked,
+    model_load,
+    state_dates,
+    state_prefetches,
+)
 from recommendations.selectors import current_recommendation, explanation
 
 # Cards explain the top drugs only; explaining all ten costs more than the rest of the call.
@@ -116,17 +124,18 @@ def _live(visit: Visit, newer: dict[str, Any], as_of: dt.date) -> Ranking | None
     if version is None:
         return None
     model = model_load(version)
-    prefetch_related_objects([visit.patient], Prefetch("therapies", queryset=TherapyExposure.objects.order_by(
-        "started_on")), Prefetch("diagnoses", queryset=Diagnosis.objects.all()))
-    # An unsaved copy of the visit at the newer date: patient_values reads the patient's prefetched record.
+    prefetch_related_objects([visit.patient], *state_prefetches())
+    # The EHR's newer observations as an unsaved visit on their date, the latest record of the patient's state.
     draft = Visit(patient=visit.patient, site_id=visit.site_id, disease=visit.disease, visit_date=as_of,
-                  measurements={**visit.measurements, **newer})
-    values = patient_values(draft)
+                  measurements=newer, source=VisitSource.FHIR)
+    state = patient_state(visit.patient, on=as_of, draft=draft, disease=visit.disease)
+    values = state.known()
     failed = failed_classes(visit.patient.therapies.all(), as_of)
     rows = feature_matrix(values, model.features, model.drugs, failed_classes=failed)
     # nthread=1: for ten rows, starting XGBoost's thread pool costs ~45 ms, building the matrix 0.1 ms.
     contribs = model.booster.predict(xgb.DMatrix(rows, missing=np.nan, nthread=1), pred_contribs=True)
-    items = items_ranked(model, draft, values, contribs)  # the scoring service's flags and order
+    # The scoring service's flags and order.
+    items = items_ranked(model, draft, values, contribs, current=state.current_drugs, recorded_on=state_dates(state))
     features = {**{f: values.get(f) for f in model.features}, FAILED_CLASSES_KEY: sorted(failed)}
     return Ranking(visit=visit, model_version=version, drugs=[_ranked_drug(it, features, model) for it in items],
                    as_of=as_of, live=True, overlaid=tuple(sorted(newer)))

@@ -19,8 +19,12 @@ from patients import dictionary, drugs
 from patients.dictionary import DISEASE_CODES, DictionaryError, Kind
 from patients.models import EHRClient, Outcome, Sex
 
-THERAPY_STATUS = {"active": Outcome.ONGOING, "completed": Outcome.OTHER, "stopped": Outcome.OTHER,
-                  "on-hold": Outcome.OTHER}
+# Observations are stored on their visit; one dated further than this from its encounter describes another visit
+# and is refused rather than silently moved onto this one (labs are drawn days to weeks around a visit).
+OBSERVATION_WINDOW_DAYS = 30
+# A stop without a coded reason says the reason was not recorded: "completed" is not a claim of why.
+THERAPY_STATUS = {"active": Outcome.ONGOING, "completed": Outcome.NOT_RECORDED, "stopped": Outcome.NOT_RECORDED,
+                  "on-hold": Outcome.NOT_RECORDED}
 
 
 @dataclass
@@ -57,7 +61,8 @@ def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
     visit_id, visit_date = _encounter_map(encounter_entry, out)
     disease, diagnosed_on, comorbidities = _conditions_map(bundle.of_type("Condition"), mapped, out)
     measurements: dict[str, Any] = {}
-    _observations_map(bundle.of_type("Observation"), disease, mapped, measurements, comorbidities, out)
+    _observations_map(bundle.of_type("Observation"), disease, mapped, measurements, comorbidities, out,
+                      visit_date=visit_date)
     therapies = _medications_map(bundle.of_type("MedicationStatement"), mapped, out)
 
     if out.fatal or (bundle.kind == "transaction" and out.per_entry):
@@ -208,12 +213,19 @@ def _comorbidity_add(e: Entry, var, value: Any, comorbidities: dict, mapped: Map
 
 
 def _observations_map(entries: list[Entry], disease: str | None, mapped: MappedVisit, measurements: dict,
-                      comorbidities: dict, out: _Collector) -> None:
+                      comorbidities: dict, out: _Collector, *, visit_date: dt.date | None) -> None:
     for e in entries:
         try:
             measured = observation_read(e.resource)
         except MappingError as exc:
             out.entry_fails(e, e.issue(exc.element, str(exc), code=exc.code))
+            continue
+        if not _within_visit(measured.effective, visit_date):
+            out.entry_fails(e, e.issue("effective[x]", f"{measured.effective.isoformat()} is more than "
+                                       f"{OBSERVATION_WINDOW_DAYS} days from the encounter's date "
+                                       f"{visit_date.isoformat()}: an observation is stored with the visit of its "
+                                       "date, so send it in a bundle with that visit's Encounter",
+                                       code="business-rule"))
             continue
         var = measured.variable
         element = f"{measured.element}.value" if measured.element == "valueQuantity" else measured.element
@@ -242,6 +254,13 @@ def _observations_map(entries: list[Entry], disease: str | None, mapped: MappedV
         (comorbidities if where == "comorbidities" else measurements)[var.name] = measured.value
         mapped.fields[f"{where}.{var.name}"] = (e, element)
         mapped.targets[e.index] = ("Observation", var.name if measured.value is not None else "")
+
+
+def _within_visit(effective: dt.date | None, visit_date: dt.date | None) -> bool:
+    """An observation without a date, or dated within the window around its encounter, belongs to the visit."""
+    if effective is None or visit_date is None:
+        return True
+    return abs((effective - visit_date).days) <= OBSERVATION_WINDOW_DAYS
 
 
 def _shown(value: Any) -> str:
@@ -303,6 +322,10 @@ def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector)
                               f"therapies[{k}].stop": (e, "effectivePeriod.end"),
                               f"therapies[{k}].outcome": (e, "status")})
         mapped.targets[e.index] = ("MedicationStatement", f"{drug.atc}.{start:%Y%m%d}")
+        reason = (r.get("statusReason") or [{}])[0]
+        dosage = (r.get("dosage") or [{}])[0]
         therapies.append({"drug": drug.atc, "start": start, "stop": stop, "outcome": outcome,
+                          "stop_detail": str(reason.get("text") or "")[:300] if stop else "",
+                          "dose": str(dosage.get("text") or "")[:100] if isinstance(dosage, dict) else "",
                           "response_at_followup": None})
     return therapies

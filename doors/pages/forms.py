@@ -201,7 +201,9 @@ class DecisionForm(forms.Form):
         current = [(f"{kind}:{t.drug_atc}", f"{verb} {t.drug.name}", f"on it since {t.started_on:%-d %b %Y}")
                    for t in self.current
                    for kind, verb in (("continue", "Continue"), ("optimise", "Escalate or optimise the dose of"))]
-        ranked = [(f"start:{d['atc']}", f"Start {d['name']}", self._ranked_note(d)) for d in self.ranked]
+        # A drug the patient is on is continued or optimised, not started.
+        ranked = [(f"start:{d['atc']}", f"Start {d['name']}", self._ranked_note(d)) for d in self.ranked
+                  if not d.get("current")]
         other = [("other", "Start a drug not in the ranking", "choose it below; a reason is needed"),
                  ("defer", "Defer the decision", "give the date you will decide below")]
         groups = [("Current therapy", current), ("Start a ranked drug", ranked), ("Something else", other)]

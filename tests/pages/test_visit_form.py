@@ -86,7 +86,7 @@ def test_a_visit_in_the_future_is_refused_next_to_the_date(alice_client, ra_pati
     assert response.status_code == 400
     page = response.content.decode()
     date_field = page[page.index('<label for="id_visit_date">'):page.index("</section>", page.index("id_visit_date"))]
-    assert "The visit date must not be in the future." in date_field
+    assert "The visit date must not be in the future: allowed from" in date_field
 
 
 def test_saving_stores_a_web_form_visit_scores_it_and_returns_to_the_patient(alice_client, ra_patient_lu, ra_model,

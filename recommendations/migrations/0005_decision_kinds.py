@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0002_ehr_clients'),
-        ('recommendations', '0003_cdsclient_cdsfeedback_usedjti'),
+        ('recommendations', '0004_item_current_therapy'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
