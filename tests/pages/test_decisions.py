@@ -259,3 +259,21 @@ def test_a_recommendation_of_another_patient_cannot_be_used(alice_client, scored
     rec, top, _ = _ranking(scored_patient)
     response = _post(alice_client, other.patient, recommendation=rec.pk, choice=f"start:{top['atc']}")
     assert response.status_code == 400 and not Decision.objects.exists()
+
+
+def test_a_current_therapy_is_continued_or_optimised_not_started(alice_client, site_lu, ra_model):
+    from patients.services import TherapyInput
+    from recommendations.jobs import jobs_run_pending
+    from tests.pages.conftest import ra_visit
+
+    adalimumab = TherapyInput(drug="adalimumab", started_on=dt.date(2022, 3, 1))
+    patient = ra_visit(site_lu, ref="LU-ON-ADA", therapies=[adalimumab]).patient
+    jobs_run_pending()
+    rec = Recommendation.objects.get(visit__patient=patient, superseded_at__isnull=True)
+    assert rec.items.get(drug_atc="L04AB04").current
+    page = alice_client.get(f"/patients/{patient.pk}/").content.decode()
+    assert 'value="continue:L04AB04"' in page and 'value="start:L04AB04"' not in page
+    refused = _post(alice_client, patient, recommendation=rec.pk, choice="start:L04AB04", reason="clinical_judgement")
+    assert refused.status_code == 400 and "adalimumab is a current therapy: continue or optimise it." in \
+        refused.content.decode()
+    assert not Decision.objects.exists()
