@@ -131,6 +131,10 @@ def test_a_clinicians_day(tab_at, clinic, width):
     assert "Decision: Defer the decision until" in note and "Model: Rheumatoid arthritis version 1." in note
     assert tab.get_by_role("button", name="Copy as text").is_visible()
 
+    tab.goto(f"/patients/{clinic.pk}/compare/")
+    assert_accessible(tab)
+    assert _fits(tab)
+
     tab.goto(f"/patients/{clinic.pk}/visits/new")
     assert_accessible(tab)
     for label, value in (("Tender joints (28)", "4"), ("Swollen joints (28)", "2"), ("CRP (mg/L)", "8"),

@@ -39,3 +39,9 @@ def test_the_text_for_the_ehr_note_carries_the_ranking_and_the_decision(alice_cl
 
 def test_another_sites_clinician_gets_not_found(bob_client, scored_patient):
     assert bob_client.get(f"/patients/{scored_patient.pk}/summary/").status_code == 404
+
+
+def test_the_summary_is_read_in_a_bounded_number_of_queries(alice_client, scored_patient,
+                                                             django_assert_max_num_queries):
+    with django_assert_max_num_queries(20):
+        alice_client.get(f"/patients/{scored_patient.pk}/summary/")
