@@ -102,13 +102,13 @@ def _patient_load(rng: random.Random, site: Site, disease: str, ref: str, today:
     years_ill = rng.randint(3, 18)  # diagnosed before the first demo visit
     diagnosed_on = today - dt.timedelta(days=int(years_ill * 365.25) + rng.randint(0, 300))
     birth_year = diagnosed_on.year - age_at_onset
-    patient_input = PatientInput(system=f"{DEMO_SYSTEM}:{site.code}", value=ref,
-                                 sex="female" if female else "male", birth_year=birth_year,
-                                 diagnosed_on=diagnosed_on,
-                                 subtype=rng.choice(["RRMS", "RRMS", "RRMS", "SPMS", "PPMS"]) if disease == MS else "")
     therapies = _therapy_history(rng, disease, diagnosed_on, today)
     severity = rng.random()  # the patient's underlying activity, 0 quiet to 1 very active
     traits = _traits(rng, disease, female)
+    # The diagnosis names the same MS course as the record, so the header and the rules agree.
+    patient_input = PatientInput(system=f"{DEMO_SYSTEM}:{site.code}", value=ref,
+                                 sex="female" if female else "male", birth_year=birth_year,
+                                 diagnosed_on=diagnosed_on, subtype=traits.get("ms_course", ""))
     first_visit = today - dt.timedelta(days=rng.randint(500, 730))
     span = (today - dt.timedelta(days=rng.randint(5, 60)) - first_visit).days
     created = 0
@@ -120,7 +120,7 @@ def _patient_load(rng: random.Random, site: Site, disease: str, ref: str, today:
             trend = severity * (1.15 - 0.25 * i / max(1, n_visits - 1))
             visit_ingest(
                 site=site, disease=disease, visit_date=visit_date,
-                measurements=_measurements(rng, disease, trend, traits, i == n_visits - 1),
+                measurements=_measurements(rng, disease, trend, _recorded_traits(rng, traits, i), i == n_visits - 1),
                 actor=DEMO_ACTOR, source=VisitSource.DEMO, patient_input=patient_input,
                 therapies=[_as_known_on(t, visit_date) for t in therapies if t.started_on <= visit_date],
                 source_system=DEMO_SYSTEM, source_id=source_id,
@@ -139,7 +139,8 @@ def _therapy_history(rng: random.Random, disease: str, diagnosed_on: dt.date, to
         last = i == len(history) - 1
         if start >= today - dt.timedelta(days=120):
             break
-        if last and rng.random() < 0.6:
+        # Most patients of a specialist clinic are on a therapy today.
+        if last and rng.random() < 0.85:
             out.append(TherapyInput(drug=atc, started_on=start))
             break
         duration = rng.randint(90, 900)
@@ -157,6 +158,26 @@ def _as_known_on(t: TherapyInput, day: dt.date) -> TherapyInput:
     if t.stopped_on is None or t.stopped_on <= day:
         return t
     return TherapyInput(drug=t.drug, started_on=t.started_on, dose=t.dose)
+
+
+# Re-asked at later visits: smoking and weight, and at one visit in three a screening or comorbidity review.
+REASKED = ("smoking_status", "smoking_pack_years", "bmi")
+
+
+def _recorded_traits(rng: random.Random, traits: dict, i: int) -> dict:
+    """What a visit records of the traits: everything at the first visit, then only what is asked again.
+
+    Facts and conditions then come from the patient's record, carried forward by their validity windows
+    (some screenings expire before the latest visit, as they do in clinics).
+    """
+    if i == 0:
+        return dict(traits)
+    recorded = {name: value for name, value in traits.items() if name in REASKED}
+    if rng.random() < 1 / 3:
+        recorded.update({name: traits[name] for name in ("tuberculosis_status", "heart_failure_nyha",
+                                                         "jcv_antibody_positive", "jcv_index", "pregnancy_status")
+                         if name in traits})
+    return recorded
 
 
 def _traits(rng: random.Random, disease: str, female: bool) -> dict:

@@ -25,8 +25,12 @@ from django.db.models import TextChoices
 
 from patients import dictionary
 from patients.history import current_on, derived_values
-from patients.models import Diagnosis, Patient, RecordEntry, TherapyExposure, Visit
+from patients.models import Diagnosis, EntrySource, Patient, RecordEntry, TherapyExposure, Visit
 from patients.variables import Persistence, Variable
+
+
+# Labels of where a value came from; a dict, because Django's get_FOO_display() re-reads the choices each call.
+SOURCES = dict(EntrySource.choices)
 
 
 class Status(TextChoices):
@@ -151,11 +155,11 @@ def patient_state(patient: Patient, *, on: dt.date, visit: Visit | None = None, 
                                           recorded_on=on if value is not None else None, source="record")
         elif var.persistence in (Persistence.FACT, Persistence.CONDITION) and var.name in latest_entry:
             e = latest_entry[var.name]
-            values[var.name] = _dated(var, e.value, e.effective_on, on, source=e.get_source_display(),
+            values[var.name] = _dated(var, e.value, e.effective_on, on, source=SOURCES.get(e.source, e.source),
                                       source_ref=e.source_ref, visit_id=e.visit_id)
         elif var.name in latest_measured:
             value, v = latest_measured[var.name]
-            values[var.name] = _dated(var, value, v.visit_date, on, source=v.get_source_display(),
+            values[var.name] = _dated(var, value, v.visit_date, on, source=SOURCES.get(v.source, v.source),
                                       source_ref=v.source_id or "", visit_id=v.pk)
         else:
             values[var.name] = StateValue(var)

@@ -142,15 +142,29 @@ class Variable:
             return f"{self.label}: {'yes' if value else 'no'}"
         if self.kind == Kind.CODE:
             return f"{self.label}: {self.code_label(value)}"
-        unit = "" if self.unit in ("1", "{score}", "{count}") else f" {self.display_unit}"
-        shown = f"{value:.1f}" if self.unit == "a" and isinstance(value, float) else _num(value)  # 16.4 years
-        return f"{self.label} {shown}{unit}"
+        unit = f" {self.display_unit}" if self.display_unit else ""
+        return f"{self.label} {self.format(value)}{unit}"
+
+    def format(self, value: Any) -> str:
+        """The value alone as a clinician writes it: 4.5 not 4.50, yes/no, a code's label, years to one decimal."""
+        if value is None:
+            return "—"
+        if self.kind == Kind.BOOLEAN:
+            return "yes" if value else "no"
+        if self.kind == Kind.CODE:
+            return self.code_label(value)
+        return f"{value:.1f}" if self.unit == "a" and isinstance(value, float) else _num(value)  # 16.4 years
 
     @property
     def display_unit(self) -> str:
-        return {"a": "years", "kg/m2": "kg/m²", "ug/g": "µg/g", "/(12.mo)": "per year", "/d": "per day"}.get(
-            self.unit, self.unit
-        )
+        """The unit in words for pages: µg/g, per day; no UCUM annotation such as {pack-years} reaches a page."""
+        words = {"a": "years", "kg/m2": "kg/m²", "ug/g": "µg/g", "/(12.mo)": "per year", "/d": "per day",
+                 "{pack-years}": "pack-years"}
+        if self.unit in words:
+            return words[self.unit]
+        if self.unit == "1" or self.unit.startswith("{"):
+            return ""
+        return self.unit
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

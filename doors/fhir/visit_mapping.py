@@ -257,8 +257,10 @@ def _observations_map(entries: list[Entry], disease: str | None, mapped: MappedV
 
 
 def _within_visit(effective: dt.date | None, visit_date: dt.date | None) -> bool:
-    """An observation without a date, or dated within the window around its encounter, belongs to the visit."""
-    if effective is None or visit_date is None:
+    """An observation without a date, or dated within the window around its encounter, belongs to the visit.
+
+    An implausible encounter date is the error to report, not the observations around it."""
+    if effective is None or visit_date is None or visit_date > dt.date.today():
         return True
     return abs((effective - visit_date).days) <= OBSERVATION_WINDOW_DAYS
 

@@ -16,9 +16,12 @@ from django.utils import timezone
 
 from patients import dictionary, scores
 from patients.dictionary import DictionaryError, Disease, Kind, Origin, Variable
-from patients.drugs import DRUGS
-from patients.models import TherapyExposure
+from patients.drugs import BY_ATC, DRUGS
+from patients.models import Outcome, TherapyExposure
 from patients.services import ACTIVITY_SCORES
+from patients.state import PatientState, StateValue, Status
+from patients.therapies import TherapyInput
+from patients.variables import Persistence
 from recommendations.decisions import DecisionInput
 from recommendations.models import DecisionKind, OverrideReason
 
@@ -47,6 +50,19 @@ SCORE_INPUTS = {
     "partial_mayo": ("mayo_stool_frequency", "mayo_rectal_bleeding", "mayo_physician_global"),
     "full_mayo": ("mayo_stool_frequency", "mayo_rectal_bleeding", "mayo_physician_global", "mayo_endoscopic"),
 }
+
+
+PERSISTENT = (Persistence.FACT, Persistence.CONDITION)
+
+
+def _initial(var: Variable, value):
+    if var.kind == Kind.BOOLEAN:
+        return "yes" if value else "no"
+    return value
+
+
+def _joined(*parts: str) -> str:
+    return " · ".join(p for p in parts if p)
 
 
 def _num(x: float | None) -> str:
@@ -89,46 +105,154 @@ def _field_for(var: Variable) -> forms.Field:
 
 
 class VisitForm(forms.Form):
+    """A new visit, starting from the patient's state.
+
+    Facts and conditions are pre-filled with what is known and say since when; a value left as it was is
+    not recorded again (its date keeps meaning "last established"), unless a condition is ticked as
+    confirmed today. Measurements start empty. A drug started here asks what happens to each current one.
+    """
+
     # ISO format: the only one a browser's date input reads, whatever the page's locale.
     visit_date = forms.DateField(label="Visit date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
-    def __init__(self, *args, disease: str, **kwargs):
+    def __init__(self, *args, disease: str, state: PatientState | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.disease = disease
-        self.variables = dictionary.variables_for(disease, origin=Origin.MEASURED)
+        self.state = state
+        self.variables = [v for v in dictionary.variables_for(disease, origin=Origin.MEASURED) if self._asked(v)]
         today = timezone.localdate()
         self.fields["visit_date"].initial = today
         self.fields["visit_date"].widget.attrs["max"] = today.isoformat()
+        self.known: dict[str, StateValue] = {}
         for var in self.variables:
-            self.fields[var.name] = _field_for(var)
+            field = self.fields[var.name] = _field_for(var)
+            known = state.values.get(var.name) if state else None
+            if known is None or var.persistence not in PERSISTENT or known.status == Status.UNKNOWN:
+                continue
+            self.known[var.name] = known
+            if known.status == Status.CURRENT:
+                field.initial = _initial(var, known.value)
+                field.help_text = _joined(f"Unchanged since {known.recorded_on:%-d %b %Y}: change it, or leave it",
+                                          field.help_text)
+                if var.persistence == Persistence.CONDITION:
+                    self.fields[f"confirm_{var.name}"] = forms.BooleanField(
+                        label=f"{var.label}: confirmed today", required=False)
+            else:
+                field.help_text = _joined(f"Last recorded {var.format(known.value)} on {known.recorded_on:%-d %b %Y}, "
+                                          f"expired on {known.expires_on:%-d %b %Y}: record it again", field.help_text)
+        self.lines = state.current_therapies if state else []
+        self._therapy_fields()
+
+    def _asked(self, var: Variable) -> bool:
+        # Fields that cannot apply are not asked: pregnancy for a male patient.
+        return not (var.name == "pregnancy_status" and self.state and self.state.patient.sex == "male")
+
+    def _therapy_fields(self) -> None:
+        drugs_ = sorted(DRUGS, key=lambda d: (self.disease not in d.diseases, d.name))
+        self.fields["start_drug"] = forms.ChoiceField(
+            label="Start a drug", required=False,
+            choices=[("", "No new drug")] + [(d.atc, f"{d.name} ({d.class_label})") for d in drugs_])
+        self.fields["start_date"] = forms.DateField(label="Start date", required=False,
+                                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                                    help_text="Default: the visit date")
+        self.fields["start_dose"] = forms.CharField(label="Dose", required=False, max_length=100,
+                                                    help_text="e.g. 5 mg/kg at weeks 0, 2, 6")
+        for line in self.lines:
+            key = f"line_{line.pk}"
+            self.fields[key] = forms.ChoiceField(
+                label=f"{line.drug.name} (since {line.started_on:%-d %b %Y})", required=False,
+                choices=[("", "—"), ("continues", "Continues"), ("stops", "Stops")])
+            self.fields[f"{key}_stop"] = forms.DateField(label="Stopped on", required=False,
+                                                         widget=forms.DateInput(attrs={"type": "date"},
+                                                                                format="%Y-%m-%d"))
+            self.fields[f"{key}_reason"] = forms.ChoiceField(
+                label="Stop reason", required=False,
+                choices=[("", "—")] + [c for c in Outcome.choices if c[0] != Outcome.ONGOING])
+            self.fields[f"{key}_detail"] = forms.CharField(label="Adverse event or detail", required=False,
+                                                           max_length=300)
 
     def groups(self) -> list[tuple[str, list]]:
-        """Fieldsets in a clinician's reading order: (bound field, dictionary variable, unit shown) each."""
+        """Fieldsets in a clinician's reading order: (bound field, dictionary variable, unit shown, confirm field)."""
         out = []
         for key, title in GROUPS:
-            fields = [(self[var.name], var, _unit(var)) for var in self.variables if var.group == key]
+            fields = [(self[var.name], var, _unit(var),
+                       self[f"confirm_{var.name}"] if f"confirm_{var.name}" in self.fields else None)
+                      for var in self.variables if var.group == key]
             if fields:
                 out.append((title, fields))
         return out
 
+    def therapy_lines(self) -> list[dict]:
+        return [{"line": line, "choice": self[f"line_{line.pk}"], "stop": self[f"line_{line.pk}_stop"],
+                 "reason": self[f"line_{line.pk}_reason"], "detail": self[f"line_{line.pk}_detail"]}
+                for line in self.lines]
+
+    def clean(self):
+        data = super().clean()
+        starting = data.get("start_drug")
+        for line in self.lines:
+            key = f"line_{line.pk}"
+            choice = data.get(key)
+            if choice == "stops":
+                if not data.get(f"{key}_stop"):
+                    self.add_error(f"{key}_stop", f"Say when {line.drug.name} stopped.")
+                if not data.get(f"{key}_reason"):
+                    self.add_error(f"{key}_reason", f"Say why {line.drug.name} stopped (or “reason not recorded”).")
+            elif not choice and starting and starting != line.drug_atc:
+                self.add_error(key, f"{line.drug.name} is current: does it continue with "
+                                    f"{BY_ATC[starting].name}, or stop (and when)?")
+            if starting == line.drug_atc:
+                self.add_error("start_drug", f"{line.drug.name} is already current (since "
+                                             f"{line.started_on:%-d %b %Y}).")
+        return data
+
     def measurements(self) -> dict:
-        """The entered values keyed by dictionary name, blanks left out (valid form only)."""
+        """The entered values keyed by dictionary name, blanks left out (valid form only).
+
+        A fact or condition left as the state had it is not recorded again, unless confirmed today.
+        """
         out = {}
         for var in self.variables:
             value = self.cleaned_data.get(var.name)
             if value in (None, ""):
                 continue
-            out[var.name] = (value == "yes") if var.kind == Kind.BOOLEAN else value
+            value = (value == "yes") if var.kind == Kind.BOOLEAN else value
+            known = self.known.get(var.name)
+            unchanged = known is not None and known.status == Status.CURRENT and known.value == value
+            if unchanged and not self.cleaned_data.get(f"confirm_{var.name}"):
+                continue
+            out[var.name] = value
         return out
 
-    def add_dictionary_errors(self, exc: DictionaryError) -> None:
-        """Each dictionary error next to its field: 'measurements.crp' on crp, 'date' on the visit date."""
+    def therapies(self) -> list[tuple[str, TherapyInput]]:
+        """(form field, therapy input) for the drug started and the current drugs that stop."""
+        visit_date = self.cleaned_data["visit_date"]
+        out = []
+        for line in self.lines:
+            key = f"line_{line.pk}"
+            if self.cleaned_data.get(key) == "stops":
+                out.append((f"{key}_stop", TherapyInput(
+                    drug=line.drug_atc, started_on=line.started_on, stopped_on=self.cleaned_data[f"{key}_stop"],
+                    outcome=self.cleaned_data[f"{key}_reason"], stop_detail=self.cleaned_data[f"{key}_detail"])))
+        if self.cleaned_data.get("start_drug"):
+            out.append(("start_date", TherapyInput(drug=self.cleaned_data["start_drug"],
+                                                   started_on=self.cleaned_data.get("start_date") or visit_date,
+                                                   dose=self.cleaned_data.get("start_dose") or "")))
+        return out
+
+    def add_dictionary_errors(self, exc: DictionaryError, *, therapy_fields: list[str] = ()) -> None:
+        """Each dictionary error next to its field: 'measurements.crp' on crp, 'date' on the visit date,
+        'therapies[0].stop' on the field of the therapy it names."""
         for error in exc.errors:
             name = error.field.removeprefix("measurements.")
             if name == "date":
                 self.add_error("visit_date", f"The visit date {error.message}.")
             elif name in self.fields:
                 self.add_error(name, f"{dictionary.label(name)} {_in_words(error.message, dictionary.BY_NAME[name])}.")
+            elif name.startswith("therapies[") and therapy_fields:
+                index = int(name[len("therapies["):name.index("]")])
+                what = name.split(".", 1)[1] if "." in name else "drug"
+                self.add_error(therapy_fields[index], f"The therapy's {what} {error.message}.")
             else:
                 self.add_error(None, f"{error.field} {error.message}.")
 

@@ -26,20 +26,16 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 
 from doors.pages.charts import activity_charts, lab_charts
+from doors.pages.record import flowsheet, state_sections, therapy_lines
 from doors.pages.targets import SEVERITY_ORDER, TARGET_LABELS
 from patients import dictionary
 from patients.access import patients_for_user
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC, DRUGS
 from patients.history import same_class_failed
-from patients.models import (
-    Diagnosis,
-    Patient,
-    PatientIdentifier,
-    TherapyExposure,
-    Visit,
-)
+from patients.models import Diagnosis, Patient, PatientIdentifier, TherapyExposure, Visit
 from patients.selectors import diagnosis_of, patient_record, years_between
+from patients.state import patient_state
 from recommendations.decisions import decisions_for_patient
 from recommendations.explanations import comparison, sigmoid, waterfall
 from recommendations.models import Decision, JobStatus, Recommendation, ScoringJob
@@ -189,29 +185,39 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
         for drug in recommendation["drugs"]:
             drug["waterfall"] = waterfall(drug, recommendation["base_value"])
     diagnosis = diagnosis_of(record["diagnoses"], latest)
-    contraindicated = [d for d in (recommendation or {}).get("drugs", []) if d["contraindicated"]]
+    state = patient_state(patient, on=today)
+    drugs = (recommendation or {}).get("drugs", [])
+    contraindicated = [d for d in drugs if d["contraindicated"] and not d.get("current")]
+    current_lines, past_lines = therapy_lines(state)
+    flow_visits, flow_rows = flowsheet(record["visits"], disease=diagnosis.disease if diagnosis else None)
     return {
         **record,
         "ehr_id": record["identifiers"][0].value if record["identifiers"] else str(patient.pk)[:8],
         "age": patient.age_on(today),
         "diagnosis": diagnosis,
+        # The header and every rule read the same MS course: the state's.
+        "ms_course": state.values["ms_course"] if "ms_course" in state.values else None,
         "duration_years": years_between(diagnosis.diagnosed_on, today) if diagnosis else None,
         "charts": activity_charts(record["visits"], record["therapies"], today=today),
         "labs": lab_charts(record["visits"], today=today),
+        "state": state,
+        "state_sections": state_sections(state, disease=diagnosis.disease if diagnosis else None),
+        "current_lines": current_lines,
+        "past_lines": past_lines,
+        "flow_visits": flow_visits,
+        "flow_rows": flow_rows,
         "recommendation": recommendation,
+        "current_items": [d for d in drugs if d.get("current")],
         "contraindicated": contraindicated,
         "first_contra_rank": contraindicated[0]["rank"] if contraindicated else None,
         "decisions": decisions_for_patient(patient),
-        "current_therapies": [t for t in record["therapies"] if t.stopped_on is None],
+        "current_therapies": current_lines,
     }
 
 
-def current_therapies(patient: Patient) -> list[TherapyExposure]:
-    """The therapies the patient is on (not stopped), longest-running first, in one query.
-
-    Read from the therapy lines for now; the patient's state on a date will answer this once it exists.
-    """
-    return list(patient.therapies.filter(stopped_on__isnull=True).order_by("started_on", "id"))
+def current_therapies(patient: Patient, *, on: dt.date) -> list[TherapyExposure]:
+    """The therapy lines the patient is on at that date, as the patient's state reads them."""
+    return patient_state(patient, on=on).current_therapies
 
 
 def patient_compare(patient: Patient, *, a: str, b: str) -> dict:
@@ -242,11 +248,23 @@ def _recommendation(visit: Visit | None, therapies: list[TherapyExposure]) -> di
                          .values_list("pk", flat=True).first())
     for drug in payload.get("drugs", []):
         _drug_relative_words(drug, therapies, visit.visit_date)
+        for flag in drug["flags"]:
+            flag["recorded"] = _recorded_words(flag.get("evidence") or [])
     if payload.get("base_value") is not None:
         # Beside every percentage: what "response" means for this model, and the average patient's chance.
         payload["baseline_pct"] = round(sigmoid(payload["base_value"]) * 100)
         payload["outcome_short"] = (payload["model_version"].get("outcome") or "as the model card defines it").rstrip(".")
     return payload
+
+
+def _recorded_words(evidence: list[dict]) -> str:
+    """'heart failure (NYHA class) recorded 29 Nov 2026' for the values a flag rests on."""
+    parts = []
+    for e in evidence:
+        if e.get("recorded_on"):
+            day = dt.date.fromisoformat(e["recorded_on"])
+            parts.append(f"{dictionary.label(e['variable'])} recorded {day:%-d %b %Y}")
+    return "; ".join(parts)
 
 
 def _drug_relative_words(drug: dict, therapies: list[TherapyExposure], on: dt.date) -> None:

@@ -24,6 +24,7 @@ from patients.dictionary import DictionaryError, Disease
 from patients.drugs import DRUGS
 from patients.models import VisitSource
 from patients.selectors import visit_form_disease
+from patients.state import patient_state
 from patients.services import visit_ingest
 from recommendations.decisions import DecisionError, RecommendationSuperseded, decision_record
 
@@ -92,7 +93,7 @@ def patient_detail(request, patient_id):
 def decision_create(request, patient_id):
     actor = Actor.from_request(request)
     patient = patient_get_for_user(request.user, patient_id, actor=actor)
-    current = current_therapies(patient)
+    current = current_therapies(patient, on=timezone.localdate())
     form = DecisionForm(request.POST, recommendation=None, current=current)
     if not form.is_valid():
         _audit_view(request, patient, page="decision_form")
@@ -157,20 +158,22 @@ def visit_new(request, patient_id):
     if not disease:
         messages.error(request, "This patient has no diagnosis; a visit needs one.")
         return redirect(patient)
+    state = patient_state(patient, on=timezone.localdate(), disease=disease)
     if request.method == "POST":
-        form = VisitForm(request.POST, disease=disease)
+        form = VisitForm(request.POST, disease=disease, state=state)
         if form.is_valid():
+            therapies = form.therapies()
             try:
                 visit_ingest(site=patient.site, disease=disease, visit_date=form.cleaned_data["visit_date"],
                              measurements=form.measurements(), actor=actor, source=VisitSource.FORM,
-                             patient=patient)
+                             patient=patient, therapies=[t for _, t in therapies])
             except DictionaryError as exc:
-                form.add_dictionary_errors(exc)
+                form.add_dictionary_errors(exc, therapy_fields=[field for field, _ in therapies])
             else:
                 messages.success(request, "Visit saved. The therapies are being ranked for it.")
                 return redirect(patient)
     else:
-        form = VisitForm(disease=disease)
+        form = VisitForm(disease=disease, state=state)
     return render(request, "patients/visit_form.html", {
         "patient": patient, "ehr_id": patient.primary_identifier, "form": form, "disease": disease,
         "disease_label": Disease(disease).label,

@@ -46,8 +46,8 @@ def test_codes_are_selects_and_yes_no_questions_allow_unknown(alice_client, ra_p
     smoking = page[page.index('name="smoking_status"'):page.index("</select>", page.index('name="smoking_status"'))]
     for code in dictionary.BY_NAME["smoking_status"].codes:
         assert f'value="{code.code}"' in smoking and code.label in smoking
-    rf = page[page.index('name="rf_positive"'):page.index("</select>", page.index('name="rf_positive"'))]
-    assert 'value="" selected>Not recorded' in rf and 'value="yes">Yes' in rf and 'value="no">No' in rf
+    vte = page[page.index('name="vte_history"'):page.index("</select>", page.index('name="vte_history"'))]
+    assert 'value="" selected>Not recorded' in vte and 'value="yes">Yes' in vte and 'value="no">No' in vte
 
 
 def test_a_crohns_patient_gets_the_harvey_bradshaw_items_and_its_live_score(alice_client, site_lu):

@@ -164,7 +164,7 @@ def test_the_patient_page_shows_the_ranked_drugs_with_the_synthetic_notice(alice
     page = alice_client.get(f"/patients/{ra_patient_lu.pk}/").content.decode()
     assert "Trained on synthetic data · not for clinical use" in page
     assert "abatacept" in page and "rituximab" in page
-    assert "CRP 14 mg/L" in page
+    assert 'CRP <span class="muted small">mg/L</span></th><td>14</td>' in page  # the flowsheet
 
 
 def test_a_drug_relative_input_is_explained_per_drug(site_lu, ra_model, django_capture_on_commit_callbacks):
