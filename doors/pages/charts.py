@@ -32,12 +32,16 @@ class Layout:
     plot_height: int
     max_ticks: int  # date ticks along the axis
     max_labels: int  # points whose value is written beside them (the latest ones)
+    band_labels: bool  # each band named in the right margin (the narrow drawing leaves it to the legend)
 
 
-WIDE = Layout(width=760, left=52, right=20, top=30, plot_height=190, max_ticks=7, max_labels=16)
-NARROW = Layout(width=360, left=40, right=12, top=30, plot_height=170, max_ticks=3, max_labels=4)
-LAB_WIDE = Layout(width=760, left=52, right=20, top=26, plot_height=120, max_ticks=7, max_labels=16)
-LAB_NARROW = Layout(width=360, left=40, right=12, top=26, plot_height=110, max_ticks=3, max_labels=4)
+# The wide drawings keep a right margin for the band names, so no name sits under a point.
+WIDE = Layout(width=760, left=52, right=170, top=30, plot_height=190, max_ticks=6, max_labels=16, band_labels=True)
+NARROW = Layout(width=360, left=40, right=12, top=30, plot_height=170, max_ticks=3, max_labels=4, band_labels=False)
+LAB_WIDE = Layout(width=760, left=52, right=170, top=26, plot_height=120, max_ticks=6, max_labels=16,
+                  band_labels=True)
+LAB_NARROW = Layout(width=360, left=40, right=12, top=26, plot_height=110, max_ticks=3, max_labels=4,
+                    band_labels=False)
 AXIS_HEIGHT = 28  # date labels under the plot
 LANES_CAPTION = 22  # "Therapies" above the lanes
 LANE_HEIGHT, LANE_GAP = 20, 5
@@ -282,15 +286,16 @@ def _band_shapes(bands: ScoreBands | None, lab, y_of: Callable[[float], float], 
                 break
             upper = min(b.upper if b.upper is not None else y_max, y_max)
             y0, y1 = y_of(upper), y_of(b.lower)
-            text = f"{b.label} {b.rule}"
-            shapes.append(BandShape(_f(y0), _f(y1 - y0), kind, shade, text, _f(y0 + 12),
-                                    show_text=(y1 - y0) >= 15 and len(text) * 6.4 < layout.width - layout.left - 60))
+            text = f"{b.label.replace(' disease activity', '')} {b.rule}"
+            shapes.append(BandShape(_f(y0), _f(y1 - y0), kind, shade, text, _f((y0 + y1) / 2 + 4),
+                                    show_text=layout.band_labels and (y1 - y0) >= 12))
     elif lab is not None:
         lower = lab.lower or 0
         upper = min(lab.upper if lab.upper is not None else y_max, y_max)
         y0, y1 = y_of(upper), y_of(lower)
-        shapes.append(BandShape(_f(y0), _f(y1 - y0), "reference", 0, lab.text, _f(y0 + 12),
-                                show_text=(y1 - y0) >= 15 and len(lab.text) * 6.4 < layout.width - layout.left - 60))
+        text = ("Reference " + (f"{lab.lower:g}–{lab.upper:g}" if lab.lower is not None else f"< {lab.upper:g}"))
+        shapes.append(BandShape(_f(y0), _f(y1 - y0), "reference", 0, text, _f((y0 + y1) / 2 + 4),
+                                show_text=layout.band_labels and (y1 - y0) >= 12))
     return shapes
 
 

@@ -92,7 +92,9 @@ def test_screenshots_of_the_main_pages(page, demo_network):
     page.goto(f"/patients/{patient.pk}/compare/")
     _shot(page, "compare")
 
-    page.goto(f"/patients/{patient.pk}/visits/new")
+    # The visit form of a rheumatoid-arthritis patient, whose live scores show DAS28, CDAI and SDAI.
+    ra_patient = PatientIdentifier.objects.get(value="LU-RA-0001").patient
+    page.goto(f"/patients/{ra_patient.pk}/visits/new")
     for label, value in (("Tender joints (28)", "6"), ("Swollen joints (28)", "4"), ("ESR (mm/h)", "28"),
                          ("CRP (mg/L)", "12"), ("Patient global assessment (mm)", "55"),
                          ("Evaluator global assessment (mm)", "40")):

@@ -28,3 +28,15 @@ def test_every_score_cites_its_source_and_says_its_target():
     for name, bands in SCORE_BANDS.items():
         assert bands.source and ("et al." in bands.source or "," in bands.source), name
         assert bands.target or name == "edss"
+
+
+def test_every_band_shade_a_chart_can_draw_has_a_colour():
+    from pathlib import Path
+
+    from doors.pages.charts import _shades
+
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "clinnova.css").read_text()
+    for name, bands in SCORE_BANDS.items():
+        for kind, shade in _shades(bands):
+            assert f".band-{kind}.shade-{shade} {{ fill:" in css, (name, kind, shade)
+            assert f".band-key-{kind}.shade-{shade} {{ background:" in css, (name, kind, shade)
