@@ -15,5 +15,5 @@ RUN SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --no-input \
 
 USER clinnova
 EXPOSE 8000
-# The access log leaves out the URL (a path or query string can name a patient); X-Request-ID joins it to the app log.
-CMD ["gunicorn", "clinnova.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30", "--access-logfile", "-", "--access-logformat", "%(h)s %(t)s \"%(m)s\" %(s)s %(B)s %(M)sms %({x-request-id}o)s"]
+# Bind address, workers, timeout and access log format: clinnova/gunicorn_conf.py.
+CMD ["gunicorn", "-c", "clinnova/gunicorn_conf.py", "clinnova.wsgi:application"]

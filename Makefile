@@ -31,8 +31,8 @@ run: install
 	@echo "  Clinnova is running at http://$(HOST):$(PORT)/"
 	@echo "  Demo logins (password: $${CLINNOVA_DEMO_PASSWORD:-clinnova-demo}):"
 	@echo "    clinician-lu, clinician-fr, clinician-de, clinician-ch   (clinicians, one site each)"
-	@echo "    modeladmin                                               (model versions; enrols a TOTP app at first sign-in)"
-	@echo "    privacy-officer                                          (audit trail; enrols a TOTP app at first sign-in)"
+	@echo "    modeladmin                                               (model versions; binds a TOTP app with the link above)"
+	@echo "    privacy-officer                                          (audit trail; binds a TOTP app with the link above)"
 	@echo "  Models are trained on synthetic data and are not for clinical use."
 	@echo ""
 	DEBUG=1 $(PY) manage.py runserver --noreload $(HOST):$(PORT)
@@ -47,7 +47,7 @@ bench: install
 		export DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinnova_bench CELERY_BROKER_URL=redis://127.0.0.1:6379/13; \
 	fi; \
 	export SECRET_KEY=$${SECRET_KEY:-bench-only-secret-key-not-for-production-0123456789abcdef} HTTPS=0; \
-	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py load_models && $(PY) manage.py bench
+	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py load_models && $(PY) manage.py bench && $(PY) manage.py bench_import $(BENCH_IMPORT_ARGS)
 
 # Load and fault tests against this machine's PostgreSQL, Redis, gunicorn and Celery (loopback only, bounded).
 loadtest: install

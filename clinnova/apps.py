@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class ClinnovaConfig(AppConfig):
@@ -19,3 +20,10 @@ class ClinnovaConfig(AppConfig):
         auth.user_logged_out.connect(signin.on_signed_out, dispatch_uid="clinnova_signed_out")
         user_locked_out.connect(signin.on_locked_out, dispatch_uid="clinnova_locked_out")
         got_request_exception.connect(request_exception_log, dispatch_uid="clinnova_request_exception")
+
+
+class ClinnovaAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with Clinnova's admin site: a second factor, no patient data, no bulk deletes."""
+
+    default = False  # ClinnovaConfig stays the clinnova app; this one is named in INSTALLED_APPS
+    default_site = "clinnova.admin_site.ClinnovaAdminSite"

@@ -20,21 +20,37 @@ SESSION_EXPIRED = "session_expired"
 OTP_ENROL = "otp_enrol"
 OTP_VERIFY = "otp_verify"
 OTP_FAILED = "otp_failed"
+OTP_RECOVERY_USED = "otp_recovery_used"
 ACCESS_REFUSED = "access_refused"
+PASSWORD_CHANGE = "password_change"
+PASSWORD_CHANGE_FAILED = "password_change_failed"
 AUDIT_READ = "audit_read"
 AUDIT_EXPORT = "audit_export"
+
+
+def from_trusted_proxy(request) -> bool:
+    """Whether the peer is a proxy we were told about: only then are its forwarding headers believed."""
+    if settings.TRUSTED_PROXY_COUNT <= 0:
+        return False
+    if not settings.TRUSTED_PROXY_NETWORKS:
+        return True
+    try:
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")
+    except ValueError:
+        return False
+    return any(peer in ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXY_NETWORKS)
 
 
 def client_address(request) -> str | None:
     """The address of the person at the other end, for lockouts and the audit trail.
 
-    Behind TRUSTED_PROXY_COUNT proxies, REMOTE_ADDR is the nearest proxy; the
-    client is the entry that many places from the right of X-Forwarded-For
-    (entries further left were written by the client and can be forged).
+    Only with TRUSTED_PROXY_COUNT set explicitly (and the peer within TRUSTED_PROXY_NETWORKS when given) is
+    X-Forwarded-For read: REMOTE_ADDR is then the nearest proxy, and the client is the entry that many places
+    from the right (entries further left were written by the client and can be forged).
     """
     remote = request.META.get("REMOTE_ADDR") or None
     hops = settings.TRUSTED_PROXY_COUNT
-    if hops <= 0:
+    if not from_trusted_proxy(request):
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
     if len(forwarded) < hops:
@@ -92,3 +108,14 @@ def audit_record(
         # The id in the X-Request-ID header and in the logs, so one request can be followed across both.
         request_id=actor.request_id or uuid.uuid4(),
     )
+
+
+def audit_record_patients(*, actor: Actor, action: str, patients, detail: dict | None = None) -> None:
+    """One event per patient shown (a list or search page), written in one statement."""
+    request_id = actor.request_id or uuid.uuid4()
+    AuditEvent.objects.bulk_create([
+        AuditEvent(actor_user=actor.user, actor_client=actor.client, action=action, object_type="Patient",
+                   object_id=str(p.pk), patient_id=p.pk, site_code=p.site.code, address=actor.address,
+                   user_agent=actor.user_agent, detail=detail or {}, request_id=request_id)
+        for p in patients
+    ])

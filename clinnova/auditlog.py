@@ -61,6 +61,10 @@ class AuditQuery:
                 "to": self.until.isoformat() if self.until else ""}
 
 
+AUDIT_FIRST_DAY = dt.date(2000, 1, 1)
+AUDIT_LAST_DAY = dt.date(2999, 12, 31)
+
+
 def audit_query_parse(params) -> tuple[AuditQuery, list[str]]:
     """The query from GET parameters patient, user, from and to, with a sentence for each one that is wrong."""
     errors = []
@@ -82,6 +86,12 @@ def audit_query_parse(params) -> tuple[AuditQuery, list[str]]:
         except ValueError:
             dates[name] = None
             errors.append(f"“{label}” must be a date such as 2026-11-28.")
+            continue
+        # The trail starts with the system; the bounds keep "the day after" and time zones computable.
+        if dates[name] and not AUDIT_FIRST_DAY <= dates[name] <= AUDIT_LAST_DAY:
+            errors.append(f"“{label}” is {raw}; use a date from {AUDIT_FIRST_DAY.isoformat()} to "
+                          f"{AUDIT_LAST_DAY.isoformat()}.")
+            dates[name] = None
     if dates["from"] and dates["to"] and dates["from"] > dates["to"]:
         errors.append("“From” is after “To”: swap them to search that period.")
     query = AuditQuery(patient_ids=patient_ids, patient=raw_patient, action=action if action in ACTION_WORDS else "",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from clinnova.audit import ACCESS_REFUSED, Actor, audit_record
+from django.http import HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
+
+from clinnova.audit import ACCESS_REFUSED, Actor, audit_record, from_trusted_proxy
 from clinnova.logging import request_id_var
 
 
 def request_id_from(header: str) -> str:
-    """The id a proxy or client sent in X-Request-ID if it is a UUID; otherwise a new one.
+    """The id in X-Request-ID if it is a UUID; otherwise a new one.
 
     Anything else is refused, so a header cannot smuggle text into log lines.
     """
@@ -26,7 +29,9 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.request_id = request_id_from(request.headers.get("X-Request-ID", ""))
+        # The trusted proxy's id joins its log to ours; a client's own choice is never written into the audit trail.
+        given = request.headers.get("X-Request-ID", "") if from_trusted_proxy(request) else ""
+        request.request_id = request_id_from(given)
         token = request_id_var.set(request.request_id)
         try:
             response = self.get_response(request)
@@ -34,6 +39,70 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+class NoStoreMiddleware:
+    """Cache-Control: no-store on every response the application makes (static files are served before it).
+
+    Patient pages, the JSON API, FHIR and CDS Hooks answers all carry patient data; a shared or browser cache
+    must keep none of it. Marking every dynamic response is simpler to trust than a list of the ones that do.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+class ChunkedBodyMiddleware:
+    """A body sent with Transfer-Encoding: chunked and no Content-Length answers 411.
+
+    Django reads Content-Length bytes of a body; without one it reads nothing, so a chunked visit would be
+    taken as an empty body. The TLS proxy (deploy/nginx.conf) buffers chunked requests and sends the length.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not request.META.get("CONTENT_LENGTH"):
+            response = _bad_request(request, "The body was sent with Transfer-Encoding: chunked; send it with a "
+                                             "Content-Length header instead.")
+            response.status_code = 411
+            return response
+        return self.get_response(request)
+
+
+class NulCharacterMiddleware:
+    """A NUL character in a query parameter or form field answers 400 naming the field.
+
+    PostgreSQL text cannot hold NUL; let through, it turned a search into a 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        sources = [("query parameter", request.GET)]
+        if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                                 "multipart/form-data"):
+            sources.append(("form field", request.POST))
+        for kind, params in sources:
+            for name, values in params.lists():
+                if "\x00" in name or any("\x00" in value for value in values):
+                    return _bad_request(request, f"The {kind} '{name[:40].replace(chr(0), '?')}' contains a NUL "
+                                                 "character (\\0); remove it and try again.")
+        return self.get_response(request)
+
+
+def _bad_request(request, message: str) -> HttpResponse:
+    if request.path.startswith(("/api/", "/fhir/", "/cds-services")):
+        return JsonResponse({"code": "invalid", "message": message}, status=400)
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
 class HealthCheckMiddleware:

@@ -45,3 +45,22 @@ class AuditEvent(models.Model):
         if self.actor_user_id is not None:
             return self.actor_user.get_username()
         return self.actor_client or "anonymous"
+
+
+class EnrolmentLink(models.Model):
+    """A one-time link, issued by an administrator, that lets one account bind its second factor.
+
+    Without it, whoever first learnt a model admin's password could bind their own phone. The token itself is
+    shown once to the issuer; only its SHA-256 is kept.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Enrolment link for {self.user} ({'used' if self.used_at else 'unused'})"

@@ -1,4 +1,8 @@
-"""Two-step sign-in with an authenticator app (TOTP): enrol a device, then give a code after each password sign-in."""
+"""Two-step sign-in with an authenticator app (TOTP): enrol a device, then give a code after each password sign-in.
+
+An account that needs a second factor binds its app only through a one-time enrolment link an administrator
+issued (clinnova.enrolment); it then receives recovery codes, each good for one sign-in without the phone.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,20 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from django_otp import login as otp_login
 from django_otp import verify_token
+from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinnova.audit import OTP_ENROL, OTP_FAILED, OTP_VERIFY, Actor, audit_record
+from clinnova.audit import OTP_ENROL, OTP_FAILED, OTP_RECOVERY_USED, OTP_VERIFY, Actor, audit_record
+from clinnova.enrolment import (
+    SESSION_LINK,
+    enrolment_link_find,
+    enrolment_link_use,
+    recovery_code_use,
+    recovery_codes_issue,
+)
 from clinnova.signin import HAS_DEVICE, second_factor_required
 
 DEVICE_NAME = "Authenticator app"
@@ -36,6 +48,12 @@ FREE_RETRIES = 3
 class CodeForm(forms.Form):
     token = forms.RegexField(regex=r"^\s*\d{6}\s*$", label="Six-digit code",
                              error_messages={"invalid": "Enter the six digits your app shows."})
+
+
+class VerifyForm(forms.Form):
+    # Six digits from the app, or one of the recovery codes (letters and digits, as printed).
+    token = forms.RegexField(regex=r"^\s*(\d{6}|[A-Za-z0-9 ]{6,20})\s*$", label="Code",
+                             error_messages={"invalid": "Enter the six digits your app shows, or a recovery code."})
 
 
 def _next_url(request) -> str:
@@ -97,6 +115,10 @@ def enrol(request):
             return redirect(_with_next("otp:verify", request))
         return render(request, "otp/enrolled.html", {"device": confirmed})
 
+    link_id = request.session.get(SESSION_LINK)
+    if second_factor_required(user) and link_id is None:
+        # The password alone must not be enough to bind a phone to a privileged account.
+        return render(request, "otp/link_needed.html", status=403)
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or \
         TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
     form = CodeForm(request.POST or None)
@@ -104,11 +126,16 @@ def enrol(request):
     if request.method == "POST":
         allowed, _ = device.verify_is_allowed()
         if form.is_valid() and allowed and device.verify_token(form.cleaned_data["token"].strip()):
+            if link_id is not None and not enrolment_link_use(link_id=link_id):
+                request.session.pop(SESSION_LINK, None)
+                return render(request, "otp/link_needed.html", {"spent": True}, status=403)
             device.confirmed = True
             device.save(update_fields=["confirmed"])
+            request.session.pop(SESSION_LINK, None)
             _signed_in_with(request, device, action=OTP_ENROL)
-            messages.success(request, "Two-step sign-in is on. From now on you give a code after your password.")
-            return redirect(_next_url(request))
+            codes = recovery_codes_issue(user=user, actor=Actor.from_request(request))
+            return render(request, "otp/recovery_codes.html", {"codes": codes, "next": _next_url(request),
+                                                               "enrolled": True})
         audit_record(actor=Actor.from_request(request), action=OTP_FAILED, obj=device, detail={"step": "enrol"})
         if form.is_valid() and allowed:
             _forgive_a_mistype(device)
@@ -125,6 +152,33 @@ def enrol(request):
 
 
 @login_required
+@require_GET
+def enrol_with_link(request, token):
+    """Open an enrolment link after signing in with the password: the enrolment page then shows the key."""
+    link = enrolment_link_find(user=request.user, token=token)
+    if link is None:
+        audit_record(actor=Actor.from_request(request), action=OTP_FAILED, detail={"step": "enrolment link"})
+        return render(request, "otp/link_needed.html", {"invalid": True}, status=400)
+    if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        return redirect("otp:enrol")
+    request.session[SESSION_LINK] = link.pk
+    return redirect("otp:enrol")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recovery(request):
+    """A signed-in, verified user replaces their recovery codes (the old ones stop working)."""
+    if not request.user.is_verified():
+        return redirect(_with_next("otp:verify", request))
+    if request.method == "POST":
+        codes = recovery_codes_issue(user=request.user, actor=Actor.from_request(request))
+        return render(request, "otp/recovery_codes.html", {"codes": codes, "next": _next_url(request)})
+    left = StaticToken.objects.filter(device__user=request.user, device__confirmed=True).count()
+    return render(request, "otp/recovery.html", {"left": left})
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def verify(request):
     """The second step after the password: a code from the enrolled app."""
@@ -134,13 +188,20 @@ def verify(request):
         return redirect(_with_next("otp:enrol", request))
     if user.is_verified():
         return redirect(_next_url(request))
-    form = CodeForm(request.POST or None)
+    form = VerifyForm(request.POST or None)
     error = ""
     if request.method == "POST":
         token = form.cleaned_data["token"].strip() if form.is_valid() else None
         allowed, _ = device.verify_is_allowed()
-        if token and allowed and verify_token(user, device.persistent_id, token) is not None:
+        if token and allowed and token.isdigit() and verify_token(user, device.persistent_id, token) is not None:
             _signed_in_with(request, device, action=OTP_VERIFY)
+            return redirect(_next_url(request))
+        spare = recovery_code_use(user=user, token=token) if token and allowed and not token.isdigit() else None
+        if spare is not None:
+            _signed_in_with(request, spare, action=OTP_RECOVERY_USED)
+            left = spare.token_set.count()
+            messages.warning(request, f"You signed in with a recovery code; {left} remain. Replace them at "
+                                      f"{resolve_url('otp:recovery')} once you have your phone again.")
             return redirect(_next_url(request))
         audit_record(actor=Actor.from_request(request), action=OTP_FAILED, obj=device, detail={"step": "verify"})
         if token and allowed:
@@ -153,4 +214,6 @@ app_name = "otp"
 urlpatterns = [
     path("", enrol, name="enrol"),
     path("verify/", verify, name="verify"),
+    path("enrol/<str:token>/", enrol_with_link, name="enrol_link"),
+    path("recovery/", recovery, name="recovery"),
 ]

@@ -5,6 +5,7 @@ Production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY and ALLOWED_HOSTS.
 A secret may also come from a file named by <NAME>_FILE (Docker secrets).
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -57,7 +58,7 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinnova.apps.ClinnovaAdminConfig",  # the Django admin, held to the same rules (clinnova.admin_site)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # recovery codes
     "axes",
     "rest_framework",
     "drf_spectacular",
@@ -73,17 +75,21 @@ INSTALLED_APPS = [
     "patients",
     "recommendations",
     "doors",  # the doors and pages above both apps: JSON API, FHIR, CDS Hooks, clinician pages
+    "doors.bulk",  # the bulk import of a site's history (its job rows live in the database)
 ]
 
 MIDDLEWARE = [
     "clinnova.middleware.RequestIdMiddleware",  # first, so every response and log line carries the id
+    "clinnova.middleware.NoStoreMiddleware",  # every dynamic response: patient data is never cached
     "clinnova.middleware.HealthCheckMiddleware",  # the container's probe: before host checks and HTTPS redirect
+    "clinnova.middleware.ChunkedBodyMiddleware",  # a chunked body without a length would be read as empty
     "django.middleware.security.SecurityMiddleware",
     "clinnova.unavailable.DatabaseUnavailableMiddleware",  # a database outage answers 503 + Retry-After
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "clinnova.middleware.NulCharacterMiddleware",  # PostgreSQL text holds no NUL: a named 400, not a 500
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -205,6 +211,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE = {
     "sweep-scoring-jobs": {"task": "recommendations.tasks.sweep_scoring_jobs", "schedule": 30.0},
+    "sweep-import-jobs": {"task": "doors.bulk.tasks.sweep_import_jobs", "schedule": 60.0},
 }
 CELERY_TASK_ROUTES = {}
 # Workers log through LOGGING below (request ids, no patient data) instead of Celery's own handlers.
@@ -225,6 +232,8 @@ REST_FRAMEWORK = {
 }
 # The largest JSON body the EHR API reads; anything longer is answered 413 unread.
 EHR_API_MAX_BODY_BYTES = envint("EHR_API_MAX_BODY_BYTES", 256 * 1024)
+# A bulk import file (POST /api/v1/imports/): a site's history, stored on disk before it is read.
+BULK_IMPORT_MAX_BYTES = envint("BULK_IMPORT_MAX_BYTES", 2 * 1024**3)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clinnova EHR API",
@@ -251,6 +260,16 @@ CACHES = {
 PRETRAINED_DIR = BASE_DIR / "recommendations" / "pretrained"
 MODEL_UPLOAD_MAX_BYTES = envint("MODEL_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 MODEL_STORE_DIR = Path(env("MODEL_STORE_DIR", str(MEDIA_ROOT / "models")))
+# The child process that parses an uploaded booster (recommendations.sandbox): its address space, CPU time and
+# wall clock. The wall clock stays below gunicorn's worker timeout (WEB_TIMEOUT_S), so a validation that runs
+# inside a request (no broker) still answers before the worker would be killed.
+WEB_TIMEOUT_S = envint("WEB_TIMEOUT_S", 30)
+MODEL_SANDBOX_MEMORY_MB = envint("MODEL_SANDBOX_MEMORY_MB", 1024)
+MODEL_SANDBOX_CPU_S = envint("MODEL_SANDBOX_CPU_S", 15)
+MODEL_SANDBOX_WALL_S = envint("MODEL_SANDBOX_WALL_S", 20)
+if MODEL_SANDBOX_WALL_S >= WEB_TIMEOUT_S:
+    raise ImproperlyConfigured(f"MODEL_SANDBOX_WALL_S ({MODEL_SANDBOX_WALL_S}) must stay below WEB_TIMEOUT_S "
+                               f"({WEB_TIMEOUT_S}), gunicorn's worker timeout")
 
 # --- HTTPS and cookies: on in production, where a TLS proxy sits in front ---
 HTTPS = envbool("HTTPS", not DEBUG and bool(env("DATABASE_URL")))
@@ -265,8 +284,17 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = True
-# Proxies in front whose X-Forwarded-For is trusted (the TLS proxy); the client address is read past them.
-TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 1 if HTTPS else 0)
+# Proxies in front whose X-Forwarded-For (and X-Request-ID) are believed; the client address is read past them.
+# Never assumed: with HTTPS on and no count set, a client that reached gunicorn directly could otherwise write its
+# own address into the lockout counters and the audit trail. TRUSTED_PROXY_NETWORKS narrows it further: the headers
+# are believed only from a peer in those networks (docker compose's proxy-only network).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXY_NETWORKS = envlist("TRUSTED_PROXY_NETWORKS")
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_NETWORKS: {_network!r} is not an address or network") from None
 # No inline script or style anywhere; /api/docs/ (Swagger UI's inline start-up script) relaxes this itself.
 SECURE_CSP = {
     "default-src": [CSP.SELF],

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, get_user_model, logout
+from django.contrib.auth.views import PasswordChangeView
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +20,8 @@ from django_otp import user_has_device
 
 from clinnova.access import MODEL_ADMIN, PRIVACY_OFFICER, user_roles
 from clinnova.audit import (
-    SESSION_EXPIRED, SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LOCKED_OUT, SIGN_OUT, Actor, audit_record,
+    PASSWORD_CHANGE, PASSWORD_CHANGE_FAILED, SESSION_EXPIRED, SIGN_IN, SIGN_IN_FAILED, SIGN_IN_LOCKED_OUT, SIGN_OUT,
+    Actor, audit_record,
 )
 
 SIGNED_IN_AT = "clinnova_signed_in_at"
@@ -92,7 +94,8 @@ class SessionLifetimeMiddleware:
 
 
 def second_factor_required(user) -> bool:
-    return bool(SECOND_FACTOR_ROLES & user_roles(user))
+    """Model admins, privacy officers and anyone who may open the Django admin (staff, superusers)."""
+    return bool(user.is_staff or user.is_superuser or SECOND_FACTOR_ROLES & user_roles(user))
 
 
 class SecondFactorMiddleware:
@@ -135,3 +138,18 @@ class SecondFactorMiddleware:
         if request.method == "GET":
             target += "?" + urlencode({"next": request.get_full_path()})
         return redirect(target)
+
+
+class AuditedPasswordChangeView(PasswordChangeView):
+    """Django's password change, with the change (and a wrong current password) in the audit trail."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_record(actor=Actor.from_request(self.request), action=PASSWORD_CHANGE)
+        return response
+
+    def form_invalid(self, form):
+        if "old_password" in form.errors:
+            audit_record(actor=Actor.from_request(self.request), action=PASSWORD_CHANGE_FAILED,
+                         detail={"reason": "current password wrong"})
+        return super().form_invalid(form)

@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from clinnova.signin import AuditedPasswordChangeView
 from clinnova.views import health, home, signed_out
 from doors.cds.views import DiscoveryView
 
@@ -13,7 +15,13 @@ cds_discovery = DiscoveryView.as_view()
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/signed-out/", signed_out, name="signed_out"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Sign-in, sign-out and password change; no password reset: there is no mail backend to send its link, and an
+    # administrator resets a password (and issues a new enrolment link) instead.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", AuditedPasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
     path("account/2fa/", include("clinnova.otp")),
     path("audit/", include("clinnova.auditlog")),
     path("admin/", admin.site.urls),

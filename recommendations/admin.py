@@ -1,22 +1,14 @@
-"""The Django admin for model versions, jobs, recommendations, decisions and CDS clients.
+"""The Django admin for model versions, scoring jobs and CDS clients.
 
 What the services own stays read-only here: a model version changes only by
-activation (the model pages), a recommendation only by scoring, a decision only
-by the clinician who made it. The admin shows them; it does not edit history.
+activation (the model pages). Recommendations and decisions are patient data:
+they are read on the patient pages (audited, site-scoped), not here. Nothing is
+deleted from the admin.
 """
 
 from django.contrib import admin
 
-from recommendations.models import (
-    CdsClient,
-    CdsFeedback,
-    Decision,
-    ModelVersion,
-    Recommendation,
-    RecommendationItem,
-    RescoreRun,
-    ScoringJob,
-)
+from recommendations.models import CdsClient, CdsFeedback, ModelVersion, RescoreRun, ScoringJob
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -24,6 +16,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -39,7 +34,10 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 
 @admin.register(ScoringJob)
 class ScoringJobAdmin(ReadOnlyAdmin):
-    list_display = ("id", "visit", "status", "attempts", "created_at", "finished_at", "reason")
+    # The visit by its id only: its __str__ would name the patient.
+    list_display = ("id", "visit_id", "status", "attempts", "created_at", "finished_at", "reason")
+    fields = ("visit_id", "status", "attempts", "reason", "rescore", "created_at", "started_at", "finished_at")
+    readonly_fields = fields
     list_filter = ("status",)
     actions = ["requeue"]
 
@@ -54,35 +52,17 @@ class ScoringJobAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{len(ids)} jobs sent again.")
 
 
-class ItemInline(admin.TabularInline):
-    model = RecommendationItem
-    extra = 0
-    can_delete = False
-    fields = ("rank", "drug_atc", "probability", "contraindicated", "flags")
-    readonly_fields = fields
-
-
-@admin.register(Recommendation)
-class RecommendationAdmin(ReadOnlyAdmin):
-    list_display = ("visit", "status", "model_version", "created_at", "superseded_at")
-    list_filter = ("status", "model_version__disease")
-    inlines = [ItemInline]
-
-
 @admin.register(RescoreRun)
 class RescoreRunAdmin(ReadOnlyAdmin):
     list_display = ("model_version", "started_by", "created_at", "total")
 
 
-@admin.register(Decision)
-class DecisionAdmin(ReadOnlyAdmin):
-    list_display = ("visit", "drug_atc", "was_top", "reason", "decided_by", "decided_at")
-    list_filter = ("was_top", "reason")
-
-
 @admin.register(CdsClient)
 class CdsClientAdmin(admin.ModelAdmin):
     list_display = ("iss", "site", "created_at", "revoked_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # set revoked_at instead: its feedback refers to it
 
 
 @admin.register(CdsFeedback)

@@ -1,6 +1,7 @@
 """REST API for model admins: list, upload, inspect and activate model versions."""
 
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -106,6 +107,9 @@ ID = OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.
     "before it can be activated",
     request={"multipart/form-data": UploadSerializer},
     responses={201: OpenApiResponse(VersionOut, description="Validated"),
+               202: OpenApiResponse(VersionOut, description="Accepted: the booster checks and canary run as a job; "
+                                                            "GET the version until its status is validated or "
+                                                            "rejected (validation_report shows progress)"),
                422: OpenApiResponse(VersionOut, description="Rejected: see rejection_reason"),
                400: _error("No file in the multipart field 'file'"), 403: FORBIDDEN,
                413: _error("The package is over MODEL_UPLOAD_MAX_BYTES")},
@@ -132,8 +136,12 @@ def model_versions(request):
         return Response({"code": "too_large", "message": f"The package is {upload.size} bytes; the limit is "
                          f"{settings.MODEL_UPLOAD_MAX_BYTES} bytes."}, status=413)
     version = model_version_upload(data=upload.read(), filename=upload.name, actor=Actor.from_request(request))
-    code = status.HTTP_201_CREATED if version.status != "rejected" else status.HTTP_422_UNPROCESSABLE_ENTITY
-    return Response(version_payload(version), status=code)
+    code = {"rejected": status.HTTP_422_UNPROCESSABLE_ENTITY,
+            "validating": status.HTTP_202_ACCEPTED}.get(version.status, status.HTTP_201_CREATED)
+    response = Response(version_payload(version), status=code)
+    if code == status.HTTP_202_ACCEPTED:
+        response["Location"] = reverse("api-model-version", args=[version.pk])
+    return response
 
 
 @extend_schema(summary="One model version", parameters=[ID],

@@ -51,6 +51,12 @@ class RecommendationSuperseded(DecisionError):
     """The recommendation was replaced after the page was shown; the clinician must look at the new one."""
 
 
+class _AlreadyDecided(Exception):
+    def __init__(self, decision: Decision):
+        super().__init__()
+        self.decision = decision
+
+
 @dataclass(frozen=True)
 class DecisionInput:
     """What the clinician submitted; drug_atc names the drug started, continued or optimised."""
@@ -86,6 +92,8 @@ def decision_record(*, patient: Patient, data: DecisionInput, actor: Actor, curr
     try:
         with transaction.atomic():
             decision = _record(patient=patient, data=data, actor=actor, current_drugs=current_drugs, today=today)
+    except _AlreadyDecided as exc:
+        return Recorded(exc.decision, created=False)
     except IntegrityError:
         # A parallel post of the same form won the unique key; this one stores nothing.
         already = _already_recorded(patient, data.idempotency_key)
@@ -120,6 +128,12 @@ def _record(*, patient: Patient, data: DecisionInput, actor: Actor, current_drug
     ranks = {atc: rank for atc, rank, current in items if not current}
     fields = _checked(data, ranks=ranks, current_drugs=current_drugs | {atc for atc, _, current in items if current},
                       today=today)
+    # The same decision by the same clinician on the same ranking, posted again from another tab (a new key):
+    # the row lock above makes the later posts wait, then find it.
+    same = Decision.objects.filter(recommendation=rec, decided_by=actor.user, kind=data.kind,
+                                   drug_atc=fields["drug_atc"]).first()
+    if same is not None:
+        raise _AlreadyDecided(same)
     decision = Decision.objects.create(
         recommendation=rec, visit=rec.visit, model_version_id=rec.model_version_id, kind=data.kind,
         idempotency_key=data.idempotency_key, decided_by=actor.user, **fields,

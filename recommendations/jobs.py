@@ -43,6 +43,37 @@ def dispatch_deferred():
         _local.deferred = False
 
 
+@contextmanager
+def scoring_held():
+    """Record no job for visits stored meanwhile: a bulk import stores history, then scores only each
+    patient's latest visit with latest_visits_score."""
+    _local.held = True
+    try:
+        yield
+    finally:
+        _local.held = False
+
+
+def latest_visits_score(patient_ids: list) -> list[int]:
+    """Record (and send on commit, in batches) a job for each patient's latest visit that has none yet."""
+    from django.db.models import OuterRef, Subquery
+
+    from patients.models import Patient
+
+    recorded: list[int] = []
+    for start in range(0, len(patient_ids), 1000):
+        latest = (Visit.objects.filter(patient=OuterRef("pk")).order_by("-visit_date", "-created_at")
+                  .values("pk")[:1])
+        visit_ids = set(Patient.objects.filter(pk__in=patient_ids[start:start + 1000])
+                        .annotate(latest=Subquery(latest)).values_list("latest", flat=True)) - {None}
+        visit_ids -= set(ScoringJob.objects.filter(visit_id__in=visit_ids).values_list("visit_id", flat=True))
+        jobs = ScoringJob.objects.bulk_create([ScoringJob(visit_id=v) for v in sorted(visit_ids, key=str)])
+        recorded += [j.pk for j in jobs]
+    if recorded:
+        transaction.on_commit(lambda: jobs_send(recorded))
+    return recorded
+
+
 def scoring_job_record(visit: Visit, *, rescore=None) -> ScoringJob:
     """Record a pending job for the visit and send it to a worker once the transaction commits."""
     job = ScoringJob.objects.create(visit=visit, rescore=rescore)
@@ -53,7 +84,8 @@ def scoring_job_record(visit: Visit, *, rescore=None) -> ScoringJob:
 
 def visit_stored_receive(sender, *, visit: Visit, **kwargs) -> None:
     """patients.services.visit_stored: a new or amended visit is scored (connected in RecommendationsConfig)."""
-    scoring_job_record(visit)
+    if not getattr(_local, "held", False):
+        scoring_job_record(visit)
 
 
 def job_send(job_id: int) -> None:

@@ -19,6 +19,7 @@ from patients.models import Visit
 
 
 class ModelStatus(models.TextChoices):
+    VALIDATING = "validating", "Validating"
     VALIDATED = "validated", "Validated"
     ACTIVE = "active", "Active"
     RETIRED = "retired", "Retired"
@@ -36,6 +37,8 @@ class ModelVersion(models.Model):
     package = models.BinaryField(editable=False)
     manifest = models.JSONField(default=dict, blank=True)
     validation_report = models.JSONField(default=list, blank=True)
+    # Set when a worker claims the validation job (see registry.model_version_validate).
+    validation_started_at = models.DateTimeField(null=True, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
@@ -49,6 +52,9 @@ class ModelVersion(models.Model):
             models.UniqueConstraint(fields=["disease", "version"], name="model_version_number_unique"),
             models.UniqueConstraint(fields=["disease"], condition=Q(status="active"),
                                     name="one_active_model_per_disease"),
+            # The same bytes twice would be two names for one model: refused, even when two uploads race.
+            models.UniqueConstraint(fields=["sha256"], condition=~Q(status="rejected"),
+                                    name="model_package_registered_once"),
         ]
 
     def __str__(self) -> str:
@@ -234,6 +240,11 @@ class Decision(models.Model):
             models.CheckConstraint(condition=Q(kind="defer") | ~Q(drug_atc=""), name="decision_names_a_drug"),
             models.CheckConstraint(condition=~Q(reason="other") | ~Q(reason_text=""),
                                    name="decision_other_reason_has_text"),
+            # One decision per clinician, kind and drug on a ranking: the same choice posted twice is one decision
+            # (the idempotency key covers one form; this, the same choice from two tabs). Continuing and then
+            # optimising the same drug are two decisions.
+            models.UniqueConstraint(fields=["recommendation", "decided_by", "kind", "drug_atc"],
+                                    name="decision_once_per_clinician_kind_and_drug"),
         ]
         indexes = [models.Index(fields=["visit", "-decided_at"], name="decision_visit_latest")]
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import xgboost
 
+from recommendations.booster_structure import BoosterStructureError, booster_structure_check, json_depth
 from recommendations.features import column_names
 from recommendations.package_manifest import (
     COLUMN_LAYOUT,
@@ -31,11 +32,13 @@ from recommendations.package_manifest import (
     manifest_kind,
     manifest_model_problem,
     manifest_problem,
+    manifest_unstorable_text,
 )
 
 __all__ = [
     "CHECKS", "COLUMN_LAYOUT", "FORMAT_VERSION", "MODEL_CARD_SECTIONS", "OUTCOMES", "Check", "PackageError",
-    "booster_load", "package_build", "package_checks", "package_load", "package_read", "package_sha256",
+    "booster_checks_run", "booster_load", "package_build", "package_checks", "package_load", "package_precheck",
+    "package_read", "package_sha256",
 ]
 
 MANIFEST_NAME = "manifest.json"
@@ -181,6 +184,12 @@ def _check_bomb(r: _Reading) -> str:
 
 
 def _check_contents(r: _Reading) -> str:
+    extra = sorted(set(r.members) - {MANIFEST_NAME, *BOOSTER_NAMES})
+    if extra:
+        # Nothing else is ever read, so nothing else is stored: a package is exactly a manifest and a booster.
+        raise PackageError("contents", f"the package holds {', '.join(repr(n) for n in extra[:5])} besides the "
+                                       f"manifest and booster; a package holds {MANIFEST_NAME} and model.ubj "
+                                       "(or model.json) only")
     if MANIFEST_NAME not in r.members:
         raise PackageError("contents", f"the package has no {MANIFEST_NAME}")
     boosters = [name for name in BOOSTER_NAMES if name in r.members]
@@ -202,15 +211,27 @@ def _member_read(r: _Reading, name: str) -> bytes:
         raise PackageError("contents", f"member {name!r} is corrupt ({exc})") from None
 
 
+MANIFEST_MAX_DEPTH = 8
+
+
 def _check_manifest_json(r: _Reading) -> str:
+    depth = json_depth(r.manifest_bytes)
+    if depth > MANIFEST_MAX_DEPTH:
+        raise PackageError("manifest_json", f"{MANIFEST_NAME} nests {depth:,} levels deep; at most "
+                                            f"{MANIFEST_MAX_DEPTH} are allowed")
     try:
         manifest = json.loads(r.manifest_bytes.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise PackageError("manifest_json", f"{MANIFEST_NAME} is not UTF-8 ({exc})") from None
     except json.JSONDecodeError as exc:
         raise PackageError("manifest_json", f"{MANIFEST_NAME} is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
+        raise PackageError("manifest_json", f"{MANIFEST_NAME} holds a value Python will not read: "
+                                            f"{str(exc)[:120]}") from None
     if not isinstance(manifest, dict):
         raise PackageError("manifest_json", f"{MANIFEST_NAME} must hold a JSON object, not {manifest_kind(manifest)}")
+    if found := manifest_unstorable_text(manifest):
+        raise PackageError("manifest_json", f"{MANIFEST_NAME} {found}")
     r.manifest = manifest
     return f"{MANIFEST_NAME} is JSON"
 
@@ -231,6 +252,13 @@ def _check_model_names(name: str) -> Callable[[_Reading], str]:
         return {"disease": lambda m: m["disease"], "features": lambda m: f"{len(m['features'])} dictionary features",
                 "drugs": lambda m: f"{len(m['drugs'])} catalogue drugs"}[name](r.manifest)
     return check
+
+
+def _check_booster_structure(r: _Reading) -> str:
+    try:
+        return booster_structure_check(r.booster_bytes, r.fmt)
+    except BoosterStructureError as exc:
+        raise PackageError("booster_structure", str(exc)) from None
 
 
 def _check_booster_load(r: _Reading) -> str:
@@ -254,6 +282,7 @@ STATIC_CHECKS: tuple[tuple[str, Callable[[_Reading], str]], ...] = (
     ("bomb", _check_bomb), ("contents", _check_contents), ("manifest_json", _check_manifest_json),
     ("manifest_schema", _check_manifest_schema), ("disease", _check_model_names("disease")),
     ("features", _check_model_names("features")), ("drugs", _check_model_names("drugs")),
+    ("booster_structure", _check_booster_structure),
 )
 BOOSTER_CHECKS: tuple[tuple[str, Callable[[_Reading], str]], ...] = (
     ("booster_load", _check_booster_load), ("objective", _check_objective), ("feature_count", _check_feature_count),
@@ -272,15 +301,10 @@ def package_read(data: bytes, *, max_bytes: int) -> tuple[dict, bytes, str]:
     return reading.manifest, reading.booster_bytes, reading.fmt
 
 
-def package_checks(data: bytes, *, max_bytes: int) -> tuple[list[Check], dict | None, xgboost.Booster | None]:
-    """Every check in order, stopping at the first failure (the rest are reported as not run).
-
-    The manifest is returned once it has passed the schema check; the booster only when every check passed.
-    """
-    reading = _Reading(data=data, max_bytes=max_bytes)
+def _checks_run(reading: _Reading, checks) -> list[Check]:
     results: list[Check] = []
     failed = False
-    for name, check in STATIC_CHECKS + BOOSTER_CHECKS:
+    for name, check in checks:
         if failed:
             results.append(Check(name, False, "not run: an earlier check failed", ran=False))
             continue
@@ -289,6 +313,48 @@ def package_checks(data: bytes, *, max_bytes: int) -> tuple[list[Check], dict | 
         except PackageError as exc:
             results.append(Check(name, False, exc.message))
             failed = True
+        except Exception as exc:  # an untrusted booster may fail in ways nobody listed: a rejection, not a 500
+            results.append(Check(name, False, f"{type(exc).__name__}: {str(exc)[:200]}"))
+            failed = True
+    return results
+
+
+def package_precheck(data: bytes, *, max_bytes: int) -> tuple[list[Check], dict | None]:
+    """The checks that never hand the booster to XGBoost (archive, manifest, booster structure), in this process.
+
+    The rest (booster_load, objective, feature_count, canary) parse the booster: uploads run them through
+    recommendations.sandbox, in a limited child process. The manifest is returned once it passed its schema.
+    """
+    reading = _Reading(data=data, max_bytes=max_bytes)
+    results = _checks_run(reading, STATIC_CHECKS)
+    schema_passed = any(c.name == "manifest_schema" and c.passed for c in results)
+    return results, reading.manifest if schema_passed else None
+
+
+def booster_checks_run(data: bytes, *, max_bytes: int):
+    """The checks that parse the booster, one at a time (for the sandbox child, which reports each as it ends)."""
+    reading = _Reading(data=data, max_bytes=max_bytes)
+    for check in _checks_run(reading, STATIC_CHECKS):
+        if not check.passed:
+            yield check
+            return
+    for name, check in BOOSTER_CHECKS:
+        results = _checks_run(reading, ((name, check),))
+        yield results[0]
+        if not results[0].passed:
+            return
+
+
+def package_checks(data: bytes, *, max_bytes: int) -> tuple[list[Check], dict | None, xgboost.Booster | None]:
+    """Every check in order in this process, stopping at the first failure (the rest are reported as not run).
+
+    Parses the booster here: only for packages this project built itself (training); uploads go through
+    package_precheck and recommendations.sandbox. The manifest is returned once it has passed the schema
+    check; the booster only when every check passed.
+    """
+    reading = _Reading(data=data, max_bytes=max_bytes)
+    results = _checks_run(reading, STATIC_CHECKS + BOOSTER_CHECKS)
+    failed = any(not c.passed for c in results)
     schema_passed = any(c.name == "manifest_schema" and c.passed for c in results)
     return results, reading.manifest if schema_passed else None, None if failed else reading.booster
 

@@ -9,6 +9,7 @@ value at fault, so the person who built the package knows what to fix.
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ COLUMN_LAYOUT = ("One row per candidate drug: the manifest features in order (da
 
 # --- the manifest schema -----------------------------------------------------
 
+# An HTML tag or comment, a markdown link or image, a script URL, or a control character other than a line break.
+MARKUP = re.compile(r"<[A-Za-z/!?]|\]\(|javascript:|data:text|[\x00-\x09\x0b-\x1f\x7f]", re.IGNORECASE)
 NUMBER, PROBABILITY, COUNT, TEXT, TIMESTAMP = "number", "probability", "count", "text", "timestamp"
 METRIC_SPLIT = {"auc": PROBABILITY, "brier": PROBABILITY, "n": COUNT}
 MANIFEST_SCHEMA: dict[str, Any] = {
@@ -113,6 +116,11 @@ def _scalar_problem(value: Any, spec: Any, path: str) -> str | None:
     if spec in (TEXT, TIMESTAMP):
         if not isinstance(value, str) or not value.strip():
             return f"{path} must be a non-empty string, got {manifest_kind(value)}"
+        if found := MARKUP.search(value):
+            # Manifest texts reach CDS Hooks cards (markdown), FHIR and pages: plain text only, so no consumer
+            # that renders markup can be made to run or link anything ("< 5" and "> 1.2" stay fine).
+            return f"{path} holds {found.group(0)[:20]!r}; manifest texts are plain text (no markup or control " \
+                   "characters)"
         if spec == TIMESTAMP:
             try:
                 moment = datetime.fromisoformat(value)
@@ -159,3 +167,24 @@ def manifest_model_problem(manifest: dict) -> tuple[str, str] | None:
         if disease not in drug.diseases:
             return "drugs", f"drug {atc!r} ({drug.name}) is not a candidate for {disease}"
     return None
+
+
+def manifest_unstorable_text(manifest: dict) -> str:
+    """Where the manifest holds text PostgreSQL's jsonb cannot store (NUL, a lone surrogate), in words, or ""."""
+    stack: list[tuple[str, object]] = [("", manifest)]
+    while stack:
+        path, node = stack.pop()
+        texts = []
+        if isinstance(node, dict):
+            texts = [(f"{path}.{k}" if path else str(k), k) for k in node]
+            stack += [(f"{path}.{k}" if path else str(k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(f"{path}[{i}]", v) for i, v in enumerate(node)]
+        elif isinstance(node, str):
+            texts = [(path, node)]
+        for where, text in texts:
+            if "\x00" in text:
+                return f"at {where} holds a NUL character (\\u0000); remove it"
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+                return f"at {where} holds a lone UTF-16 surrogate; text must be valid Unicode"
+    return ""

@@ -1,30 +1,35 @@
 """The model registry: upload and validate a package, activate a version, roll back.
 
-Validation happens before anything can use a version: size, archive safety,
-manifest schema, features and drugs against the dictionary and catalogue, the
-booster's feature count, then canary scoring in a child process. A rejected
-upload is kept with its reason and changes nothing else.
+Validation happens before anything can use a version. In the request: size,
+archive safety, manifest schema, features and drugs against the dictionary and
+catalogue, and the structure of the booster document, none of which hands the
+booster to XGBoost. Then, as a job: parsing the booster, its objective and
+column count, and canary scoring, in a resource-limited child process
+(recommendations.sandbox), each check stored as it ends so the model card shows
+progress. A rejected upload is kept with its reason and changes nothing else; the
+same bytes are never registered twice.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+import datetime as dt
+import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from clinnova.audit import Actor, audit_record
 from patients.models import Visit
 from recommendations.models import ModelStatus, ModelVersion, RescoreRun
-from recommendations.package import package_checks, package_sha256
+from recommendations.package import package_precheck, package_sha256
+from recommendations.sandbox import limits_from_settings, sandbox_validate
 from recommendations.safeguards import worse_figures
 
-CANARY_TIMEOUT_S = 120
+log = logging.getLogger(__name__)
 RESCORE_BATCH = 200
+SANDBOX_CHECKS = ("booster_load", "objective", "feature_count", "canary")
 
 
 class RegistryError(ValueError):
@@ -39,37 +44,38 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def canary_run(data: bytes) -> dict:
-    """Canary scoring in a child process, so a model that crashes takes down only the child."""
-    try:
-        proc = subprocess.run([sys.executable, "-m", "recommendations.canary"], input=data, capture_output=True,
-                              timeout=CANARY_TIMEOUT_S, cwd=settings.BASE_DIR)
-    except subprocess.TimeoutExpired:
-        return {"name": "canary", "passed": False, "message": f"canary scoring took longer than {CANARY_TIMEOUT_S} s"}
-    if proc.returncode != 0:
-        return {"name": "canary", "passed": False,
-                "message": f"canary scoring crashed its process (exit code {proc.returncode})"}
-    try:
-        result = json.loads(proc.stdout.decode().strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return {"name": "canary", "passed": False, "message": "canary scoring gave no result"}
-    return {"name": "canary", "passed": bool(result.get("passed")), "message": str(result.get("message", ""))}
-
-
 def _report(checks) -> list[dict]:
     # passed is None for a check that did not run because an earlier one failed.
     return [{"name": c.name, "passed": c.passed if c.ran else None, "message": c.message} for c in checks]
 
 
-def model_version_upload(*, data: bytes, filename: str, actor: Actor) -> ModelVersion:
-    """Validate an uploaded package and register it as validated or rejected (never active)."""
-    checks, manifest, _booster = package_checks(data, max_bytes=settings.MODEL_UPLOAD_MAX_BYTES)
+def _pending(names) -> list[dict]:
+    return [{"name": name, "passed": None, "message": "waiting"} for name in names]
+
+
+def _duplicate_of(sha256: str) -> ModelVersion | None:
+    return ModelVersion.objects.exclude(status=ModelStatus.REJECTED).filter(sha256=sha256).defer("package").first()
+
+
+def model_version_upload(*, data: bytes, filename: str, actor: Actor, validate_now: bool = False) -> ModelVersion:
+    """Register an uploaded package: rejected at once when a check in this process fails, else validating.
+
+    The checks that parse the booster run as a job (model_version_validate) once this transaction commits;
+    without a broker, or with validate_now (commands, which have no request timeout), they run before this
+    returns, still in the sandbox.
+    """
+    checks, manifest = package_precheck(data, max_bytes=settings.MODEL_UPLOAD_MAX_BYTES)
     report = _report(checks)
-    if all(c["passed"] for c in report):
-        report.append(canary_run(data))
+    sha = package_sha256(data)
     failed = next((c for c in report if c["passed"] is False), None)
+    if failed is None and (twin := _duplicate_of(sha)) is not None:
+        failed = {"name": "duplicate", "passed": False,
+                  "message": f"the same file (sha256 {sha[:12]}…) is already {twin.get_disease_display()} version "
+                             f"{twin.version}; upload a changed package"}
+        report.append(failed)
+    report += [] if failed else _pending(SANDBOX_CHECKS)
     disease = (manifest or {}).get("disease", "") if isinstance(manifest, dict) else ""
-    status = ModelStatus.REJECTED if failed else ModelStatus.VALIDATED
+    status = ModelStatus.REJECTED if failed else ModelStatus.VALIDATING
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -77,17 +83,95 @@ def model_version_upload(*, data: bytes, filename: str, actor: Actor) -> ModelVe
                 version = ModelVersion.objects.create(
                     disease=disease, version=number, status=status,
                     rejection_reason=f"{failed['name']}: {failed['message']}" if failed else "",
-                    sha256=package_sha256(data), filename=filename[:200],
+                    sha256=sha, filename=filename[:200],
                     package=b"" if failed else data, manifest=manifest if isinstance(manifest, dict) else {},
                     validation_report=report, uploaded_by=actor.user,
                 )
                 audit_record(actor=actor, action="model_upload", obj=version,
                              detail={"status": status, "disease": disease, "sha256": version.sha256})
-            return version
+            break
         except IntegrityError:
+            if _duplicate_of(sha) is not None and status != ModelStatus.REJECTED:
+                # Another upload of the same bytes won the race: this one is the duplicate.
+                failed = {"name": "duplicate", "passed": False, "message": "the same file was registered "
+                          "a moment ago by another upload"}
+                report = [c for c in report if c["passed"] is not None] + [failed]
+                status = ModelStatus.REJECTED
+                continue
             if attempt == 2:
                 raise
-    raise AssertionError("unreachable")
+    if status == ModelStatus.VALIDATING:
+        if validate_now or _in_process():
+            model_version_validate(version_id=version.pk)
+        else:
+            transaction.on_commit(lambda pk=version.pk: validation_send(pk))
+    version.refresh_from_db()
+    return version
+
+
+def _in_process() -> bool:
+    # Without a broker (make run, tests) jobs run in this process: the sandbox's wall clock still bounds it.
+    from clinnova.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def validation_send(version_id: int) -> None:
+    from recommendations.tasks import validate_model_version
+
+    try:
+        validate_model_version.delay(version_id)
+    except Exception:  # the broker is away: the sweep finds versions left validating
+        log.warning("model validation not queued; the sweep will retry", exc_info=True)
+
+
+def model_version_validate(*, version_id: int) -> ModelVersion | None:
+    """Run the booster checks and the canary of a validating version in the sandbox, storing each as it ends.
+
+    Claimed with a guarded update, so two workers never validate one version. Ends validated or rejected.
+    """
+    claimed = (ModelVersion.objects.filter(pk=version_id, status=ModelStatus.VALIDATING,
+                                           validation_started_at__isnull=True)
+               .update(validation_started_at=timezone.now()))
+    if claimed != 1:
+        return None
+    version = ModelVersion.objects.get(pk=version_id)
+    report = [c for c in version.validation_report if c["name"] not in SANDBOX_CHECKS]
+
+    def progress(check: dict) -> None:
+        done = [c for c in report if c["name"] in SANDBOX_CHECKS]
+        report.append(check)
+        left = [name for name in SANDBOX_CHECKS if name not in {c["name"] for c in done} | {check["name"]}]
+        ModelVersion.objects.filter(pk=version_id).update(
+            validation_report=report + (_pending(left) if check["passed"] else []))
+
+    results = sandbox_validate(bytes(version.package), limits=limits_from_settings(), on_check=progress)
+    failed = next((c for c in results if not c["passed"]), None)
+    if failed:
+        ran = {c["name"] for c in report}
+        report += [{"name": n, "passed": None, "message": "not run: an earlier check failed"}
+                   for n in SANDBOX_CHECKS if n not in ran]
+    with transaction.atomic():
+        ModelVersion.objects.filter(pk=version_id).update(
+            status=ModelStatus.REJECTED if failed else ModelStatus.VALIDATED, validation_report=report,
+            rejection_reason=f"{failed['name']}: {failed['message']}" if failed else "",
+            **({"package": b""} if failed else {}))
+        version.refresh_from_db()
+        audit_record(actor=Actor(client="model_validation"), action="model_validate", obj=version,
+                     detail={"status": version.status, "disease": version.disease})
+    return version
+
+
+def validations_sweep() -> list[int]:
+    """Versions left validating (a lost message, a killed worker) are queued again."""
+    cutoff = timezone.now() - dt.timedelta(seconds=2 * settings.MODEL_SANDBOX_WALL_S + 30)
+    stale = list(ModelVersion.objects.filter(status=ModelStatus.VALIDATING, uploaded_at__lt=cutoff)
+                 .filter(Q(validation_started_at__isnull=True) | Q(validation_started_at__lt=cutoff))
+                 .values_list("pk", flat=True))
+    ModelVersion.objects.filter(pk__in=stale).update(validation_started_at=None)
+    for pk in stale:
+        validation_send(pk)
+    return stale
 
 
 # A reason is a sentence someone can read later, not a keystroke to get past the form.
@@ -110,6 +194,9 @@ def model_version_activate(*, version: ModelVersion, actor: Actor, reason: str =
         target = next(v for v in versions if v.pk == version.pk)
         if target.status == ModelStatus.REJECTED:
             raise RegistryError(f"Version {target.version} was rejected ({target.rejection_reason}); it cannot be activated.")
+        if target.status == ModelStatus.VALIDATING:
+            raise RegistryError(f"Version {target.version} is still being validated; it can be activated once every "
+                                "check has passed.")
         previous = next((v for v in versions if v.status == ModelStatus.ACTIVE), None)
         if previous is not None and previous.pk == target.pk:
             raise RegistryError(f"Version {target.version} is already active.")

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from recommendations import jobs
+from recommendations import jobs, registry
 
 
 @shared_task(bind=True, autoretry_for=jobs.TRANSIENT_ERRORS, retry_backoff=2, retry_backoff_max=60,
@@ -19,4 +19,11 @@ def score_jobs(job_ids: list[int]) -> int:
 
 @shared_task
 def sweep_scoring_jobs() -> int:
+    registry.validations_sweep()
     return len(jobs.jobs_sweep())
+
+
+@shared_task
+def validate_model_version(version_id: int) -> None:
+    """Booster checks and canary of an upload, in the sandbox (a child process with its own limits)."""
+    registry.model_version_validate(version_id=version_id)

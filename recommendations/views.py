@@ -50,6 +50,8 @@ def model_upload(request):
     version = model_version_upload(data=upload.read(), filename=upload.name, actor=Actor.from_request(request))
     if version.status == ModelStatus.REJECTED:
         messages.error(request, f"{upload.name} was rejected and cannot be activated: {version.rejection_reason}")
+    elif version.status == ModelStatus.VALIDATING:
+        messages.info(request, f"{upload.name} is being validated; this page shows each check as it ends.")
     else:
         messages.success(request, f"{upload.name} passed every check and is registered as "
                                   f"{version.get_disease_display()} version {version.version}. "

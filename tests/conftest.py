@@ -79,6 +79,18 @@ def ehr_fr(site_fr):
 
 
 @pytest.fixture
+def admin_client(admin_user):
+    """pytest-django's superuser in a browser of its own, past the second factor the Django admin requires."""
+    from django.test import Client
+
+    from tests.trust.helpers import verified
+
+    browser = Client()
+    verified(browser, admin_user)
+    return browser
+
+
+@pytest.fixture
 def alice_client(client, alice):
     client.force_login(alice)
     return client
@@ -119,15 +131,34 @@ def pretrained_bytes(disease: str) -> bytes:
 
 
 def model_version_install(disease: str, *, status: str = "active", version: int = 1):
-    """A shipped package registered directly (its validation, canary included, is tested on its own)."""
+    """A shipped package registered directly (its validation, canary included, is tested on its own).
+
+    A version other than 1 carries its number in an extension key of the manifest, so its bytes differ:
+    the registry refuses the same package twice.
+    """
     from recommendations.models import ModelVersion
     from recommendations.package import package_read, package_sha256
 
-    data = pretrained_bytes(disease)
+    data = pretrained_bytes(disease) if version == 1 else package_copy(pretrained_bytes(disease), x_copy=version)
     manifest, _, _ = package_read(data, max_bytes=len(data) + 1)
     return ModelVersion.objects.create(disease=disease, version=version, status=status, sha256=package_sha256(data),
                                        package=data, manifest=manifest, filename=f"{disease}.zip",
                                        validation_report=[{"name": "shipped", "passed": True, "message": ""}])
+
+
+def package_copy(data: bytes, **manifest_extra) -> bytes:
+    """The same package with extension keys added to its manifest (different bytes, same model)."""
+    import io
+    import json
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(source.read("manifest.json")) | manifest_extra
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        target.writestr("manifest.json", json.dumps(manifest))
+        target.writestr("model.ubj", source.read("model.ubj"))
+    return out.getvalue()
 
 
 @pytest.fixture

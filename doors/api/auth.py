@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from clinnova.audit import Actor, audit_record
 from patients.models import EHRClient
 
 KEYWORDS = (b"token", b"bearer")
@@ -33,7 +34,12 @@ class EHRTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The token is not valid.")
         client = self._client_for(token)
         if client.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("This token has been revoked; ask Clinnova for a new one.")
+            # Answered exactly as an unknown token, so a caller cannot learn which tokens once existed;
+            # the audit trail says which client's revoked token was tried.
+            audit_record(actor=Actor.from_request(request, client=client.actor_name, user=AnonymousUser()),
+                         action="access_refused",
+                         site_code=client.site.code, detail={"reason": "revoked EHR token"})
+            raise exceptions.AuthenticationFailed("The token is not valid.")
         client.touch()
         # A client is not a user: the audit trail records it by name (Actor.client), never as a user row.
         return AnonymousUser(), client

@@ -113,6 +113,11 @@ def _flatten(detail: Any, path: str, data: Any):
             yield {"field": path or "body", "value": data if path else None, "message": str(message)}
 
 
+def serializer_errors(detail: Any, data: Any) -> list[dict]:
+    """A serializer's errors as {"field", "value", "message"} rows (the bulk report names them the same way)."""
+    return list(_flatten(detail, "", data))
+
+
 def _child(data: Any, key: Any) -> Any:
     if isinstance(data, dict):
         return data.get(key)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from clinnova.audit import audit_record
 from doors.api.errors import Conflict
 from patients import dictionary, drugs
 from patients.dictionary import DictionaryError, FieldError
@@ -55,6 +56,9 @@ def ehr_visit_ingest(*, client: EHRClient, data: dict, actor, source: str = Visi
                        code="concurrent_write") from None
     key = IngestKey.objects.select_related("visit").get(client=client, ehr_visit_id=data["visit_id"])
     _same_content_check(key, payload, digest)
+    # A replay is answered with the stored visit and its patient: a read, audited like one.
+    audit_record(actor=actor, action="patient_read", obj=key.visit, patient_id=key.visit.patient_id,
+                 site_code=client.site.code, detail={"via": source, "replay": True})
     return Received(key, created=False)
 
 

@@ -97,6 +97,10 @@ def token_verify(token: str, *, audiences: list[str]) -> CdsClient:
                             options={"require": ["iss", "aud", "exp", "iat", "jti"]})
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"{type(exc).__name__}: {exc}") from None
+    for claim in ("exp", "iat"):
+        # PyJWT accepts "1735689600" as a time; RFC 7519 §2 (NumericDate) says a JSON number.
+        if isinstance(claims[claim], bool) or not isinstance(claims[claim], (int, float)):
+            raise InvalidToken(f"{claim} must be a number of seconds (NumericDate), not {claims[claim]!r}")
     if claims["exp"] - time.time() > MAX_LIFETIME:
         raise InvalidToken("exp more than five minutes ahead")
     jti = claims["jti"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import exceptions
 
@@ -13,6 +15,8 @@ from clinnova.audit import Actor, audit_record
 from recommendations.models import CdsClient, CdsFeedback, CdsFeedbackOutcome
 
 MAX_ITEMS = 100
+FEEDBACK_MAX_AGE = dt.timedelta(days=365)
+FEEDBACK_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def feedback_store(*, client: CdsClient, service_id: str, body: Any, actor: Actor) -> list[CdsFeedback]:
@@ -50,6 +54,11 @@ def _row(client: CdsClient, service_id: str, item: Any) -> CdsFeedback:
     outcome_at = parse_datetime(when) if isinstance(when, str) else None
     if outcome_at is None or outcome_at.tzinfo is None:
         raise ValueError("outcomeTimestamp", "must be an ISO 8601 date-time with a time zone")
+    # Feedback follows a card Clinnova served: not from the future, not from before any card could be kept.
+    now = timezone.now()
+    if not (now - FEEDBACK_MAX_AGE <= outcome_at <= now + FEEDBACK_CLOCK_SKEW):
+        raise ValueError("outcomeTimestamp", f"is {when}; it must lie between {(now - FEEDBACK_MAX_AGE):%Y-%m-%d} "
+                                             "and now (feedback is sent after the card was shown)")
     override = item.get("overrideReason") or {}
     reason = (override.get("reason") or {}) if isinstance(override, dict) else None
     if not isinstance(reason, dict):

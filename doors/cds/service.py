@@ -10,6 +10,7 @@ from django.db.models import Q
 from rest_framework import exceptions
 
 from clinnova.audit import Actor, audit_record
+from clinnova.text import markdown_escape
 from doors.cds.ranking import EXPLAINED, RankedDrug, Ranking, ranking_for
 from patients import dictionary
 from patients.dictionary import Disease
@@ -122,7 +123,8 @@ def cards_for(patient: Patient, ranking: Ranking) -> list[dict]:
 
 def _detail(ranking: Ranking, top: list[RankedDrug]) -> str:
     mv = ranking.model_version
-    outcome = (mv.manifest or {}).get("outcome", "response")
+    # The outcome is the uploaded manifest's words: shown literally, never as markdown.
+    outcome = markdown_escape((mv.manifest or {}).get("outcome", "response"))
     lines = [f"**Modelled chance of response** ({outcome})", ""]
     for rank, drug in enumerate(top, start=1):
         lines.append(f"{rank}. **{drug.name}** ({drug.class_label}): {drug.probability:.0%}")

@@ -8,8 +8,17 @@ LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 ATC = ("http://www.whocc.no/atc", "urn:oid:2.16.840.1.113883.6.73")
-# ICD-10 comes in national flavours (icd-10-cm, bfarm icd-10-gm, ...): any system naming ICD-10 is read.
-ICD10_MARKER = "icd-10"
+# ICD-10 and its national modifications, by the exact system URIs their FHIR registries publish (FHIR R4
+# terminologies-systems: icd-10, icd-10-cm; German base profiles: bfarm icd-10-gm, formerly dimdi). A system that
+# merely contains "icd-10" (say "http://evil.example/not-icd-10") is not ICD-10.
+ICD10_SYSTEMS = frozenset({
+    "http://hl7.org/fhir/sid/icd-10",
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "http://fhir.de/CodeSystem/bfarm/icd-10-gm",
+    "http://fhir.de/CodeSystem/dimdi/icd-10-gm",
+    "urn:oid:2.16.840.1.113883.6.3",
+    "urn:oid:2.16.840.1.113883.6.90",
+})
 
 # A data dictionary variable by name: code "tender_joint_count_28".
 VARIABLE = "urn:clinnova:variable"

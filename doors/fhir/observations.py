@@ -106,6 +106,11 @@ def _quantity(var: Variable, q: Any) -> Any:
         raise MappingError("valueQuantity", f"{var.label} is {var.allowed()}: send {_element_for(var)}")
     if not isinstance(q, dict) or "value" not in q:
         raise MappingError("valueQuantity.value", f"{var.label} needs a value", code="required")
+    if q.get("comparator") is not None:
+        # ">2.4 mg/dL" is not 2.4: storing the number would state a value nobody measured.
+        raise MappingError("valueQuantity.comparator", f"{var.label} was sent as {q.get('comparator')!r} "
+                           f"{q.get('value')}: Clinnova stores measured values only; send the value without a "
+                           "comparator, or leave the observation out")
     number, unit, system = q.get("value"), q.get("code"), q.get("system")
     if system is not None and system != codes.UCUM:
         raise MappingError("valueQuantity.system", f"units must be UCUM ({codes.UCUM}), not {system}")

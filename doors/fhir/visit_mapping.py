@@ -144,7 +144,7 @@ def _disease_of(concept: dict) -> str | None:
     for coding in concept.get("coding") or []:
         system, code = coding.get("system") or "", (coding.get("code") or "").upper().replace(".", "").strip()
         for disease, known in DISEASE_CODES.items():
-            if codes.ICD10_MARKER in system.lower() and any(code.startswith(p) for p in known["icd10"]):
+            if system in codes.ICD10_SYSTEMS and any(code.startswith(p) for p in known["icd10"]):
                 return str(disease)
             if system == codes.SNOMED and code in known["snomed"]:
                 return str(disease)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from clinnova.audit import Actor, audit_record
+from clinnova.audit import Actor, audit_record, audit_record_patients
 from doors.pages.forms import DecisionForm, VisitForm
 from doors.pages.summary import decision_for_summary, summary_text
 from doors.pages.selectors import (
@@ -48,6 +48,9 @@ def patients_list(request):
     sort = params.get("sort", "recent") if params.get("sort") in LIST_SORTS else "recent"
     qs = patient_list(user=request.user, sort=sort, today=timezone.localdate(), **filters)
     page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
+    # Every row shown is a read of that patient; a search by identifier above all.
+    audit_record_patients(actor=Actor.from_request(request), action="patient_view", patients=page.object_list,
+                          detail={"page": "search" if filters["query"] else "list"})
     return render(request, "patients/list.html", {
         "page": page, "diseases": Disease.choices, "disease": disease, "site": filters["site"],
         "q": filters["query"], "therapy": filters["therapy"], "activity": filters["activity"],
@@ -58,19 +61,14 @@ def patients_list(request):
     })
 
 
-def _viewed(request, patient_id, *, page: str):
-    """The patient if the user may see it (404 otherwise, audited), with this read audited too."""
-    patient = patient_get_for_user(request.user, patient_id, actor=Actor.from_request(request))
-    _audit_view(request, patient, page=page)
-    return patient
-
-
 def _audit_view(request, patient, *, page: str) -> None:
     audit_record(actor=Actor.from_request(request), action="patient_view", obj=patient, patient_id=patient.pk,
                  site_code=patient.site.code, detail={"page": page})
 
 
 def _patient_page(request, patient, *, decision_data=None, decision_error=None, status=200):
+    """The full record, whatever the status it is answered with (an invalid decision shows it too): audited."""
+    _audit_view(request, patient, page="detail")
     context = patient_page(patient, today=timezone.localdate())
     form = DecisionForm(decision_data, recommendation=context["recommendation"], current=context["current_therapies"])
     if decision_data is not None:
@@ -84,7 +82,7 @@ def _patient_page(request, patient, *, decision_data=None, decision_error=None, 
 @login_required
 @require_GET
 def patient_detail(request, patient_id):
-    patient = _viewed(request, patient_id, page="detail")
+    patient = patient_get_for_user(request.user, patient_id, actor=Actor.from_request(request))
     return _patient_page(request, patient)
 
 
@@ -96,7 +94,6 @@ def decision_create(request, patient_id):
     current = current_therapies(patient, on=timezone.localdate())
     form = DecisionForm(request.POST, recommendation=None, current=current)
     if not form.is_valid():
-        _audit_view(request, patient, page="decision_form")
         return _patient_page(request, patient, decision_data=request.POST, status=400)
     try:
         recorded = decision_record(patient=patient, data=form.decision_input(), actor=actor,
@@ -106,7 +103,6 @@ def decision_create(request, patient_id):
         messages.warning(request, exc.message, extra_tags="decision-form")
         return redirect(f"{patient.get_absolute_url()}#decision-alert")
     except DecisionError as exc:
-        _audit_view(request, patient, page="decision_form")
         return _patient_page(request, patient, decision_data=request.POST, decision_error=exc, status=400)
     decision = recorded.decision
     if recorded.created:
@@ -121,7 +117,8 @@ def decision_create(request, patient_id):
 @require_GET
 def patient_summary(request, patient_id):
     """The one-page summary for printing and for the EHR note (copied as text)."""
-    patient = _viewed(request, patient_id, page="summary")
+    patient = patient_get_for_user(request.user, patient_id, actor=Actor.from_request(request))
+    _audit_view(request, patient, page="summary")
     context = {"patient": patient, **patient_page(patient, today=timezone.localdate())}
     context["summary_decision"] = decision_for_summary(context["decisions"], context["recommendation"])
     now = timezone.localtime()
@@ -150,10 +147,7 @@ def patient_compare_view(request, patient_id):
 @require_http_methods(["GET", "POST"])
 def visit_new(request, patient_id):
     actor = Actor.from_request(request)
-    if request.method == "GET":
-        patient = _viewed(request, patient_id, page="visit_form")
-    else:
-        patient = patient_get_for_user(request.user, patient_id, actor=actor)  # visit_ingest audits the write
+    patient = patient_get_for_user(request.user, patient_id, actor=actor)  # visit_ingest audits a write
     disease, diseases = visit_form_disease(patient, request.POST.get("disease") or request.GET.get("disease"))
     if not disease:
         messages.error(request, "This patient has no diagnosis; a visit needs one.")
@@ -174,6 +168,7 @@ def visit_new(request, patient_id):
                 return redirect(patient)
     else:
         form = VisitForm(disease=disease, state=state)
+    _audit_view(request, patient, page="visit_form")
     return render(request, "patients/visit_form.html", {
         "patient": patient, "ehr_id": patient.primary_identifier, "form": form, "disease": disease,
         "disease_label": Disease(disease).label,

@@ -195,8 +195,12 @@ def test_a_privacy_officers_day(tab_at, clinic, alice, width):
     priya = User.objects.create_user("priya", password=PASSWORD)
     priya.groups.add(Group.objects.get_or_create(name=PRIVACY_OFFICER)[0])
     tab = tab_at(width)
+    from clinnova.audit import Actor
+    from clinnova.enrolment import enrolment_link_issue
+
     sign_in(tab, "priya")
     assert "/account/2fa/" in tab.url
+    tab.goto(enrolment_link_issue(user=priya, actor=Actor(client="test")))  # the link her administrator sent
     assert tab.get_by_role("img", name=re.compile("QR code of the setup link")).is_visible()
     assert_accessible(tab)
     tab.get_by_text("Cannot scan? Type the key instead").click()
@@ -206,6 +210,9 @@ def test_a_privacy_officers_day(tab_at, clinic, alice, width):
     assert tab.get_by_text("That code did not match").is_visible()  # a mistype is forgiven at once
     tab.get_by_label("Six-digit code").fill(f"{totp(base64.b32decode(secret)):06d}")
     tab.get_by_role("button", name="Turn on two-step sign-in").click()
+    assert tab.get_by_text("shown only this once").is_visible()
+    assert_accessible(tab)
+    tab.get_by_role("link", name="I have kept them: continue").click()
     tab.wait_for_url("**/audit/")  # her landing page
     assert_accessible(tab)
 

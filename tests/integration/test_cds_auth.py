@@ -1,6 +1,7 @@
 """CDS Hooks calls are trusted only with a fresh ES384/RS384 JWT of a registered client; anything else is a bare 401."""
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -53,6 +54,8 @@ BAD_TOKENS = {
     "aud_of_another_service_path": lambda e: e.token(FEEDBACK_PATH),
     "expired": lambda e: e.token(exp=int(time.time()) - 120, iat=int(time.time()) - 420),
     "exp_an_hour_ahead": lambda e: e.token(exp=int(time.time()) + 3600),
+    "exp_a_string": lambda e: e.token(exp=str(int(time.time()) + 60)),
+    "iat_a_string": lambda e: e.token(iat=str(int(time.time()))),
     "no_iat": lambda e: e.token(iat=None),
     "no_jti": lambda e: e.token(jti=None),
     "unknown_iss": lambda e: e.token(iss="https://unknown-ehr.example"),
@@ -94,7 +97,7 @@ def test_a_revoked_client_is_refused(client, cds_ehr):
 
 def test_feedback_needs_a_token_for_its_own_url(client, cds_ehr):
     body = {"feedback": [{"card": str(uuid.uuid4()), "outcome": "accepted",
-                          "outcomeTimestamp": "2026-01-20T09:00:00Z"}]}
+                          "outcomeTimestamp": dt.datetime.now(dt.UTC).isoformat()}]}
     refused = call(client, cds_ehr, body, path=FEEDBACK_PATH, token=cds_ehr.token(aud="https://elsewhere.example"))
     assert refused.status_code == 401 and refused.content == b""
     assert call(client, cds_ehr, body, path=FEEDBACK_PATH).status_code == 200

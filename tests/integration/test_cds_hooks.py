@@ -124,9 +124,12 @@ def test_a_malformed_request_is_400(client, cds_ehr):
 
 def test_feedback_stores_accepted_and_overridden_cards_with_the_reason(client, cds_ehr, scored_patient):
     card = call(client, cds_ehr, patient_view("LU-0001")).json()["cards"][0]["uuid"]
+    earlier = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).replace(microsecond=0)
     body = {"feedback": [
-        {"card": card, "outcome": "accepted", "acceptedSuggestions": [], "outcomeTimestamp": "2026-01-20T09:00:00Z"},
-        {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-01-20T10:05:00+01:00",
+        {"card": card, "outcome": "accepted", "acceptedSuggestions": [], "outcomeTimestamp": earlier.isoformat()},
+        {"card": card, "outcome": "overridden",
+         "outcomeTimestamp": (earlier + dt.timedelta(minutes=5)).astimezone(dt.timezone(dt.timedelta(hours=1)))
+         .isoformat(),
          "overrideReason": {"reason": {"code": "patient-preference", "system": "https://ehr.example/override-reasons",
                                        "display": "Patient preference"},
                             "userComment": "Prefers an oral drug"}},
@@ -147,6 +150,16 @@ def test_feedback_that_does_not_fit_the_spec_is_400_and_nothing_is_stored(client
     assert not CdsFeedback.objects.exists()
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-12:00",
+                                  "2000-01-01T00:00:00Z"])
+def test_feedback_from_an_impossible_time_is_400_naming_the_field(client, cds_ehr, when):
+    body = {"feedback": [{"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": when}]}
+    response = call(client, cds_ehr, body, path=FEEDBACK_PATH)
+    assert response.status_code == 400
+    assert {e["field"] for e in response.json()["errors"]} == {"feedback[0].outcomeTimestamp"}
+    assert not CdsFeedback.objects.exists()
+
+
 def test_scoring_on_the_fly_ranks_as_the_scoring_service_does(scored_patient):
     from doors.cds.ranking import _live, _stored
 
@@ -155,3 +168,13 @@ def test_scoring_on_the_fly_ranks_as_the_scoring_service_does(scored_patient):
     assert [d.atc for d in live.drugs] == [d.atc for d in stored.drugs]
     assert [d.probability for d in live.drugs] == pytest.approx([d.probability for d in stored.drugs], abs=1e-5)
     assert live.drugs[0].reasons == stored.drugs[0].reasons
+
+
+def test_the_manifests_outcome_is_shown_literally_in_the_card_never_as_markdown(client, cds_ehr, scored_patient):
+    from recommendations.models import ModelVersion
+
+    version = ModelVersion.objects.get(disease="rheumatoid_arthritis")
+    version.manifest = {**version.manifest, "outcome": "**Remission** _now_ # 1"}
+    version.save(update_fields=["manifest"])
+    detail = call(client, cds_ehr, patient_view("LU-0001")).json()["cards"][0]["detail"]
+    assert r"(\*\*Remission\*\* \_now\_ \# 1)" in detail

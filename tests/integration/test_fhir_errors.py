@@ -58,6 +58,14 @@ def visit_date_in_the_future(b):
     b["entry"][1]["resource"]["period"]["start"] = "2999-01-01"
 
 
+def quantity_with_a_comparator(b):
+    crp(b)["valueQuantity"]["comparator"] = ">"
+
+
+def disease_coded_in_a_system_that_only_mentions_icd_10(b):
+    b["entry"][2]["resource"]["code"]["coding"][0]["system"] = "http://example.org/not-icd-10-at-all"
+
+
 def collection_bundle(b):
     b["type"] = "collection"
 
@@ -104,6 +112,9 @@ CASES = [
     (patient_without_the_clients_identifier, 422, "required", "Bundle.entry[0].resource.identifier",
      "Bundle.entry[0] (fullUrl urn:uuid:patient-1)"),
     (visit_date_in_the_future, 422, "value", "Bundle.entry[1].resource.period.start", "Bundle.entry[1]"),
+    (quantity_with_a_comparator, 422, "value", "Bundle.entry[3].resource.valueQuantity.comparator", "Bundle.entry[3]"),
+    (disease_coded_in_a_system_that_only_mentions_icd_10, 422, "code-invalid", "Bundle.entry[2].resource.code",
+     "Bundle.entry[2]"),
     (collection_bundle, 400, "structure", "Bundle.type", None),
     (dangling_subject, 400, "not-found", "Bundle.entry[3].resource.subject.reference", "Bundle.entry[3]"),
     (encounter_reference_to_a_patient, 400, "not-found", "Bundle.entry[3].resource.encounter.reference",

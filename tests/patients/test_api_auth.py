@@ -32,14 +32,19 @@ def test_an_unknown_token_is_a_401(client, ehr_lu):
     assert r.json()["code"] == "authentication_failed"
 
 
-def test_a_revoked_token_is_a_401_that_says_so(client, ehr_lu):
+def test_a_revoked_token_is_answered_exactly_like_an_unknown_one_and_audited(client, ehr_lu):
+    from clinnova.models import AuditEvent
+
     ehr, token = ehr_lu
+    unknown = post_visit(client, **auth(token[:8] + "x" * (len(token) - 8)))
     ehr.revoked_at = timezone.now()
     ehr.save(update_fields=["revoked_at"])
     r = post_visit(client, **auth(token))
-    assert r.status_code == 401
-    assert "revoked" in r.json()["message"]
+    assert r.status_code == unknown.status_code == 401
+    assert r.json() == unknown.json()
     assert not Visit.objects.exists()
+    event = AuditEvent.objects.get(action="access_refused", detail__reason="revoked EHR token")
+    assert event.actor_client == ehr.actor_name
 
 
 def test_token_and_bearer_keywords_both_work(client, ehr_lu):

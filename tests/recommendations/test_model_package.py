@@ -230,6 +230,11 @@ def test_an_archive_with_too_many_entries_is_refused(package):
     _refused(_zip(_members(package) | extras), "entries", "12 entries")
 
 
+@pytest.mark.parametrize("name", ["model.pkl", "readme.txt"])
+def test_a_member_besides_the_manifest_and_booster_is_refused(package, name):
+    _refused(_zip(_members(package) | {name: b"\x80\x04N."}), "contents", repr(name), "only")
+
+
 def test_a_package_without_a_booster_is_refused(package):
     _refused(_zip({"manifest.json": _members(package)["manifest.json"]}), "contents", "model.ubj")
 
@@ -322,12 +327,12 @@ def test_a_booster_whose_columns_are_named_in_another_order_is_refused(package):
 
 
 def test_bytes_that_are_not_a_booster_are_refused(package):
-    _refused(_zip(_members(package) | {"model.ubj": b"{not a model"}), "booster_load", "cannot be read")
+    _refused(_zip(_members(package) | {"model.ubj": b"{not a model"}), "booster_structure", "malformed")
 
 
 def test_a_regression_booster_is_refused(package):
     regression = _booster(len(FEATURES) + len(DRUGS), objective="reg:squarederror")
-    _refused(_zip(_members(package) | {"model.ubj": bytes(regression.save_raw("ubj"))}), "objective",
+    _refused(_zip(_members(package) | {"model.ubj": bytes(regression.save_raw("ubj"))}), "booster_structure",
              "reg:squarederror")
 
 
@@ -337,3 +342,29 @@ def test_a_manifest_for_a_package_build_is_checked_before_anything_is_written(bo
     with pytest.raises(PackageError) as caught:
         package_build(manifest=manifest, booster=booster)
     assert caught.value.check == "features" and "shoe_size" in caught.value.message
+
+
+@pytest.mark.parametrize("raw, mentions", [
+    (b'"intended_use": "tests\\u0000"', "NUL"),
+    (b'"intended_use": "tests\\ud800"', "surrogate"),
+    (b'"x_big": ' + b"9" * 5000, "will not read"),
+    (b'"x_deep": ' + b"[" * 100_000 + b"]" * 100_000, "100,001 levels deep"),
+])
+def test_a_manifest_postgresql_could_not_store_is_refused_by_name(package, raw, mentions):
+    members = _members(package)
+    manifest = members["manifest.json"].rstrip()
+    assert manifest.endswith(b"}")
+    data = _zip(members | {"manifest.json": manifest[:-1] + b", " + raw + b"}"})
+    _refused(data, "manifest_json", mentions)
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "see [here](https://evil.example)",
+                                  "<img src=x onerror=alert(1)>", "javascript:alert(1)", "bell\x07"])
+def test_manifest_text_with_markup_is_refused_because_cards_and_fhir_show_it(package, text):
+    _refused(_with_manifest(package, lambda m: m.update(outcome=text)), "manifest_schema", "manifest.outcome",
+             "plain text")
+
+
+def test_comparisons_in_manifest_text_stay_allowed(package):
+    data = _with_manifest(package, lambda m: m.update(outcome="Remission (HBI < 5, DAS28 > 1.2)"))
+    assert package_read(data, max_bytes=MAX_BYTES)[0]["outcome"] == "Remission (HBI < 5, DAS28 > 1.2)"

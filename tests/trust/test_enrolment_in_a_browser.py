@@ -1,4 +1,5 @@
-"""A model admin's first sign-in in Chromium: sent to enrol, reads the key, types a code, gets in; no CSP violation."""
+"""A model admin's first sign-in in Chromium: sent to enrol, opens the enrolment link her administrator issued,
+reads the key, types a code, keeps her recovery codes, gets in; no CSP violation."""
 
 from __future__ import annotations
 
@@ -44,6 +45,11 @@ def test_a_model_admin_enrols_her_app_at_first_sign_in(tab, mia):
     tab.get_by_role("button", name="Sign in").click()
     tab.goto("/patients/")
     assert tab.url.endswith("/account/2fa/?next=%2Fpatients%2F")
+    assert "needs a one-time enrolment link" in tab.content()
+    from clinnova.audit import Actor
+    from clinnova.enrolment import enrolment_link_issue
+
+    tab.goto(enrolment_link_issue(user=mia, actor=Actor(client="test")))
     assert "Your role needs a second step" in tab.content()
     assert tab.get_by_role("img", name="QR code of the setup link for your authenticator app").is_visible()
     tab.get_by_text("Cannot scan? Type the key instead").click()
@@ -55,5 +61,8 @@ def test_a_model_admin_enrols_her_app_at_first_sign_in(tab, mia):
         tab.screenshot(path=os.environ["TRUST_SCREENSHOTS"] + "/enrol.png", full_page=True)
     tab.get_by_role("button", name="Turn on two-step sign-in").click()
     tab.wait_for_load_state()
-    assert tab.url.endswith("/patients/")
-    assert "Two-step sign-in is on" in tab.content()
+    assert "Two-step sign-in is on" in tab.content() and "shown only this once" in tab.content()
+    assert len(tab.locator("ol.recovery-codes li").all()) == 10
+    tab.get_by_role("link", name="I have kept them: continue").click()
+    tab.wait_for_load_state()
+    assert tab.url.endswith("/models/")  # a model admin's own landing page

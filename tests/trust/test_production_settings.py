@@ -55,7 +55,8 @@ def test_no_page_of_ours_has_an_inline_script_or_style(client, db):
     assert "<script>" not in html and "<style" not in html and " style=" not in html
 
 
-def test_every_response_carries_a_request_id(client, db):
+def test_every_response_carries_a_request_id(client, db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
     given = str(uuid.uuid4())
     assert uuid.UUID(client.get("/health/")["X-Request-ID"])
     assert client.get("/health/", HTTP_X_REQUEST_ID=given)["X-Request-ID"] == given
@@ -63,10 +64,19 @@ def test_every_response_carries_a_request_id(client, db):
     assert forged != "x\r\nInjected: 1" and uuid.UUID(forged)
 
 
-def test_an_audit_event_carries_the_request_id_of_its_request(alice_client, ra_patient_lu):
+def test_an_audit_event_carries_the_request_id_the_trusted_proxy_gave(alice_client, ra_patient_lu, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
     given = str(uuid.uuid4())
     alice_client.get(f"/patients/{ra_patient_lu.pk}/", HTTP_X_REQUEST_ID=given)
     assert str(AuditEvent.objects.get(action="patient_view").request_id) == given
+
+
+def test_a_request_id_chosen_by_a_client_without_a_proxy_is_not_stored(alice_client, ra_patient_lu, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    chosen = str(uuid.uuid4())
+    response = alice_client.get(f"/patients/{ra_patient_lu.pk}/", HTTP_X_REQUEST_ID=chosen)
+    stored = str(AuditEvent.objects.get(action="patient_view").request_id)
+    assert stored != chosen and response["X-Request-ID"] == stored
 
 
 def test_sign_in_counts_the_client_behind_the_trusted_proxy_not_the_proxy(rf, settings):
@@ -78,6 +88,43 @@ def test_sign_in_counts_the_client_behind_the_trusted_proxy_not_the_proxy(rf, se
     assert client_address(rf.get("/", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="junk")) == "10.9.9.9"
     settings.TRUSTED_PROXY_COUNT = 0
     assert client_address(request) == "10.9.9.9"
+
+
+def test_forwarded_for_is_not_believed_unless_a_proxy_count_is_configured(monkeypatch):
+    env = {k: v for k, v in os.environ.items() if k != "TRUSTED_PROXY_COUNT"}
+    env.update(HTTPS="1", DEBUG="0", SECRET_KEY="x" * 50, DATABASE_URL="postgres://a:b@db.invalid/c")
+    out = subprocess.run([sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']="
+                          "'clinnova.settings'; from django.conf import settings; print(settings.TRUSTED_PROXY_COUNT)"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "0", out.stderr
+
+
+def test_a_client_reaching_gunicorn_directly_cannot_spoof_its_address(rf, settings):
+    from clinnova.audit import client_address
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = ["172.31.255.0/29"]
+    spoofed = rf.get("/", REMOTE_ADDR="198.51.100.9", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert client_address(spoofed) == "198.51.100.9"
+    proxied = rf.get("/", REMOTE_ADDR="172.31.255.3", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert client_address(proxied) == "203.0.113.7"
+
+
+def test_spoofed_forwarded_for_headers_do_not_escape_the_sign_in_lockout(client, db, settings, alice):
+    """24 guesses across 6 accounts, each with a new X-Forwarded-For, as the review tried: the address locks."""
+    from django.contrib.auth.models import User
+
+    settings.TRUSTED_PROXY_COUNT = 0
+    for i in range(6):
+        User.objects.create_user(f"target{i}", password="a-long-test-password")
+    statuses = []
+    for attempt in range(24):
+        response = client.post("/accounts/login/", {"username": f"target{attempt % 6}", "password": "wrong"},
+                               HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}", REMOTE_ADDR="198.51.100.9")
+        statuses.append(response.status_code)
+    assert 429 in statuses
+    assert AuditEvent.objects.filter(address="198.51.100.9").exists()
+    assert not AuditEvent.objects.filter(address__startswith="203.0.113.").exists()
 
 
 def test_the_container_health_check_is_answered_in_production_mode(client, db, settings):

@@ -1,7 +1,13 @@
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinnova.models import AuditEvent
+from clinnova.audit import Actor
+from clinnova.enrolment import enrolment_link_issue, recovery_codes_issue
+from clinnova.models import AuditEvent, EnrolmentLink
 from tests.trust.helpers import code, device_for, sign_in, verified
+
+
+def _link(user) -> str:
+    return enrolment_link_issue(user=user, actor=Actor(client="test"))
 
 
 def test_a_model_admin_without_a_device_is_sent_to_enrol_before_any_page(client, mia):
@@ -9,6 +15,7 @@ def test_a_model_admin_without_a_device_is_sent_to_enrol_before_any_page(client,
     response = client.get("/patients/")
     assert response.status_code == 302
     assert response["Location"] == "/account/2fa/?next=%2Fpatients%2F"
+    client.get(_link(mia))
     page = client.get(response["Location"]).content.decode()
     assert "Your role needs a second step" in page
     device = TOTPDevice.objects.get(user=mia, confirmed=False)
@@ -16,16 +23,55 @@ def test_a_model_admin_without_a_device_is_sent_to_enrol_before_any_page(client,
     assert device.config_url in page.replace("&amp;", "&")
 
 
-def test_enrolling_with_a_code_from_her_app_lets_her_in(client, mia):
+def test_the_password_alone_cannot_bind_a_phone_to_a_model_admin(client, mia):
     sign_in(client, "mia")
+    page = client.get("/account/2fa/")
+    assert page.status_code == 403 and "enrolment link" in page.content.decode()
+    assert not TOTPDevice.objects.filter(user=mia).exists()
+
+
+def test_enrolling_with_the_link_and_a_code_from_her_app_lets_her_in_and_gives_recovery_codes(client, mia):
+    sign_in(client, "mia")
+    assert client.get(_link(mia))["Location"] == "/account/2fa/"
     client.get("/account/2fa/")
     device = TOTPDevice.objects.get(user=mia)
     response = client.post("/account/2fa/", {"token": code(device), "next": "/patients/"})
-    assert response.status_code == 302 and response["Location"] == "/patients/"
+    assert response.status_code == 200 and "shown only this once" in response.content.decode()
+    codes = response.context["codes"]
+    assert len(codes) == 10 and len(set(codes)) == 10
     assert client.get("/patients/").status_code == 200
     device.refresh_from_db()
     assert device.confirmed
     assert AuditEvent.objects.filter(action="otp_enrol", actor_user=mia).exists()
+    assert EnrolmentLink.objects.get(user=mia).used_at is not None
+
+
+def test_an_enrolment_link_works_once_for_its_own_account_only(client, mia, alice):
+    link = _link(mia)
+    sign_in(client, "alice")
+    assert client.get(link).status_code == 400  # Alice holds Mia's link: useless to her
+    client.post("/accounts/logout/")
+    sign_in(client, "mia")
+    client.get(link)
+    client.get("/account/2fa/")
+    client.post("/account/2fa/", {"token": code(TOTPDevice.objects.get(user=mia))})
+    client.post("/accounts/logout/")
+    sign_in(client, "mia")
+    assert client.get(link).status_code == 400
+    assert AuditEvent.objects.filter(action="otp_enrolment_link_issue").count() == 1
+
+
+def test_a_recovery_code_signs_in_once_without_the_phone(client, mia):
+    device_for(mia)
+    codes = recovery_codes_issue(user=mia, actor=Actor(client="test"))
+    sign_in(client, "mia")
+    response = client.post("/account/2fa/verify/", {"token": codes[0], "next": "/patients/"})
+    assert response.status_code == 302 and client.get("/patients/").status_code == 200
+    assert AuditEvent.objects.filter(action="otp_recovery_used", actor_user=mia).exists()
+    client.post("/accounts/logout/")
+    sign_in(client, "mia")
+    assert client.post("/account/2fa/verify/", {"token": codes[0]}).status_code == 200  # spent
+    assert client.get("/patients/").status_code == 302
 
 
 def test_with_a_device_she_gives_a_valid_code_after_her_password(client, mia):
@@ -80,8 +126,11 @@ def test_the_wait_after_more_wrong_codes_is_as_long_as_before(client, mia):
 
 
 def test_enrolment_shows_a_qr_code_drawn_on_the_server(client, mia):
+    from clinnova.audit import Actor
+    from clinnova.enrolment import enrolment_link_issue
+
     sign_in(client, "mia")
-    page = client.get("/account/2fa/").content.decode()
+    page = client.get(enrolment_link_issue(user=mia, actor=Actor(client="test")), follow=True).content.decode()
     assert '<svg role="img" aria-label="QR code of the setup link' in page and "<script" not in page.split("<main")[1]
     assert "otpauth://totp/" in page  # the link is still there for apps that take it
 

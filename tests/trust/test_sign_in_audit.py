@@ -39,3 +39,23 @@ def test_a_refused_page_is_audited(alice_client):
     event = AuditEvent.objects.get(action="access_refused")
     assert event.actor_user.username == "alice"
     assert event.detail == {"method": "GET", "path": "/audit/", "status": 403}
+
+
+def test_a_password_change_is_audited_and_a_wrong_current_password_too(client_for_alice, alice):
+    from clinnova.models import AuditEvent
+
+    wrong = client_for_alice.post("/accounts/password_change/", {
+        "old_password": "not-her-password", "new_password1": "another-long-passphrase-9",
+        "new_password2": "another-long-passphrase-9"})
+    assert wrong.status_code == 200
+    assert AuditEvent.objects.filter(action="password_change_failed", actor_user=alice).exists()
+    done = client_for_alice.post("/accounts/password_change/", {
+        "old_password": "a-long-test-password", "new_password1": "another-long-passphrase-9",
+        "new_password2": "another-long-passphrase-9"})
+    assert done.status_code == 302
+    assert AuditEvent.objects.filter(action="password_change", actor_user=alice).exists()
+
+
+def test_password_reset_by_mail_does_not_exist_without_a_mail_backend(client, db):
+    for url in ("/accounts/password_reset/", "/accounts/reset/MQ/set-password/", "/accounts/password_reset/done/"):
+        assert client.get(url).status_code == 404, url

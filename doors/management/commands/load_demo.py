@@ -22,3 +22,19 @@ class Command(BaseCommand):
             f"Demo network: {summary.sites} sites, {summary.patients_created} new patients, "
             f"{summary.visits_created} new visits; accounts: {', '.join(summary.accounts)}"
         )
+        self._enrolment_links()
+
+    def _enrolment_links(self):
+        """The demo's privileged accounts bind their authenticator app with a one-time link, as in production."""
+        from django.contrib.auth.models import User
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from clinnova.audit import Actor
+        from clinnova.enrolment import enrolment_link_issue
+
+        for name in ("modeladmin", "privacy-officer"):
+            user = User.objects.filter(username=name).first()
+            if user is not None and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+                path = enrolment_link_issue(user=user, actor=Actor(client="load_demo"))
+                self.stdout.write(f"Second-factor enrolment link for {name} (sign in first, then open it; "
+                                  f"once, 72 hours): {settings.SITE_URL}{path}")

@@ -23,7 +23,8 @@ class Command(BaseCommand):
         for path in paths:
             data = path.read_bytes()
             existing = ModelVersion.objects.filter(sha256=package_sha256(data)).exclude(status=ModelStatus.REJECTED).first()
-            version = existing or model_version_upload(data=data, filename=path.name, actor=actor)
+            version = existing or model_version_upload(data=data, filename=path.name, actor=actor,
+                                                             validate_now=True)
             if version.status == ModelStatus.REJECTED:
                 raise CommandError(f"{path.name} was rejected: {version.rejection_reason}")
             if not ModelVersion.objects.filter(disease=version.disease, status=ModelStatus.ACTIVE).exists():

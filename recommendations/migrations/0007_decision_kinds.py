@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0002_ehr_clients'),
-        ('recommendations', '0004_item_current_therapy'),
+        ('recommendations', '0006_decision_once'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -29,6 +29,11 @@ class Migration(migrations.Migration):
         migrations.RemoveConstraint(
             model_name='decision',
             name='decision_override_has_reason',
+        ),
+        # Continuing and then optimising one drug on one ranking are two decisions: the kind joins the key.
+        migrations.RemoveConstraint(
+            model_name='decision',
+            name='decision_once_per_clinician_and_drug',
         ),
         migrations.AddField(
             model_name='decision',
@@ -80,5 +85,9 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='decision',
             constraint=models.CheckConstraint(condition=models.Q(('kind', 'defer'), models.Q(('drug_atc', ''), _negated=True), _connector='OR'), name='decision_names_a_drug'),
+        ),
+        migrations.AddConstraint(
+            model_name='decision',
+            constraint=models.UniqueConstraint(fields=('recommendation', 'decided_by', 'kind', 'drug_atc'), name='decision_once_per_clinician_kind_and_drug'),
         ),
     ]
