@@ -62,9 +62,10 @@ def _shot_of(locator, name: str) -> None:
     locator.screenshot(path=str(OUT / f"{name}.png"))
 
 
-def test_screenshots_of_the_main_pages(page, demo_network):
+def test_screenshots_of_the_main_pages(page, demo_network, tmp_path):
     from patients.models import PatientIdentifier
     from recommendations.models import ModelVersion
+    from tests.conftest import package_copy
     from tests.trust.helpers import device_for
 
     sign_in(page, "clinician-lu", DEMO_PASSWORD)
@@ -111,7 +112,9 @@ def test_screenshots_of_the_main_pages(page, demo_network):
     sign_in(page, "modeladmin", DEMO_PASSWORD, otp_device=device)
     # A candidate for rheumatoid arthritis, so the list and its card show a version next to the active one.
     page.goto("/models/upload/")
-    page.get_by_label("Model package (.zip)").set_input_files(str(PRETRAINED / "rheumatoid_arthritis.zip"))
+    retrained = tmp_path / "rheumatoid_arthritis_v2.zip"  # the same model in other bytes, as a retraining gives
+    retrained.write_bytes(package_copy((PRETRAINED / "rheumatoid_arthritis.zip").read_bytes(), x_note="v2"))
+    page.get_by_label("Model package (.zip)").set_input_files(str(retrained))
     page.get_by_role("button", name="Upload and validate").click()
     page.wait_for_url("**/models/*/")
     _shot(page, "model-card")
