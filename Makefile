@@ -11,7 +11,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench loadtest install clean
+.PHONY: run test bench loadtest install clean network
 
 $(VENV)/.installed: requirements.txt
 	@test -n "$(PYTHON)" || { echo "Clinnova needs Python 3.12 or newer on the PATH (or PYTHON=/path/to/python3.12)"; exit 1; }
@@ -37,8 +37,11 @@ run: install
 	@echo ""
 	DEBUG=1 $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
+# Slow tests (the real federated engine, long end-to-end runs) are left to CI, which runs
+# `make test TEST_MARKERS=` (every test).
+TEST_MARKERS ?= not slow
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "$(TEST_MARKERS)" $(PYTEST_ARGS)
 
 # Against this machine's PostgreSQL and Redis when they run (end to end needs them), else SQLite only.
 bench: install
@@ -58,5 +61,10 @@ loadtest: install
 		SECRET_KEY=$${SECRET_KEY:-loadtest-only-secret-key-not-for-production-0123456789abcdef} HTTPS=0; \
 	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py load_models && $(PY) manage.py loadtest $(LOADTEST_ARGS)
 
+# The demo network on this machine: hub, four site nodes (own SQLite databases and accounts), the Flower
+# SuperLink and four SuperNodes, on free loopback ports; prints their URLs; Ctrl-C stops everything.
+network: install
+	DEBUG=1 $(PY) manage.py run_network $(NETWORK_ARGS)
+
 clean:
-	rm -rf $(VENV) db.sqlite3* media staticfiles
+	rm -rf $(VENV) db.sqlite3* media staticfiles network-data

@@ -23,6 +23,19 @@ for model in (TOTPDevice, StaticDevice):
         admin.site.unregister(model)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows only the system writes: shown, never added, edited or deleted in the admin, not even by a superuser."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class RemovalForm(forms.Form):
     reason = forms.CharField(min_length=10, max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
                              help_text="Why the device is removed (lost phone, person left, …): kept in the audit "

@@ -94,7 +94,16 @@ SYSTEM = Actor(client="system")
 def audit_record(
     *, actor: Actor, action: str, obj: Any = None, patient_id=None, site_code: str = "", detail: dict | None = None
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
+    event = audit_event(actor=actor, action=action, obj=obj, patient_id=patient_id, site_code=site_code, detail=detail)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *, actor: Actor, action: str, obj: Any = None, patient_id=None, site_code: str = "", detail: dict | None = None
+) -> AuditEvent:
+    """The event audit_record writes, unsaved: a set-based service writes many with one bulk_create."""
+    return AuditEvent(
         actor_user=actor.user,
         actor_client=actor.client,
         action=action,

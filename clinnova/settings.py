@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "recommendations",
     "doors",  # the doors and pages above both apps: JSON API, FHIR, CDS Hooks, clinician pages
     "doors.bulk",  # the bulk import of a site's history (its job rows live in the database)
+    "network",  # site node or network hub: federated evaluation, monitoring (CLINNOVA_ROLE)
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "clinnova.middleware.HealthCheckMiddleware",  # the container's probe: before host checks and HTTPS redirect
     "clinnova.middleware.ChunkedBodyMiddleware",  # a chunked body without a length would be read as empty
     "django.middleware.security.SecurityMiddleware",
+    "network.hub.HubRefusesPatientDoorsMiddleware",  # the hub holds no patient data: its patient doors answer 403
     "clinnova.unavailable.DatabaseUnavailableMiddleware",  # a database outage answers 503 + Retry-After
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -327,6 +329,31 @@ LOGGING = {
         "axes": {"level": "WARNING"},  # failures and lockouts; not a line per sign-in
     },
 }
+
+# --- The network: the same code runs as one site's node or as the network hub (no patient data) ---
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env(name, default).strip()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r}: use one of {', '.join(choices)}")
+    return value
+
+
+# "site" is today's single deployment (every site's patients when CLINNOVA_SITE is empty, as `make run`);
+# "hub" holds model versions, evaluations and monitoring summaries and refuses patient data.
+CLINNOVA_ROLE = envchoice("CLINNOVA_ROLE", "site", ("site", "hub"))
+CLINNOVA_SITE = env("CLINNOVA_SITE").strip().upper()
+if CLINNOVA_ROLE == "hub" and CLINNOVA_SITE:
+    raise ImproperlyConfigured("CLINNOVA_SITE must be empty when CLINNOVA_ROLE=hub: the hub holds no site's patients")
+CLINNOVA_NETWORK_SITES = envlist("CLINNOVA_NETWORK_SITES", "LU,FR,DE,CH")
+# How long the hub waits for the sites' answers in one federated evaluation or monitoring round.
+NETWORK_ROUND_TIMEOUT = envint("NETWORK_ROUND_TIMEOUT", 120)
+# The hub's SuperLink (host:port) for `flwr run`, and the CA that signed its certificate. Without a CA the
+# connection is insecure, which only a network on one machine (make network, tests) may use.
+NETWORK_SUPERLINK = env("NETWORK_SUPERLINK")
+NETWORK_TLS_ROOT_CERT = env("NETWORK_TLS_ROOT_CERT")
+# Sections the model card shows below its own (callables of the version returning a template and its context).
+MODEL_CARD_SECTIONS = ["network.pages.model_card_federated"]
+CELERY_BEAT_SCHEDULE["network-monitoring"] = {"task": "network.tasks.monitoring_refresh", "schedule": 6 * 3600.0}
 
 CLINNOVA_DEMO_PASSWORD = env("CLINNOVA_DEMO_PASSWORD", "clinnova-demo")
 SYNTHETIC_NOTICE = "Trained on synthetic data · not for clinical use"

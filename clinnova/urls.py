@@ -28,6 +28,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("patients/", include("doors.pages.urls")),
     path("models/", include("recommendations.urls")),
+    path("network/", include("network.urls")),
     path("api/v1/", include("recommendations.api_urls")),
     path("api/v1/", include("doors.api.urls")),
     # The EHR integration doors with contracts of their own: FHIR R4 and CDS Hooks 2.0.

@@ -47,17 +47,18 @@ class DemoSummary:
 
 
 def demo_network_load(*, patients_per_site_and_disease: int = 20, seed: int = 2026, password: str,
-                      today: dt.date | None = None) -> DemoSummary:
-    """Create (or complete) the demo network. Running it again creates nothing new."""
+                      today: dt.date | None = None, sites: list[str] | None = None) -> DemoSummary:
+    """Create (or complete) the demo network, or the share of the given sites (a site node's). Idempotent."""
     today = today or dt.date.today()
-    sites = _sites_ensure()
+    codes = sites or [code for code, _, _ in SITES]
+    sites = _sites_ensure(codes)
     accounts = _accounts_ensure(sites, password)
     existing = set(Visit.objects.filter(source_system=DEMO_SYSTEM).values_list("source_id", flat=True))
     patients_before = Patient.objects.count()
     visits_created = 0
     # Jobs are recorded with each visit as always, then scored in vectorised batches at the end.
     with dispatch_deferred():
-        for code, _, _ in SITES:
+        for code in codes:
             for disease in (CD, UC, RA, MS):
                 for n in range(1, patients_per_site_and_disease + 1):
                     ref = f"{code}-{_short(disease)}-{n:04d}"
@@ -68,19 +69,26 @@ def demo_network_load(*, patients_per_site_and_disease: int = 20, seed: int = 20
     return DemoSummary(len(sites), Patient.objects.count() - patients_before, visits_created, accounts)
 
 
+def demo_hub_accounts_ensure(*, password: str) -> list[str]:
+    """The network hub's demo accounts: its model admin and privacy officer (the hub has no clinicians)."""
+    return _accounts_ensure({}, password)
+
+
 def _short(disease: str) -> str:
     return {CD: "CD", UC: "UC", RA: "RA", MS: "MS"}[disease]
 
 
-def _sites_ensure() -> dict[str, Site]:
+def _sites_ensure(codes: list[str] | None = None) -> dict[str, Site]:
     return {code: Site.objects.get_or_create(code=code, defaults={"name": name, "country": country})[0]
-            for code, name, country in SITES}
+            for code, name, country in SITES if codes is None or code in codes}
 
 
 def _accounts_ensure(sites: dict[str, Site], password: str) -> list[str]:
     User = get_user_model()
     names = []
     for username, role, site_code in ACCOUNTS:
+        if site_code and site_code not in sites:
+            continue  # a site node has its own clinicians only
         user, _ = User.objects.get_or_create(username=username)
         user.set_password(password)
         user.save(update_fields=["password"])

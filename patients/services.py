@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from clinnova.audit import Actor, audit_record
+from clinnova.audit import Actor, audit_event, audit_record
+from clinnova.models import AuditEvent
 from patients import dictionary, scores
 from patients.dates import EARLIEST_YEAR, date_check
 from patients.dictionary import DictionaryError, Disease, FieldError
@@ -23,15 +25,17 @@ from patients.models import (
     PatientIdentifier,
     RecordEntry,
     Sex,
+    TherapyExposure,
     Site,
     Visit,
     VisitRevision,
     VisitSource,
 )
-from patients.therapies import TherapyInput, therapies_check, therapy_lines_record
+from patients.therapies import TherapyInput, therapies_check, therapy_line_apply, therapy_lines_record
 from patients.variables import Persistence
 
-__all__ = ["PatientInput", "TherapyInput", "visit_amend", "visit_ingest", "visit_stored"]
+__all__ = ["PatientInput", "TherapyInput", "VisitDraft", "visit_amend", "visit_ingest", "visit_stored",
+           "visits_ingest"]
 
 # Sent inside the transaction that stores or amends a visit, with `visit`. The record knows nothing of what
 # is built on it; the scoring app above connects its scoring job here (in its AppConfig.ready).
@@ -121,25 +125,10 @@ def visit_ingest(
     identifier at the site) names whose visit it is. Raises DictionaryError
     listing every problem; then nothing is stored.
     """
-    errors: list[FieldError] = []
-    if disease not in Disease.values:
-        raise DictionaryError([FieldError("disease", disease, "must be one of " + ", ".join(Disease.values))])
-    try:
-        clean = dictionary.clean_measurements(disease, measurements)
-    except DictionaryError as exc:
-        errors.extend(exc.errors)
-        clean = {}
-    if patient_input is not None:
-        _check_patient(patient_input, visit_date, errors)
     birth_year = patient_input.birth_year if patient_input is not None else patient.birth_year if patient else None
-    diagnosed_on = patient_input.diagnosed_on if patient_input is not None else None
-    _check_dates(visit_date=visit_date, birth_year=birth_year, diagnosed_on=diagnosed_on, errors=errors)
-    resolved = therapies_check(list(therapies), on=visit_date, birth_year=birth_year, errors=errors)
-    if errors:
-        raise DictionaryError(errors)
-
-    derived = scores.derived_scores(clean)
-    activity = activity_of(disease, clean, derived)
+    checked = _visit_check(disease=disease, visit_date=visit_date, measurements=measurements,
+                           patient_input=patient_input, birth_year=birth_year, therapies=therapies)
+    errors: list[FieldError] = []
     with transaction.atomic():
         if patient is None:
             patient = _patient_for(site, patient_input, actor=actor)
@@ -150,27 +139,174 @@ def visit_ingest(
                        errors=errors)
         if errors:
             raise DictionaryError(errors)
-        therapy_lines_record(patient, resolved, source=source)
-        visit = Visit.objects.create(
-            patient=patient,
-            site=site,
-            disease=disease,
-            visit_date=visit_date,
-            measurements=clean,
-            scores={name: s.as_dict() for name, s in derived.items()},
-            activity_score=activity["value"] if activity else None,
-            activity_label=activity["label"] if activity else "",
-            activity_category=activity["category_label"] if activity else "",
-            source=source,
-            source_system=source_system,
-            source_id=source_id,
-            content_hash=visit_content_hash({"disease": disease, "date": visit_date, "measurements": clean}),
-        )
-        _entries_record(visit, phenotype=_phenotype_from_subtype(disease, patient_input, clean))
+        therapy_lines_record(patient, checked.resolved, source=source)
+        visit = _visit_row(checked, patient=patient, site=site, disease=disease, visit_date=visit_date,
+                           source=source, source_system=source_system, source_id=source_id)
+        visit.save(force_insert=True)
+        RecordEntry.objects.bulk_create(_entries_of(visit, phenotype=_phenotype_from_subtype(disease, patient_input,
+                                                                                           checked.clean)))
         audit_record(actor=actor, action="visit_create", obj=visit, patient_id=patient.pk, site_code=site.code,
                      detail={"source": source})
         _after_visit_stored(visit)
     return visit
+
+
+
+@dataclass(frozen=True)
+class VisitDraft:
+    """One visit of a batch for visits_ingest: what visit_ingest takes, and the id the visit will have."""
+    disease: str
+    visit_date: dt.date
+    measurements: dict[str, Any]
+    patient_input: PatientInput
+    therapies: list[TherapyInput] = field(default_factory=list)
+    source_system: str = ""
+    source_id: str | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+def visits_ingest(*, site: Site, drafts: list[VisitDraft], actor: Actor,
+                  source: str = VisitSource.API) -> list[Visit | DictionaryError]:
+    """The set-based sibling of visit_ingest, for a bulk import: the stored Visit or the DictionaryError of
+    each draft, in order.
+
+    Each draft passes visit_ingest's checks as if the drafts were stored one after another: a patient
+    created by one draft is found by the next, a sender's correction of sex or birth year is applied and
+    audited, a diagnosis takes its defaults from the first valid draft, therapy lines are created or
+    updated in order. Then the valid drafts are written with one statement per table (patients,
+    identifiers, diagnoses, therapy lines, visits, record entries, audit events: one visit_create each).
+    Runs in the caller's transaction; a database error (say a patient created meanwhile by another
+    request) raises, and the caller rolls the batch back and stores it one visit at a time.
+    """
+    results: list[Visit | DictionaryError | None] = [None] * len(drafts)
+    checked: dict[int, _Checked] = {}
+    for i, d in enumerate(drafts):
+        try:
+            checked[i] = _visit_check(disease=d.disease, visit_date=d.visit_date, measurements=d.measurements,
+                                      patient_input=d.patient_input, birth_year=d.patient_input.birth_year,
+                                      therapies=d.therapies)
+        except DictionaryError as exc:
+            results[i] = exc
+    patients = _patients_by_identifier({(drafts[i].patient_input.system, drafts[i].patient_input.value)
+                                        for i in checked})
+    known = [p.pk for p in patients.values()]
+    diagnoses = {(dx.patient_id, dx.disease): dx for dx in Diagnosis.objects.filter(patient_id__in=known)}
+    # Locked as therapy_lines_record locks them: a visit posted meanwhile waits instead of being overwritten.
+    lines = {(t.patient_id, t.drug_atc, t.started_on): t
+             for t in TherapyExposure.objects.select_for_update().filter(patient_id__in=known)}
+    new_patients, identifiers, amended, new_diagnoses, touched = [], [], {}, [], {}
+    visits, entries, events = [], [], []
+    for i, c in checked.items():
+        d, p = drafts[i], drafts[i].patient_input
+        patient = patients.get((p.system, p.value))
+        if patient is not None and patient.site_id != site.id:
+            results[i] = DictionaryError([FieldError("patient", str(patient.pk),
+                                                     f"belongs to another site than {site.code}")])
+            continue
+        new = patient is None
+        if new:
+            patient = Patient(site=site, sex=p.sex, birth_year=p.birth_year)
+        diagnosis = diagnoses.get((patient.pk, d.disease)) or Diagnosis(
+            patient=patient, disease=d.disease, **_diagnosis_defaults(d.visit_date, p))
+        errors: list[FieldError] = []
+        _check_derived(birth_year=p.birth_year, diagnosed_on=diagnosis.diagnosed_on, visit_date=d.visit_date,
+                       errors=errors)
+        if errors:
+            results[i] = DictionaryError(errors)
+            continue
+        if new:
+            patients[(p.system, p.value)] = patient
+            new_patients.append(patient)
+            identifiers.append(PatientIdentifier(patient=patient, system=p.system, value=p.value))
+        elif changed := _patient_changes(patient, p):
+            for name, (_, value) in changed.items():
+                setattr(patient, name, value)
+            amended[patient.pk] = patient
+            events.append(audit_event(actor=actor, action="patient_amend", obj=patient, patient_id=patient.pk,
+                                      site_code=site.code,
+                                      detail={name: {"from": old, "to": new} for name, (old, new) in changed.items()}))
+        if (patient.pk, d.disease) not in diagnoses:
+            diagnoses[(patient.pk, d.disease)] = diagnosis
+            new_diagnoses.append(diagnosis)
+        for drug, t in c.resolved:
+            key = (patient.pk, drug.atc, t.started_on)
+            line = lines.setdefault(key, TherapyExposure(patient=patient, drug_atc=drug.atc, started_on=t.started_on,
+                                                         source=source))
+            therapy_line_apply(line, t)
+            touched[key] = line
+        visit = _visit_row(c, patient=patient, site=site, disease=d.disease, visit_date=d.visit_date, source=source,
+                           source_system=d.source_system, source_id=d.source_id, id=d.id)
+        visits.append(visit)
+        entries += _entries_of(visit, phenotype=_phenotype_from_subtype(d.disease, p, c.clean))
+        events.append(audit_event(actor=actor, action="visit_create", obj=visit, patient_id=patient.pk,
+                                  site_code=site.code, detail={"source": source}))
+        results[i] = visit
+    Patient.objects.bulk_create(new_patients)
+    PatientIdentifier.objects.bulk_create(identifiers)
+    Patient.objects.bulk_update(amended.values(), ["sex", "birth_year"])
+    Diagnosis.objects.bulk_create(new_diagnoses)
+    TherapyExposure.objects.bulk_create([t for t in touched.values() if t.pk is None])
+    TherapyExposure.objects.bulk_update([t for t in touched.values() if t.pk is not None],
+                                        ["stopped_on", "outcome", "stop_detail", "dose", "response_at_followup"])
+    Visit.objects.bulk_create(visits)
+    RecordEntry.objects.bulk_create(entries)
+    AuditEvent.objects.bulk_create(events)
+    for visit in visits:
+        _after_visit_stored(visit)
+    return results
+
+
+def _patients_by_identifier(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Patient]:
+    by_system: dict[str, list[str]] = {}
+    for system, value in keys:
+        by_system.setdefault(system, []).append(value)
+    return {(i.system, i.value): i.patient for system, values in by_system.items()
+            for i in PatientIdentifier.objects.select_related("patient").filter(system=system, value__in=values)}
+
+@dataclass(frozen=True)
+class _Checked:
+    """A visit's content after the checks that need no database: cleaned, scored, its drugs resolved."""
+    clean: dict[str, Any]
+    derived: dict[str, scores.Score]
+    activity: dict | None
+    resolved: list
+
+
+def _visit_check(*, disease: str, visit_date: dt.date, measurements: dict[str, Any],
+                 patient_input: PatientInput | None, birth_year: int | None, therapies) -> _Checked:
+    """Every check of a visit that reads no row; DictionaryError lists every problem."""
+    errors: list[FieldError] = []
+    if disease not in Disease.values:
+        raise DictionaryError([FieldError("disease", disease, "must be one of " + ", ".join(Disease.values))])
+    try:
+        clean = dictionary.clean_measurements(disease, measurements)
+    except DictionaryError as exc:
+        errors.extend(exc.errors)
+        clean = {}
+    if patient_input is not None:
+        _check_patient(patient_input, visit_date, errors)
+    diagnosed_on = patient_input.diagnosed_on if patient_input is not None else None
+    _check_dates(visit_date=visit_date, birth_year=birth_year, diagnosed_on=diagnosed_on, errors=errors)
+    resolved = therapies_check(list(therapies), on=visit_date, birth_year=birth_year, errors=errors)
+    if errors:
+        raise DictionaryError(errors)
+    derived = scores.derived_scores(clean)
+    return _Checked(clean, derived, activity_of(disease, clean, derived), resolved)
+
+
+def _visit_row(checked: _Checked, *, patient: Patient, site: Site, disease: str, visit_date: dt.date, source: str,
+               source_system: str, source_id: str | None, **fields) -> Visit:
+    activity = checked.activity
+    return Visit(
+        patient=patient, site=site, disease=disease, visit_date=visit_date, measurements=checked.clean,
+        scores={name: s.as_dict() for name, s in checked.derived.items()},
+        activity_score=activity["value"] if activity else None,
+        activity_label=activity["label"] if activity else "",
+        activity_category=activity["category_label"] if activity else "",
+        source=source, source_system=source_system, source_id=source_id,
+        content_hash=visit_content_hash({"disease": disease, "date": visit_date, "measurements": checked.clean}),
+        **fields,
+    )
 
 
 def visit_amend(*, visit: Visit, visit_date: dt.date, measurements: dict[str, Any], actor: Actor) -> Visit:
@@ -222,13 +358,17 @@ def visit_amend(*, visit: Visit, visit_date: dt.date, measurements: dict[str, An
 
 def _entries_record(visit: Visit, *, phenotype: dict[str, Any] | None = None) -> None:
     """The visit's facts and conditions as dated entries of the patient's record (see patients.state)."""
+    RecordEntry.objects.bulk_create(_entries_of(visit, phenotype=phenotype))
+
+
+def _entries_of(visit: Visit, *, phenotype: dict[str, Any] | None = None) -> list[RecordEntry]:
     values = {**(phenotype or {}), **visit.measurements}
-    RecordEntry.objects.bulk_create([
+    return [
         RecordEntry(patient_id=visit.patient_id, variable=name, value=value, effective_on=visit.visit_date,
                     source=visit.source, visit=visit, source_ref=visit.source_id or "")
         for name, value in values.items()
         if dictionary.BY_NAME[name].persistence in (Persistence.FACT, Persistence.CONDITION)
-    ])
+    ]
 
 
 def _phenotype_from_subtype(disease: str, p: PatientInput | None, clean: dict[str, Any]) -> dict[str, Any]:
@@ -249,8 +389,7 @@ def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient
         PatientIdentifier.objects.create(patient=patient, system=p.system, value=p.value)
         return patient
     patient = ident.patient
-    changed = {name: (getattr(patient, name), value) for name, value in (("sex", p.sex), ("birth_year", p.birth_year))
-               if getattr(patient, name) != value}
+    changed = _patient_changes(patient, p)
     if changed:
         # A correction from the sender is applied, never silently: the audit trail keeps the old value.
         for name, (_, value) in changed.items():
@@ -261,10 +400,19 @@ def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient
     return patient
 
 
+def _patient_changes(patient: Patient, p: PatientInput) -> dict[str, tuple[Any, Any]]:
+    """What the sender's patient data corrects: {field: (stored, sent)}."""
+    return {name: (getattr(patient, name), value) for name, value in (("sex", p.sex), ("birth_year", p.birth_year))
+            if getattr(patient, name) != value}
+
+
 def _diagnosis_ensure(patient: Patient, disease: str, visit_date: dt.date, p: PatientInput | None) -> Diagnosis:
-    defaults = {"diagnosed_on": (p.diagnosed_on if p and p.diagnosed_on else visit_date),
-                "subtype": p.subtype if p else ""}
-    return Diagnosis.objects.get_or_create(patient=patient, disease=disease, defaults=defaults)[0]
+    return Diagnosis.objects.get_or_create(patient=patient, disease=disease,
+                                           defaults=_diagnosis_defaults(visit_date, p))[0]
+
+
+def _diagnosis_defaults(visit_date: dt.date, p: PatientInput | None) -> dict[str, Any]:
+    return {"diagnosed_on": (p.diagnosed_on if p and p.diagnosed_on else visit_date), "subtype": p.subtype if p else ""}
 
 
 def _after_visit_stored(visit: Visit) -> None:

@@ -71,15 +71,20 @@ def therapy_lines_record(patient: Patient, resolved: list[tuple[Drug, TherapyInp
                 .filter(patient=patient, drug_atc=drug.atc, started_on=t.started_on).first())
         if line is None:
             line = TherapyExposure(patient=patient, drug_atc=drug.atc, started_on=t.started_on, source=source)
-        if t.stopped_on is not None:
-            line.stopped_on = t.stopped_on
-            line.outcome = t.outcome if t.outcome != Outcome.ONGOING else Outcome.NOT_RECORDED
-            line.stop_detail = t.stop_detail or line.stop_detail
-        if t.dose:
-            line.dose = t.dose
-        if t.response_at_followup is not None:
-            line.response_at_followup = t.response_at_followup
+        therapy_line_apply(line, t)
         line.save()
+
+
+def therapy_line_apply(line: TherapyExposure, t: TherapyInput) -> None:
+    """What one message says of a line, applied to it in memory (a stop is kept; a restart is a new line)."""
+    if t.stopped_on is not None:
+        line.stopped_on = t.stopped_on
+        line.outcome = t.outcome if t.outcome != Outcome.ONGOING else Outcome.NOT_RECORDED
+        line.stop_detail = t.stop_detail or line.stop_detail
+    if t.dose:
+        line.dose = t.dose
+    if t.response_at_followup is not None:
+        line.response_at_followup = t.response_at_followup
 
 
 def therapy_stop(line: TherapyExposure, *, stopped_on: dt.date, outcome: str, stop_detail: str = "") -> None:

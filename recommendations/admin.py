@@ -8,18 +8,8 @@ deleted from the admin.
 
 from django.contrib import admin
 
+from clinnova.admin import ReadOnlyAdmin
 from recommendations.models import CdsClient, CdsFeedback, ModelVersion, RescoreRun, ScoringJob
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ModelVersion)

@@ -338,3 +338,52 @@ class CdsFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"card {self.card} {self.outcome}"
+
+
+class OutcomeStatus(models.TextChoices):
+    """Where a recommendation's outcome stands. Unknown is a value: it is never counted as no response."""
+
+    AWAITING = "awaiting", "Awaiting follow-up"  # the outcome window has not closed yet
+    KNOWN = "known", "Known"
+    UNKNOWN = "unknown", "Unknown"  # the window closed and nothing decides it
+
+
+class OutcomeSource(models.TextChoices):
+    VISITS = "visits", "Derived from later visits"
+    EHR = "ehr", "Recorded by the EHR"
+
+
+class RecommendationOutcome(models.Model):
+    """What happened after a recommendation: the drug started and, at the model's horizon, the outcome.
+
+    Kept per model version (the one that made the prediction), so performance is always that version's.
+    """
+
+    recommendation = models.OneToOneField(Recommendation, on_delete=models.PROTECT, related_name="outcome")
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="+")
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="outcomes")
+    disease = models.CharField(max_length=32, choices=Disease.choices)
+    drug_atc = models.CharField(max_length=8, help_text="The drug started")
+    followed = models.BooleanField(help_text="The drug started was the top suggestion")
+    # The model's probability of the outcome for the drug started, as shown to the clinician.
+    probability = models.FloatField(null=True, blank=True)
+    start_date = models.DateField(help_text="The decision visit's date: time zero of the outcome window")
+    status = models.CharField(max_length=10, choices=OutcomeStatus.choices, default=OutcomeStatus.AWAITING)
+    responded = models.BooleanField(null=True, blank=True)
+    source = models.CharField(max_length=8, choices=OutcomeSource.choices, blank=True)
+    evidence = models.JSONField(default=dict, blank=True, help_text="The visits and values that decided it")
+    recorded_by = models.CharField(max_length=100, blank=True)
+    determined_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-start_date"]
+        indexes = [models.Index(fields=["disease", "status"], name="outcome_disease_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status="known", responded__isnull=False)
+                                   | (~Q(status="known") & Q(responded__isnull=True)),
+                                   name="outcome_known_iff_responded_set"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Outcome of {self.recommendation_id}: {self.status}"

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.utils.module_loading import import_string
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -63,7 +64,11 @@ def model_upload(request):
 @login_required
 def model_detail(request, pk):
     _require_model_admin(request.user)
-    return render(request, "models/detail.html", model_version_page(_version_or_404(pk)))
+    version = _version_or_404(pk)
+    # Sections contributed by the layers above (the network's federated evaluation), named in settings so this
+    # app does not import them.
+    sections = [import_string(path)(version) for path in settings.MODEL_CARD_SECTIONS]
+    return render(request, "models/detail.html", {**model_version_page(version), "sections": sections})
 
 
 @login_required

@@ -19,7 +19,14 @@ from doors.api.errors import Conflict
 from patients import dictionary, drugs
 from patients.dictionary import DictionaryError, FieldError
 from patients.models import EHRClient, IngestKey, Visit, VisitSource
-from patients.services import PatientInput, TherapyInput, visit_amend, visit_content_hash, visit_ingest
+from patients.services import (
+    PatientInput,
+    TherapyInput,
+    VisitDraft,
+    visit_amend,
+    visit_content_hash,
+    visit_ingest,
+)
 from recommendations.selectors import recommendation_status
 
 
@@ -35,18 +42,17 @@ def ehr_visit_ingest(*, client: EHRClient, data: dict, actor, source: str = Visi
     Raises DictionaryError (nothing stored) or Conflict when the visit id was
     already used for different content.
     """
-    payload = _normalised(data)
+    payload = normalised(data)
     digest = visit_content_hash(payload)
     try:
         with transaction.atomic():
             key_id = _key_claim(client=client, visit_id=data["visit_id"], digest=digest, payload=payload)
             if key_id is not None:
+                draft = visit_draft(client=client, data=data, payload=payload)
                 visit = visit_ingest(
-                    site=client.site, disease=data["disease"], visit_date=data["date"],
-                    measurements=_merged(payload), actor=actor, source=source,
-                    patient_input=_patient_input(client, data["patient"]),
-                    therapies=[_therapy_input(t) for t in data["therapies"]],
-                    source_system=client.identifier_system, source_id=data["visit_id"],
+                    site=client.site, disease=draft.disease, visit_date=draft.visit_date,
+                    measurements=draft.measurements, actor=actor, source=source, patient_input=draft.patient_input,
+                    therapies=draft.therapies, source_system=draft.source_system, source_id=draft.source_id,
                 )
                 IngestKey.objects.filter(pk=key_id).update(visit=visit)
                 return Received(IngestKey.objects.select_related("visit").get(pk=key_id), created=True)
@@ -55,7 +61,7 @@ def ehr_visit_ingest(*, client: EHRClient, data: dict, actor, source: str = Visi
         raise Conflict("Another request for the same patient was stored at the same moment; send this one again.",
                        code="concurrent_write") from None
     key = IngestKey.objects.select_related("visit").get(client=client, ehr_visit_id=data["visit_id"])
-    _same_content_check(key, payload, digest)
+    same_content_check(key, payload, digest)
     # A replay is answered with the stored visit and its patient: a read, audited like one.
     audit_record(actor=actor, action="patient_read", obj=key.visit, patient_id=key.visit.patient_id,
                  site_code=client.site.code, detail={"via": source, "replay": True})
@@ -72,7 +78,7 @@ def ehr_visit_amend(*, client: EHRClient, visit_id: str, data: dict, actor) -> I
                .filter(client=client, ehr_visit_id=visit_id).first())
         if key is None:
             return None
-        payload = {**key.payload, **_normalised({**data, "disease": key.visit.disease}, amend=True)}
+        payload = {**key.payload, **normalised({**data, "disease": key.visit.disease}, amend=True)}
         digest = visit_content_hash(payload)
         if digest != key.content_hash:
             key.visit = visit_amend(visit=key.visit, visit_date=data["date"], measurements=_merged(payload),
@@ -82,7 +88,7 @@ def ehr_visit_amend(*, client: EHRClient, visit_id: str, data: dict, actor) -> I
     return key
 
 
-def _normalised(data: dict, *, amend: bool = False) -> dict[str, Any]:
+def normalised(data: dict, *, amend: bool = False) -> dict[str, Any]:
     """The request's content as stored: units converted, drugs resolved, dates as ISO strings.
 
     Two requests with the same normalised content are the same visit ("2.4 mg/dL" is "24 mg/L").
@@ -153,28 +159,46 @@ def _therapy_input(t: dict) -> TherapyInput:
 
 
 def _key_claim(*, client: EHRClient, visit_id: str, digest: str, payload: dict) -> int | None:
-    """Insert the IngestKey unless the client already used this visit id; its id when inserted.
+    """Insert the IngestKey unless the client already used this visit id; its id when inserted."""
+    claimed = keys_claim([IngestKey(client=client, ehr_visit_id=visit_id, content_hash=digest, payload=payload)])
+    return claimed[0][0] if claimed else None
 
-    Raw SQL because only INSERT ... ON CONFLICT DO NOTHING RETURNING says whether this request
-    inserted the row (PostgreSQL; SQLite 3.35+), and it waits for a concurrent inserter to finish.
+
+def keys_claim(keys: list[IngestKey]) -> list[tuple[int, str]]:
+    """Insert the keys whose client has not used their visit id; (id, visit id) of each one inserted.
+
+    Raw SQL because only INSERT ... ON CONFLICT DO NOTHING RETURNING says which rows this request
+    inserted (PostgreSQL; SQLite 3.35+), and it waits for a concurrent inserter to finish. A bulk import
+    claims a chunk's keys with one statement, each with the id its visit will have.
     """
+    if not keys:
+        return []
     meta = IngestKey._meta
-    key = IngestKey(client=client, ehr_visit_id=visit_id, content_hash=digest, payload=payload)
-    fields = [meta.get_field(name) for name in ("client", "ehr_visit_id", "content_hash", "payload", "created_at")]
+    fields = [meta.get_field(name) for name in ("client", "ehr_visit_id", "content_hash", "payload", "created_at",
+                                                 "visit")]
     qn = connection.ops.quote_name
+    row = f"({', '.join(['%s'] * len(fields))})"
     sql = (
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({qn(fields[0].column)}, {qn(fields[1].column)}) DO NOTHING RETURNING {qn(meta.pk.column)}"
+        f"VALUES {', '.join([row] * len(keys))} "
+        f"ON CONFLICT ({qn(fields[0].column)}, {qn(fields[1].column)}) DO NOTHING "
+        f"RETURNING {qn(meta.pk.column)}, {qn(fields[1].column)}"
     )
-    values = [f.get_db_prep_save(getattr(key, f.attname), connection) for f in fields]
+    values = [f.get_db_prep_save(getattr(key, f.attname), connection) for key in keys for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        row = cursor.fetchone()
-    return row[0] if row else None
+        return [(pk, visit_id) for pk, visit_id in cursor.fetchall()]
 
 
-def _same_content_check(key: IngestKey, payload: dict, digest: str) -> None:
+def visit_draft(*, client: EHRClient, data: dict, payload: dict) -> VisitDraft:
+    """The visit service's input for a validated request and its normalised content, as visit_ingest gets it."""
+    return VisitDraft(disease=data["disease"], visit_date=data["date"], measurements=_merged(payload),
+                      patient_input=_patient_input(client, data["patient"]),
+                      therapies=[_therapy_input(t) for t in data["therapies"]],
+                      source_system=client.identifier_system, source_id=data["visit_id"])
+
+
+def same_content_check(key: IngestKey, payload: dict, digest: str) -> None:
     if digest == key.content_hash:
         return
     differing = _differing_fields(key.payload, payload)

@@ -215,3 +215,22 @@ class PatientOut(serializers.Serializer):
     visits = PatientVisitOut(many=True)
     therapies = TherapyOut(many=True)
     state = StateOut(help_text="What is known of the patient today: each value in force with its date and status")
+
+
+class OutcomeIn(StrictSerializer):
+    responded = serializers.BooleanField(help_text="The model's outcome was met at its horizon (e.g. EULAR good "
+                                                   "response at month 6), as assessed by the site")
+    assessed_on = serializers.DateField(help_text="When it was assessed (ISO 8601): inside the model's outcome window")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class OutcomeOut(serializers.Serializer):
+    visit_id = serializers.CharField(help_text="The decision visit, by the EHR's visit id")
+    visit = serializers.UUIDField()
+    model_version = serializers.IntegerField(allow_null=True, help_text="The version that made the prediction")
+    drug = serializers.CharField(help_text="ATC code of the drug started")
+    followed = serializers.BooleanField(help_text="The drug started was the top suggestion")
+    status = serializers.CharField(help_text="known once recorded")
+    responded = serializers.BooleanField(allow_null=True)
+    source = serializers.CharField(help_text="ehr (recorded here) or visits (derived from later visits)")
+    assessed_on = serializers.DateField(allow_null=True)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("dictionary/", views.DictionaryView.as_view(), name="dictionary"),
     path("visits/", views.VisitsView.as_view(), name="visits"),
     path("visits/<uuid:visit_uuid>/recommendation/", views.RecommendationView.as_view(), name="recommendation"),
+    re_path(r"^visits/(?P<visit_id>[^/]+)/outcome/?$", views.OutcomeView.as_view(), name="outcome"),
     # The EHR's own visit id, with or without a trailing slash (a PUT cannot follow a redirect).
     re_path(r"^visits/(?P<visit_id>[^/]+)/?$", views.VisitView.as_view(), name="visit"),
     path("patients/<str:patient_id>/", views.PatientView.as_view(), name="patient"),

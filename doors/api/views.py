@@ -16,6 +16,7 @@ from doors.api import serializers as s
 from doors.api.auth import EHRClientThrottle, EHRTokenAuthentication, IsEHRClient
 from doors.api.ingest import ehr_visit_amend, ehr_visit_ingest, visit_body
 from doors.api.parsers import BoundedJSONParser, body_limit_check
+from doors.outcomes import OutcomeError, ehr_outcome_record, outcome_body
 from patients import dictionary, drugs, selectors
 from patients.models import EHRClient, Patient, Visit
 from patients.state import patient_state
@@ -156,6 +157,32 @@ class RecommendationView(EHRView):
         audit_record(actor=actor, action="recommendation_read", obj=visit, patient_id=visit.patient_id,
                      site_code=visit.site.code, detail={"via": "api"})
         return Response(recommendation_payload(visit))
+
+
+class OutcomeView(EHRView):
+    @extend_schema(
+        summary="Record the outcome at the model's horizon of the decision taken at a visit this client sent, "
+                "when the later visits cannot decide it (e.g. the assessment was not sent as a visit)",
+        request=s.OutcomeIn,
+        responses={200: s.OutcomeOut,
+                   404: _error("This client never sent this visit_id"),
+                   **BODY_ERRORS,
+                   400: _error("Invalid fields, no decision recorded at this visit, an assessment outside the "
+                               "outcome window or in the future, or an outcome the visits already decide")},
+    )
+    def post(self, request, visit_id: str):
+        incoming = s.OutcomeIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        try:
+            outcome = ehr_outcome_record(client=request.auth, visit_id=visit_id, responded=data["responded"],
+                                         assessed_on=data["assessed_on"], note=data["note"],
+                                         actor=self.actor(request))
+        except OutcomeError as exc:
+            raise exceptions.ValidationError({exc.field: [exc.message]}) from None
+        if outcome is None:
+            raise exceptions.NotFound(f"No visit with visit_id {visit_id!r} was sent by this client.")
+        return Response(s.OutcomeOut(outcome_body(visit_id, outcome)).data)
 
 
 def _patient_get_for_client(client: EHRClient, patient_id: str, *, actor: Actor) -> Patient:

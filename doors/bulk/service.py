@@ -27,6 +27,7 @@ from clinnova.audit import Actor, audit_record
 from doors.api.errors import Conflict, serializer_errors
 from doors.api.ingest import Received, ehr_visit_ingest
 from doors.api.serializers import VisitIn
+from doors.bulk.chunk import Outcome, Refused, chunk_store, refusal
 from doors.bulk.models import ImportFormat, ImportJob, ImportPatient, ImportProblem, ImportStatus
 from doors.bulk.reading import Unit, fhir_units, visit_units
 from doors.fhir.bundle import bundle_read
@@ -124,15 +125,15 @@ def _chunk_store(job: ImportJob, chunk: list[Unit], *, actor: Actor) -> None:
     counts = {"stored": 0, "existing": 0, "rejected": 0}
     problems, patients = [], set()
     with transaction.atomic(), scoring_held():
-        for unit in chunk:
-            received = None if unit.code else _unit_store_safely(job, unit, actor=actor)
-            if received is None:
+        for outcome in _chunk_outcomes(job, chunk, actor=actor):
+            if outcome.code:
                 counts["rejected"] += 1
+                unit = outcome.unit
                 problems.append(ImportProblem(job=job, unit=unit.index, lines=unit.lines, visit_id=unit.visit_id[:100],
-                                              code=unit.code, message=unit.message, errors=unit.errors))
+                                              code=outcome.code, message=outcome.message, errors=outcome.errors))
                 continue
-            counts["stored" if received.created else "existing"] += 1
-            patients.add(received.key.visit.patient_id)
+            counts["stored" if outcome.created else "existing"] += 1
+            patients.add(outcome.patient_id)
         ImportProblem.objects.bulk_create(problems, ignore_conflicts=True)
         ImportPatient.objects.bulk_create([ImportPatient(job=job, patient_id=p) for p in patients],
                                           ignore_conflicts=True)
@@ -143,42 +144,46 @@ def _chunk_store(job: ImportJob, chunk: list[Unit], *, actor: Actor) -> None:
         job.save(update_fields=["cursor", "heartbeat_at", *counts])
 
 
-def _unit_store_safely(job: ImportJob, unit: Unit, *, actor: Actor) -> Received | None:
-    """A bug met by one visit is reported on its line and rolled back alone; the import goes on."""
+def _chunk_outcomes(job: ImportJob, chunk: list[Unit], *, actor: Actor) -> list[Outcome]:
+    """The chunk set-based, in one savepoint; if that fails (a patient or key written meanwhile by another
+    request, or a bug), the same chunk one visit at a time through the door, each visit in its own."""
     try:
         with transaction.atomic():
-            return _unit_store(job, unit, actor=actor)
+            outcomes, deferred = chunk_store(job, chunk, actor=actor)
+    except Exception:
+        log.warning("import %s: chunk at unit %s stored one visit at a time", job.pk, chunk[0].index, exc_info=True)
+        outcomes, deferred = [], chunk
+    outcomes += [_unit_outcome(job, unit, actor=actor) for unit in deferred]
+    return sorted(outcomes, key=lambda o: o.unit.index)
+
+
+def _unit_outcome(job: ImportJob, unit: Unit, *, actor: Actor) -> Outcome:
+    """One visit through its door; a bug met by it is reported on its line and rolled back alone."""
+    if unit.code:
+        return Outcome(unit, code=unit.code, message=unit.message, errors=unit.errors)
+    try:
+        with transaction.atomic():
+            received = _unit_store(job, unit, actor=actor)
+    except Refused as exc:
+        return Outcome(unit, code=exc.code, message=exc.message, errors=exc.errors)
     except Exception as exc:
         log.exception("import %s: unit %s failed", job.pk, unit.index)
-        return _refused(unit, "internal_error", f"Not stored: an error of this service ({type(exc).__name__}); "
-                        "it has been logged. Send this visit again later.", [])
+        return Outcome(unit, code="internal_error", message=f"Not stored: an error of this service "
+                       f"({type(exc).__name__}); it has been logged. Send this visit again later.")
+    return Outcome(unit, created=received.created, patient_id=received.key.visit.patient_id)
 
 
-def _unit_store(job: ImportJob, unit: Unit, *, actor: Actor) -> Received | None:
-    """Store one visit as its door would; None (and the unit's problem set) when it cannot be stored."""
+def _unit_store(job: ImportJob, unit: Unit, *, actor: Actor) -> Received:
+    """Store one visit as its door would; Refused (rolled back by the caller) when it cannot be stored."""
     try:
         if job.format == ImportFormat.VISITS:
             incoming = VisitIn(data=unit.data)
             if not incoming.is_valid():
                 errors = serializer_errors(incoming.errors, unit.data)
-                return _refused(unit, "invalid", f"{len(errors)} invalid field(s)", errors)
+                raise Refused("invalid", f"{len(errors)} invalid field(s)", errors)
             return ehr_visit_ingest(client=job.client, data=incoming.validated_data, actor=actor,
                                     source=VisitSource.API)
         mapped = visit_map(bundle_read(unit.data), client=job.client)
         return ehr_visit_ingest(client=job.client, data=mapped.data, actor=actor, source=VisitSource.FHIR)
-    except DictionaryError as exc:
-        errors = [e.as_dict() for e in exc.errors]
-        return _refused(unit, "invalid", f"{len(errors)} invalid field(s)", errors)
-    except FHIRError as exc:
-        errors = [{"field": i.expression, "value": None, "message": i.diagnostics, "entry": i.entry}
-                  for i in exc.issues]
-        return _refused(unit, "invalid", f"{len(errors)} problem(s) in the Encounter's resources", errors)
-    except Conflict as exc:
-        return _refused(unit, getattr(exc.detail, "code", "conflict"), str(exc.detail),
-                        [{"field": f, "value": None, "message": "differs from the stored visit"}
-                         for f in exc.extra.get("differing_fields") or []])
-
-
-def _refused(unit: Unit, code: str, message: str, errors: list[dict]) -> None:
-    unit.code, unit.message, unit.errors = code, message, errors
-    return None
+    except (DictionaryError, FHIRError, Conflict) as exc:
+        raise refusal(exc) from None

@@ -26,6 +26,9 @@ VARIABLE = "urn:clinnova:variable"
 VARIABLE_VALUES = "urn:clinnova:variable:"
 # MedicationStatement.statusReason: why a therapy stopped (the Outcome codes of patients.models).
 THERAPY_OUTCOME = "urn:clinnova:therapy-outcome"
+# Observation.code of an outcome the EHR records: the model's own outcome at its horizon (valueBoolean).
+TREATMENT_OUTCOME = "urn:clinnova:treatment-outcome"
+TREATMENT_OUTCOME_CODE = "response-at-horizon"
 # RiskAssessment.prediction extension naming the candidate drug a prediction is for.
 CANDIDATE_DRUG = "urn:clinnova:fhir:StructureDefinition:candidate-drug"
 

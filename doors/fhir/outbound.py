@@ -12,6 +12,11 @@ from patients.dictionary import Disease
 from patients.models import Visit
 
 
+OUTCOME_DOC = (f" Except the outcome of a decision at the model's horizon (code {codes.TREATMENT_OUTCOME}|"
+               f"{codes.TREATMENT_OUTCOME_CODE}, valueBoolean, focus Encounter/<decision visit>), posted alone to "
+               "[base]/Observation when the later visits cannot decide it.")
+
+
 def capability_statement() -> dict:
     base = f"{settings.SITE_URL}/fhir"
     in_bundles = "Accepted only as an entry of a transaction or batch Bundle posted to the base URL; codes are " \
@@ -35,7 +40,8 @@ def capability_statement() -> dict:
                              "element.",
             "security": {"description": "Authorization: Bearer <token issued by manage.py create_ehr_client>; "
                                         "a client reads and writes its own site only."},
-            "resource": [{"type": t, "interaction": [{"code": "create"}], "documentation": in_bundles}
+            "resource": [{"type": t, "interaction": [{"code": "create"}],
+                          "documentation": in_bundles + (OUTCOME_DOC if t == "Observation" else "")}
                          for t in SUPPORTED] + [{
                 "type": "RiskAssessment",
                 "interaction": [{"code": "search-type"}],

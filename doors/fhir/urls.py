@@ -6,5 +6,6 @@ app_name = "fhir"
 urlpatterns = [
     path("", views.BundleView.as_view(), name="base"),
     path("metadata", views.MetadataView.as_view(), name="metadata"),
+    path("Observation", views.ObservationView.as_view(), name="observation"),
     path("RiskAssessment", views.RiskAssessmentView.as_view(), name="risk-assessment"),
 ]

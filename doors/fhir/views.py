@@ -14,9 +14,12 @@ from rest_framework.views import APIView
 from clinnova.audit import Actor, audit_record
 from doors.api.auth import EHRClientThrottle, EHRTokenAuthentication, IsEHRClient
 from doors.api.parsers import BoundedJSONParser, body_limit_check
+from doors.fhir import codes
 from doors.fhir.errors import FHIRError, Issue, operation_outcome
 from doors.fhir.ingest import fhir_bundle_ingest
+from doors.fhir.outcome import outcome_observation_read
 from doors.fhir.outbound import capability_statement, risk_assessment_searchset
+from doors.outcomes import OutcomeError, ehr_outcome_record, outcome_body
 from patients.models import EHRClient, Patient
 from recommendations.selectors import recommendation_payload
 
@@ -94,6 +97,37 @@ class RiskAssessmentView(FHIRView):
                          site_code=request.auth.site.code, detail={"via": "fhir"})
         self_url = settings.SITE_URL + request.get_full_path()
         return Response(risk_assessment_searchset(visit, payload, self_url=self_url))
+
+
+@extend_schema(exclude=True)
+class ObservationView(FHIRView):
+    """POST an Observation: the outcome of a decision at the model's horizon (doors/fhir/outcome.py)."""
+
+    def post(self, request):
+        observation = outcome_observation_read(request.data)
+        try:
+            outcome = ehr_outcome_record(client=request.auth, visit_id=observation.visit_id,
+                                         responded=observation.responded, assessed_on=observation.assessed_on,
+                                         note=observation.note, patient=observation.patient,
+                                         actor=self.actor(request))
+        except OutcomeError as exc:
+            element = {"visit": "focus[0]", "responded": "valueBoolean", "assessed_on": "effectiveDateTime"}
+            raise FHIRError(422, [Issue("business-rule" if exc.field in ("visit", "responded") else "value",
+                                        f"{exc.value!r}: {exc.message}",
+                                        expression=f"Observation.{element.get(exc.field, exc.field)}")]) from None
+        if outcome is None:
+            raise FHIRError(404, [Issue("not-found", f"No Encounter {observation.visit_id!r} was sent by this client",
+                                        expression="Observation.focus[0]")])
+        body = outcome_body(observation.visit_id, outcome)
+        return Response({
+            "resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": codes.TREATMENT_OUTCOME, "code": codes.TREATMENT_OUTCOME_CODE}]},
+            "subject": {"reference": f"Patient/{outcome.recommendation.visit.patient_id}"},
+            "focus": [{"reference": f"Encounter/{observation.visit_id}"}],
+            "effectiveDateTime": body["assessed_on"], "valueBoolean": outcome.responded,
+            "extension": [{"url": "urn:clinnova:fhir:StructureDefinition:outcome-of-model-version",
+                           "valueString": f"{outcome.disease} v{body['model_version']}"}],
+        }, status=201)
 
 
 def _patient_for_client(client: EHRClient, wanted: str, *, actor: Actor) -> Patient | None:

@@ -18,6 +18,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from clinnova.svg import Tick
+from clinnova.svg import coord as _f
 from doors.pages.targets import LAB_TRENDS, SCORE_BANDS, ScoreBands, score_name_of
 from patients import dictionary
 from patients.models import FAILURE_OUTCOMES, Outcome, TherapyExposure, Visit
@@ -48,19 +50,9 @@ LANE_HEIGHT, LANE_GAP = 20, 5
 CHAR_WIDTH = 7.0  # rough width of a 12px character, to decide where a text fits
 
 
-def _f(x: float) -> str:
-    return f"{x:.1f}"
-
-
 def _num(x: float) -> str:
     """A value as a clinician writes it: 4.5, 12, 0.8."""
     return f"{round(x, 2):g}"
-
-
-@dataclass(frozen=True)
-class Tick:
-    pos: str
-    label: str
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Imports point downward only: clinnova (core) ← patients (the record) ← recommendations ← doors.
+"""Imports point downward only: clinnova (core) ← patients (the record) ← recommendations ← network ← doors.
 
 See ARCHITECTURE.md's layers. A function-local import that dodges a cycle counts too.
 """
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ["clinnova", "patients", "recommendations", "doors"]
+LAYERS = ["clinnova", "patients", "recommendations", "network", "doors"]
 # The core's URL configuration routes every door; it is read by Django, imported by nothing.
 ENTRY_POINTS = {"clinnova/urls.py", "clinnova/celery.py"}
 

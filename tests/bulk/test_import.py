@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from clinnova.models import AuditEvent
-from doors.bulk import service
+from doors.bulk import chunk, service
 from doors.bulk.models import ImportJob, ImportStatus
 from patients.models import IngestKey, Patient, Visit
 from recommendations.models import Recommendation, ScoringJob
@@ -70,14 +70,14 @@ def test_a_crash_halfway_then_a_rerun_stores_every_visit_exactly_once(tmp_path, 
     monkeypatch.setattr(service, "CHUNK", 4)
     path = tmp_path / "history.ndjson"
     path.write_bytes(ndjson(visit_lines(patients=3, visits=4)))
-    store = service._unit_store
+    read = chunk._unit_read
 
-    def dies_at_the_tenth(job, unit, *, actor):
+    def dies_at_the_tenth(job, unit):
         if unit.index == 9:
             raise Crash
-        return store(job, unit, actor=actor)
+        return read(job, unit)
 
-    monkeypatch.setattr(service, "_unit_store", dies_at_the_tenth)
+    monkeypatch.setattr(chunk, "_unit_read", dies_at_the_tenth)
     with pytest.raises(Crash):
         _import(path, ehr)
     job = ImportJob.objects.get()
@@ -85,7 +85,7 @@ def test_a_crash_halfway_then_a_rerun_stores_every_visit_exactly_once(tmp_path, 
     assert (job.status, job.cursor, job.stored) == (ImportStatus.RUNNING, 8, 8)
     assert Visit.objects.count() == 8 and not ScoringJob.objects.exists()
 
-    monkeypatch.setattr(service, "_unit_store", store)
+    monkeypatch.setattr(chunk, "_unit_read", read)
     with pytest.raises(Exception, match="running in another process"):
         _import(path, ehr)  # too soon: the dead process's heartbeat is still fresh
     ImportJob.objects.update(heartbeat_at=job.heartbeat_at - service.STALE * 2)

@@ -43,6 +43,10 @@ NO_PATIENT_DATA = {
     "cds-services": "the discovery document",
     "cds-services/clinnova-therapy-ranking/feedback": "stores the EHR's feedback; answers nothing back",
     "api/schema/": "the OpenAPI contract", "api/docs/": "Swagger UI",
+    "api/v1/imports/": "accepts a client's file; answers a job id", "api/v1/imports/<uuid:job_id>/": "counts only",
+    "api/v1/imports/<uuid:job_id>/report/": "the client's own lines that were not stored, echoed to that client",
+    "network/evaluations/<int:pk>/": "aggregates, every released cell of 5 patients or more",
+    "network/monitoring/": "aggregates, every released cell of 5 patients or more",
 }
 PATIENT_DATA = {
     "patients/", "patients/<uuid:patient_id>/", "patients/<uuid:patient_id>/compare/",
@@ -50,6 +54,7 @@ PATIENT_DATA = {
     "patients/<uuid:patient_id>/summary/",
     "api/v1/visits/", "api/v1/visits/<uuid:visit_uuid>/recommendation/", "api/v1/^visits/(?P<visit_id>[^/]+)/?$",
     "api/v1/patients/<str:patient_id>/", "fhir/", "fhir/RiskAssessment", "cds-services/clinnova-therapy-ranking",
+    "api/v1/^visits/(?P<visit_id>[^/]+)/outcome/?$", "fhir/Observation",
 }
 
 

@@ -1,7 +1,10 @@
+from datetime import date
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from doors.demo import demo_network_load
+from doors.demo import SITES, demo_hub_accounts_ensure, demo_network_load
+from doors.demo_outcomes import demo_outcomes_load
 
 
 class Command(BaseCommand):
@@ -9,18 +12,33 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--patients", type=int, default=20, help="patients per site and disease (default 20)")
+        parser.add_argument("--outcome-patients", type=int, default=25,
+                            help="patients per site and disease with a decision and follow-up visits (default 25)")
+        parser.add_argument("--sites", default="", help="comma-separated site codes to load (default: every site)")
+        parser.add_argument("--hub", action="store_true",
+                            help="the network hub's accounts only (model admin, privacy officer): no site, no patient")
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--allow-without-debug", action="store_true",
                             help="load even with DEBUG off (demo servers only; never a production database)")
 
-    def handle(self, *args, patients, seed, allow_without_debug, **options):
+    def handle(self, *args, patients, outcome_patients, sites, hub, seed, allow_without_debug, **options):
         if not settings.DEBUG and not allow_without_debug:
             raise CommandError("Refusing to load demo accounts with DEBUG off: this looks like production.")
+        if hub:
+            accounts = demo_hub_accounts_ensure(password=settings.CLINNOVA_DEMO_PASSWORD)
+            self.stdout.write(f"Hub accounts: {', '.join(accounts)}")
+            return
+        codes = [c.strip().upper() for c in sites.split(",") if c.strip()] or None
+        unknown = sorted(set(codes or ()) - {code for code, _, _ in SITES})
+        if unknown:
+            raise CommandError(f"--sites {unknown[0]!r} is not a demo site (use {', '.join(c for c, _, _ in SITES)})")
         summary = demo_network_load(patients_per_site_and_disease=patients, seed=seed,
-                                    password=settings.CLINNOVA_DEMO_PASSWORD)
+                                    password=settings.CLINNOVA_DEMO_PASSWORD, sites=codes)
+        outcome_visits = demo_outcomes_load(patients_per_site_and_disease=outcome_patients, seed=seed,
+                                            today=date.today(), sites=codes)
         self.stdout.write(
             f"Demo network: {summary.sites} sites, {summary.patients_created} new patients, "
-            f"{summary.visits_created} new visits; accounts: {', '.join(summary.accounts)}"
+            f"{summary.visits_created} new visits, {outcome_visits} visits with decisions and outcomes; accounts: {', '.join(summary.accounts)}"
         )
         self._enrolment_links()
 

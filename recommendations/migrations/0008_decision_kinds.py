@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0002_ehr_clients'),
-        ('recommendations', '0006_decision_once'),
+        ('recommendations', '0007_recommendationoutcome'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

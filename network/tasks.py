@@ -1,0 +1,33 @@
+"""The network's Celery tasks: thin, each loads by id or role and calls a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from network.engine import SubmitError, run_submit
+from network.models import FederatedRun, RunKind, RunStatus
+from network.monitoring import site_snapshot_store
+from recommendations.outcomes import outcomes_derive
+
+
+@shared_task(time_limit=900, soft_time_limit=840)
+def monitoring_refresh() -> None:
+    """The beat job: a site derives its outcomes and stores its summary; the hub asks the sites for theirs."""
+    if settings.CLINNOVA_ROLE == "site":
+        outcomes_derive(site_code=settings.CLINNOVA_SITE or None)
+        site_snapshot_store(site_code=settings.CLINNOVA_SITE)
+        return
+    if settings.NETWORK_SUPERLINK:
+        federated_run.delay(FederatedRun.objects.create(kind=RunKind.MONITORING).pk)
+
+
+@shared_task(time_limit=900, soft_time_limit=840)
+def federated_run(run_id: int) -> None:
+    run = FederatedRun.objects.filter(pk=run_id, status=RunStatus.PENDING).first()
+    if run is None:
+        return  # already carried out, or claimed by another worker
+    try:
+        run_submit(run)
+    except SubmitError:
+        pass  # the run row holds the reason
