@@ -181,6 +181,9 @@ def test_a_model_admins_day(tab_at, clinic, mia, width):
     worse.refresh_from_db()
     assert worse.status == ModelStatus.ACTIVE
     assert _fits(tab)
+    tab.get_by_role("link", name="Monitoring").click()  # the other half of her day
+    tab.wait_for_url("**/network/monitoring/")
+    assert_accessible(tab)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -30,3 +30,10 @@ def test_signing_out_ends_on_a_signed_out_page(alice_client):
     assert response.redirect_chain[-1][0] == "/accounts/signed-out/"
     assert "You are signed out" in page and "Sign in again" in page and "Signed in as" not in page
     assert alice_client.get("/patients/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_model_admin_reaches_monitoring_from_every_page(client, mia):
+    verified(client, mia)
+    page = client.get("/models/").content.decode()
+    assert 'href="/network/monitoring/">Monitoring</a>' in page
+    assert client.get("/network/monitoring/").status_code == 200
