@@ -144,7 +144,7 @@ def run_submit(run: FederatedRun, *, superlink: str | None = None, wait: float |
     deadline = time.monotonic() + (wait if wait is not None else settings.NETWORK_ROUND_TIMEOUT + 90)
     while time.monotonic() < deadline:
         run.refresh_from_db()
-        if run.status in (RunStatus.DONE, RunStatus.FAILED):
+        if run.status in (RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED):
             return run
         time.sleep(0.5)
     run.refresh_from_db()

@@ -30,6 +30,7 @@ class Participation(models.Model):
 class RunKind(models.TextChoices):
     EVALUATION = "evaluation", "Federated evaluation"
     MONITORING = "monitoring", "Network monitoring"
+    TRAINING = "training", "Federated training"
 
 
 class RunStatus(models.TextChoices):
@@ -37,6 +38,7 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 # FederatedRun.sites: a site's state when it answered (otherwise, why it did not).
@@ -49,7 +51,7 @@ class FederatedRun(models.Model):
     kind = models.CharField(max_length=12, choices=RunKind.choices)
     model_version = models.ForeignKey("recommendations.ModelVersion", null=True, blank=True,
                                       on_delete=models.PROTECT, related_name="federated_runs")
-    status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.PENDING)
+    status = models.CharField(max_length=9, choices=RunStatus.choices, default=RunStatus.PENDING)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -60,6 +62,10 @@ class FederatedRun(models.Model):
     sites = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # A training run's settings (disease, strategy, rounds, seed, sites) and its trained booster (XGBoost JSON),
+    # which the hub packages and registers only once the run is done.
+    config = models.JSONField(default=dict, blank=True)
+    booster = models.BinaryField(blank=True, default=b"")
 
     class Meta:
         ordering = ["-created_at"]

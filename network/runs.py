@@ -53,6 +53,8 @@ def run_execute(*, run: FederatedRun, grid: Grid) -> FederatedRun:
     if claimed != 1:
         return run
     run.refresh_from_db()
+    if run.kind == RunKind.TRAINING:
+        return _train(run, grid)
     try:
         message_type, request = _request(run)
         nodes = list(grid.get_node_ids())
@@ -93,6 +95,25 @@ def run_execute(*, run: FederatedRun, grid: Grid) -> FederatedRun:
         log.exception("federated run %s failed", run.pk)
         FederatedRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
                                                       error=f"{type(exc).__name__}: {exc}"[:2000])
+    run.refresh_from_db()
+    return run
+
+
+def _train(run: FederatedRun, grid: Grid) -> FederatedRun:
+    from network.training_runs import TrainingStopped, training_execute  # noqa: PLC0415 (xgboost when training)
+
+    try:
+        result = training_execute(run=run, grid=grid)
+        FederatedRun.objects.filter(pk=run.pk).update(status=RunStatus.DONE, finished_at=timezone.now(), result=result)
+    except TrainingStopped as exc:
+        cancelled = FederatedRun.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists()
+        FederatedRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.CANCELLED if cancelled else RunStatus.FAILED, finished_at=timezone.now(),
+            error=str(exc)[:2000], booster=b"")
+    except Exception as exc:
+        log.exception("federated training run %s failed", run.pk)
+        FederatedRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
+                                                      error=f"{type(exc).__name__}: {exc}"[:2000], booster=b"")
     run.refresh_from_db()
     return run
 

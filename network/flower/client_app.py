@@ -13,15 +13,16 @@ from django.db import close_old_connections
 from flwr.app import Context, Error, Message
 from flwr.clientapp import ClientApp
 
-from network.flower.records import FAILED, REFUSED, reply_content
+from network.flower.records import FAILED, REFUSED, reply_content, training_reply_content
 from network.monitoring import site_monitoring
 from network.site import participation, site_evaluate
+from network.training import TrainingError
 
 log = logging.getLogger(__name__)
 app = ClientApp()
 
 
-def _answer(message: Message, work) -> Message:
+def _answer(message: Message, work, *, content=reply_content) -> Message:
     close_old_connections()
     switch = participation()
     if not switch.taking_part:
@@ -29,11 +30,13 @@ def _answer(message: Message, work) -> Message:
                                                   + (f" ({switch.reason})" if switch.reason else "")),
                        reply_to=message)
     try:
-        return Message(reply_content(work(message.content["request"])),
+        return Message(content(work(message.content["request"])),
                        reply_to=message)
     except Exception as exc:  # the hub learns the kind of failure, never a value
         log.exception("site request failed")
-        return Message(Error(code=FAILED, reason=f"{settings.CLINNOVA_SITE}: {type(exc).__name__}"), reply_to=message)
+        # A refusal of ours (too few rows for a round) names its counts; any other failure only its kind.
+        reason = str(exc) if isinstance(exc, TrainingError) else f"{settings.CLINNOVA_SITE}: {type(exc).__name__}"
+        return Message(Error(code=FAILED, reason=reason), reply_to=message)
 
 
 @app.query("evaluate")
@@ -46,3 +49,17 @@ def evaluate(message: Message, context: Context) -> Message:
 def monitor(message: Message, context: Context) -> Message:
     return _answer(message, lambda req: site_monitoring(site_code=settings.CLINNOVA_SITE,
                                                         min_cell=int(req["min_cell"])))
+
+
+@app.train("xgb")
+def train(message: Message, context: Context) -> Message:
+    """One round of federated training: this site's trees grown on the global model, and its validation loss."""
+    from network.training import site_train_round  # noqa: PLC0415 (xgboost only when a round asks for it)
+    from network.training_compare import site_share
+
+    def work(req):
+        data = site_share(disease=str(req["disease"]), seed=int(req["seed"]), n_patients=int(req["n_patients"]),
+                          site=settings.CLINNOVA_SITE)
+        return site_train_round(model=bytes(req["model"]), data=data, strategy=str(req["strategy"]),
+                                seed=int(req["round_seed"]), train=bool(req["train"]), min_rows=int(req["min_rows"]))
+    return _answer(message, work, content=training_reply_content)

@@ -14,6 +14,7 @@ from flwr.common.serde import message_to_proto
 
 EVALUATE = "query.evaluate"
 MONITOR = "query.monitor"
+TRAIN = "train.xgb"
 REFUSED = 403  # the error code of a site whose participation is switched off
 FAILED = 500
 
@@ -28,6 +29,17 @@ def reply_content(payload: dict) -> RecordDict:
 
 def reply_payload(message: Message) -> dict:
     return json.loads(message.content["reply"]["payload"])
+
+
+def training_reply_content(reply: dict) -> RecordDict:
+    """A site's training reply: its aggregates as JSON text, its trees (XGBoost JSON) as bytes."""
+    payload = {k: v for k, v in reply.items() if k != "trees"}
+    return RecordDict({"reply": ConfigRecord({"payload": json.dumps(payload, separators=(",", ":")),
+                                              "trees": bytes(reply["trees"])})})
+
+
+def training_reply(message: Message) -> dict:
+    return {**reply_payload(message), "trees": bytes(message.content["reply"]["trees"])}
 
 
 def message_shape(message: Message) -> dict:

@@ -1,0 +1,47 @@
+import json
+import statistics
+
+from django.core.management.base import BaseCommand
+
+from network.training import STRATEGIES
+from network.training_compare import SHARES, compare
+from patients.dictionary import Disease
+from recommendations.training import DEFAULT_PATIENTS
+
+
+class Command(BaseCommand):
+    help = ("Measure pooled, federated (each Flower XGBoost strategy) and site-local training on the synthetic "
+            "cohort split across four sites of unequal size; print the table of docs/federated-training.md.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--disease", action="append", choices=Disease.values)
+        parser.add_argument("--seeds", default="7", help="comma-separated seeds (default 7)")
+        parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS)
+        parser.add_argument("--max-rounds", type=int, default=300)
+        parser.add_argument("--json", help="also write every measured row to this file")
+
+    def handle(self, *args, disease, seeds, patients, max_rounds, json: str | None = None, **options):
+        rows = []
+        for name in disease or Disease.values:
+            for seed in [int(s) for s in seeds.split(",")]:
+                rows.append(compare(disease=name, seed=seed, n_patients=patients, max_rounds=max_rounds))
+                self.stderr.write(f"{name} seed {seed} done")
+        if json:
+            with open(json, "w") as out:
+                out.write(__import__("json").dumps(rows, indent=1))
+        sites = list(SHARES)
+        head = ["disease", "seeds", "pooled AUC"] + [f"{s} AUC (rounds, MB, s)" for s in STRATEGIES] + \
+               [f"local {c}" for c in sites]
+        self.stdout.write("| " + " | ".join(head) + " |")
+        self.stdout.write("|" + " --- |" * len(head))
+        for name in disease or Disease.values:
+            mine = [r for r in rows if r["disease"] == name]
+
+            def mean(get):
+                return statistics.mean(get(r) for r in mine)
+            cells = [Disease(name).label, ",".join(str(r["seed"]) for r in mine), f"{mean(lambda r: r['pooled']['auc']):.4f}"]
+            for s in STRATEGIES:
+                cells.append(f"{mean(lambda r: r[s]['auc']):.4f} ({mean(lambda r: r[s]['rounds']):.0f}, "
+                             f"{mean(lambda r: r[s]['bytes']) / 1e6:.1f}, {mean(lambda r: r[s]['seconds']):.0f})")
+            cells += [f"{mean(lambda r: r['local'][c]):.4f}" for c in sites]
+            self.stdout.write("| " + " | ".join(cells) + " |")

@@ -1,0 +1,159 @@
+"""The measurement behind the choice of strategy: pooled, federated (each candidate) and site-local training on
+the synthetic cohort split across four sites of unequal size, all scored on one pooled held-out test set.
+
+The cohort and the split come from recommendations.training through two seams (`cohort_for`, `split_for`),
+so a regenerated cohort or split slots in. The federated runs call the same site and hub functions as the
+Flower apps, in one process.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from dataclasses import dataclass
+
+import numpy as np
+import xgboost
+from sklearn.metrics import roc_auc_score
+
+from network.training import (
+    BAGGING,
+    Progress,
+    SiteData,
+    booster_bytes,
+    booster_from,
+    global_combine,
+    network_loss,
+    params,
+    round_sites,
+    site_data,
+    site_train_round,
+)
+from recommendations import training
+from recommendations.cohort import cohort_generate
+
+# Unequal sites, as real ones are: Luxembourg small, Grand Est large.
+SHARES = {"LU": 0.10, "FR": 0.40, "DE": 0.30, "CH": 0.20}
+PATIENCE = training.EARLY_STOPPING_ROUNDS
+
+
+def cohort_for(*, disease: str, seed: int, n_patients: int):
+    return cohort_generate(disease=disease, n_patients=n_patients, seed=seed)
+
+
+def split_for(*, n_patients: int, seed: int):
+    return training.patient_split(n_patients=n_patients, seed=seed)
+
+
+@dataclass
+class Split:
+    cohort: object
+    sites: dict[str, SiteData]
+    pooled: SiteData
+    test: np.ndarray
+
+
+def site_of_patient(*, n_patients: int, seed: int, shares: dict[str, float] = SHARES) -> np.ndarray:
+    """Each patient's site, drawn with the sites' shares (seeded)."""
+    rng = np.random.default_rng([seed, 4_5174])
+    return rng.choice(list(shares), size=n_patients, p=list(shares.values()))
+
+
+def split_make(*, disease: str, seed: int, n_patients: int, shares: dict[str, float] = SHARES) -> Split:
+    cohort = cohort_for(disease=disease, seed=seed, n_patients=n_patients)
+    train, validation, test = split_for(n_patients=cohort.n_patients, seed=seed)
+    where = site_of_patient(n_patients=cohort.n_patients, seed=seed, shares=shares)
+
+    def data(name, tr, va):
+        return site_data(site=name, X_train=cohort.X[tr], y_train=cohort.y[tr], X_validation=cohort.X[va],
+                         y_validation=cohort.y[va], columns=cohort.columns)
+    sites = {code: data(code, train[where[train] == code], validation[where[validation] == code]) for code in shares}
+    return Split(cohort=cohort, sites=sites, pooled=data("pooled", train, validation), test=test)
+
+
+def centrally_train(*, data: SiteData, seed: int) -> xgboost.Booster:
+    """model_train's settings (with the federated runs' pinned intercept) on one set of rows."""
+    booster = xgboost.train(params(seed=seed), data.train, num_boost_round=training.MAX_ROUNDS,
+                            evals=[(data.validation, "validation")],
+                            early_stopping_rounds=training.EARLY_STOPPING_ROUNDS, verbose_eval=False)
+    return booster[: booster.best_iteration + 1]
+
+
+def federated_train(*, sites: dict[str, SiteData], strategy: str, seed: int, max_rounds: int,
+                    patience: int | None = None) -> dict:
+    """The hub's loop in one process: rounds of site_train_round and global_combine, early stopping on the
+    network's validation loss. Returns the model and what was exchanged."""
+    order = sorted(sites)
+    model, sent, received = b"", 0, 0
+    rounds_patience = patience or (PATIENCE if strategy == BAGGING else PATIENCE)
+    progress = Progress(patience=rounds_patience)
+    rounds = 0
+    for r in range(1, max_rounds + 2):
+        final = r == max_rounds + 1
+        trainers = [] if final else round_sites(strategy=strategy, sites=order, round_number=r)
+        replies = []
+        for code in order:
+            sent += len(model)
+            reply = site_train_round(model=model, data=sites[code], strategy=strategy, seed=seed + r,
+                                     train=code in trainers)
+            received += len(reply["trees"]) + 64
+            replies.append(reply)
+        stop = progress.record(round_number=r - 1, model_before=model, loss=network_loss(replies))
+        if stop or final:
+            break
+        model = global_combine(model=model, replies=replies, strategy=strategy)
+        rounds = r
+    return {"model": progress.best_model, "rounds": progress.best_round, "rounds_run": rounds,
+            "bytes_to_sites": sent, "bytes_from_sites": received}
+
+
+def auc_on(booster: xgboost.Booster, split: Split) -> float:
+    c = split.cohort
+    m = xgboost.DMatrix(c.X[split.test], missing=np.nan, feature_names=c.columns, nthread=1)
+    return float(roc_auc_score(c.y[split.test], booster.predict(m)))
+
+
+def calibration_slopes(booster: xgboost.Booster, split: Split) -> dict[str, float]:
+    c = split.cohort
+    m = xgboost.DMatrix(c.X[split.test], missing=np.nan, feature_names=c.columns, nthread=1)
+    p = booster.predict(m)
+    out = {}
+    for atc in c.drugs:
+        rows = c.drug_atc[split.test] == atc
+        if len(set(c.y[split.test][rows].tolist())) == 2:
+            out[atc] = training.heldout_metrics(y=c.y[split.test][rows], p=p[rows])["calibration_slope"]
+    return out
+
+
+def compare(*, disease: str, seed: int, n_patients: int = training.DEFAULT_PATIENTS,
+            max_rounds: int = 300, strategies=(BAGGING, "cyclic")) -> dict:
+    split = split_make(disease=disease, seed=seed, n_patients=n_patients)
+    row = {"disease": disease, "seed": seed, "sites": {k: v.n_train for k, v in split.sites.items()}}
+    t = time.perf_counter()
+    row["pooled"] = {"auc": auc_on(centrally_train(data=split.pooled, seed=seed), split),
+                     "seconds": time.perf_counter() - t}
+    row["local"] = {code: auc_on(centrally_train(data=data, seed=seed), split) for code, data in split.sites.items()}
+    for strategy in strategies:
+        t = time.perf_counter()
+        fit = federated_train(sites=split.sites, strategy=strategy, seed=seed, max_rounds=max_rounds)
+        booster = booster_from(fit["model"])
+        row[strategy] = {"auc": auc_on(booster, split), "rounds": fit["rounds"], "trees": booster.num_boosted_rounds(),
+                         "bytes": fit["bytes_to_sites"] + fit["bytes_from_sites"],
+                         "seconds": time.perf_counter() - t, "slopes": calibration_slopes(booster, split)}
+    return row
+
+
+__all__ = ["compare", "split_make", "federated_train", "centrally_train", "booster_bytes"]
+
+
+@lru_cache(maxsize=4)
+def site_share(*, disease: str, seed: int, n_patients: int, site: str) -> SiteData:
+    """A site node's training data for a run on the synthetic cohort: its share of the seeded cohort.
+
+    The shipped models learn from this synthetic cohort, not from the demo network's visits; a node builds
+    its own share (the others' rows never leave the function). Cached for the rounds of one run.
+    """
+    split = split_make(disease=disease, seed=seed, n_patients=n_patients)
+    if site not in split.sites:
+        raise ValueError(f"site {site!r} has no share of the cohort; expected one of {', '.join(split.sites)}")
+    return split.sites[site]

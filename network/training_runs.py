@@ -1,0 +1,105 @@
+"""The hub's side of federated training: rounds over the grid, every message logged, sites that drop out.
+
+Called by run_execute for a TRAINING run. Each round sends the global model to every connected site (those
+not training this round only report their validation loss) and combines the trees that come back. A site
+that fails or stays silent is dropped and named in FederatedRun.sites; with fewer than MIN_SITES left the
+run stops with a clear message. A run whose row is set to CANCELLED stops at the next round. The run ends
+with the best global model stored on the row; nothing is registered here.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.utils import timezone
+from flwr.app import Message
+from flwr.serverapp import Grid
+
+from network.flower.records import TRAIN, message_shape, message_size, request_content, training_reply
+from network.models import ANSWERED, Direction, FederatedRun, MessageLog, RunStatus
+from network.training import MIN_SITE_ROWS, Progress, global_combine, network_loss, round_sites
+from network.training_compare import PATIENCE
+
+MIN_SITES = 2
+
+
+class TrainingStopped(RuntimeError):
+    pass
+
+
+def _log_reply(run: FederatedRun, reply: Message, node: str, payload: dict | None) -> None:
+    content = None
+    if payload is not None:
+        # The trees are kept as received (XGBoost JSON) so that anyone can check what left the site.
+        content = {**{k: v for k, v in payload.items() if k != "trees"},
+                   "trees": json.loads(payload["trees"]) if payload["trees"] else None}
+    MessageLog.objects.create(run=run, direction=Direction.FROM_SITE, site_code=(payload or {}).get("site", ""),
+                              node_id=node, message_type=TRAIN, shape=message_shape(reply) if payload else {},
+                              size_bytes=message_size(reply), content=content,
+                              error="" if payload is not None else (reply.error.reason or ""))
+
+
+def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
+    """Train over the grid; returns the run's result and stores the best booster on the row."""
+    cfg = run.config
+    strategy, seed = cfg["strategy"], int(cfg["seed"])
+    nodes = sorted(grid.get_node_ids())
+    node_site: dict[int, str] = {}
+    sites: dict[str, str] = {}
+    progress = Progress(patience=int(cfg.get("patience") or PATIENCE))
+    model, bytes_to, bytes_from, rounds = b"", 0, 0, 0
+    max_rounds = int(cfg["rounds"])
+    for r in range(1, max_rounds + 2):
+        if FederatedRun.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists():
+            raise TrainingStopped(f"cancelled before round {r}")
+        if len(nodes) < MIN_SITES:
+            raise TrainingStopped(f"{len(nodes)} site(s) left in round {r}, fewer than the {MIN_SITES} a federated "
+                                  f"model needs; {', '.join(f'{k}: {v}' for k, v in sorted(sites.items()))}")
+        final = r == max_rounds + 1
+        trainers = set() if final else set(round_sites(strategy=strategy, sites=nodes, round_number=r))
+        outgoing = []
+        for node in nodes:
+            request = request_content(model=model, disease=cfg["disease"], strategy=strategy, seed=seed,
+                                      round_seed=seed + r, n_patients=int(cfg["n_patients"]),
+                                      train=node in trainers, min_rows=int(cfg.get("min_rows", MIN_SITE_ROWS)))
+            message = Message(request, dst_node_id=node, message_type=TRAIN)
+            size = message_size(message)
+            bytes_to += size
+            MessageLog.objects.create(run=run, direction=Direction.TO_SITE, node_id=str(node), message_type=TRAIN,
+                                      shape=message_shape(message), size_bytes=size)
+            outgoing.append(message)
+        replies = list(grid.send_and_receive(outgoing, timeout=settings.NETWORK_ROUND_TIMEOUT))
+        answered, payloads = set(), []
+        for reply in replies:
+            node = reply.metadata.src_node_id
+            answered.add(node)
+            bytes_from += message_size(reply)
+            if reply.has_error():
+                _log_reply(run, reply, str(node), None)
+                sites[node_site.get(node, f"node {node}")] = f"dropped in round {r}: {reply.error.reason}"
+                nodes.remove(node)
+                continue
+            payload = training_reply(reply)
+            node_site[node] = payload["site"]
+            sites[payload["site"]] = ANSWERED
+            _log_reply(run, reply, str(node), payload)
+            payloads.append(payload)
+        for node in [n for n in nodes if n not in answered]:
+            sites[node_site.get(node, f"node {node}")] = (f"dropped in round {r}: no answer within "
+                                                          f"{settings.NETWORK_ROUND_TIMEOUT} s")
+            nodes.remove(node)
+        stop = progress.record(round_number=r - 1, model_before=model, loss=network_loss(payloads))
+        FederatedRun.objects.filter(pk=run.pk).update(sites=sites, result={"round": r, "loss": network_loss(payloads)})
+        if stop or final:
+            break
+        # Cyclic: the trainer that dropped out grew nothing this round, and the model stays as it was.
+        model = global_combine(model=model, replies=[p for p in payloads if p.get("trees")], strategy=strategy)
+        rounds = r
+    for code in settings.CLINNOVA_NETWORK_SITES:
+        sites.setdefault(code, "not connected")
+    if not progress.best_model:
+        raise TrainingStopped("no round improved on the starting model: nothing to package")
+    FederatedRun.objects.filter(pk=run.pk).update(booster=progress.best_model, sites=sites)
+    return {"rounds": progress.best_round, "rounds_run": rounds, "validation_logloss": round(progress.best_loss, 5),
+            "bytes_to_sites": bytes_to, "bytes_from_sites": bytes_from, "finished": timezone.now().isoformat()}

@@ -1,0 +1,71 @@
+"""Federated training on the real engine: a SuperLink and four SuperNodes, each node with its own database.
+
+A small model is trained over Flower and registered at the hub; every message that crossed from a site is read
+back from the hub's message log: aggregates and trees only, no patient-level value.
+"""
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from network.engine import ROOT
+from network.launcher import network_prepare, network_start
+
+pytestmark = pytest.mark.slow
+SITES = ("LU", "FR", "DE", "CH")
+# What a tree may carry: structure, thresholds, leaf values and (rounded) covers; nothing per patient.
+TREE_KEYS = {"base_weights", "categories", "categories_nodes", "categories_segments", "categories_sizes",
+             "default_left", "id", "left_children", "loss_changes", "parents", "right_children", "split_conditions",
+             "split_indices", "split_type", "sum_hessian", "tree_param"}
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    data = tmp_path_factory.mktemp("network")
+    network_prepare(data_dir=data, patients=2, outcome_patients=2)
+    net = network_start(data_dir=data, web=False, round_timeout=60)
+    time.sleep(2)
+    yield net
+    net.stop()
+
+
+def test_a_small_federated_model_is_trained_registered_and_only_trees_leave_the_sites(network):
+    done = subprocess.run([sys.executable, "manage.py", "train_federated", "--disease", "crohns_disease",
+                           "--rounds", "3", "--patients", "4000", "--seed", "3"],
+                          cwd=ROOT, env=network.hub_env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    hub = sqlite3.connect(network.data_dir / "hub.sqlite3")
+    run_id, sites, status = hub.execute("select id, sites, status from network_federatedrun "
+                                        "where kind = 'training' order by id desc limit 1").fetchone()
+    assert status == "done"
+    assert json.loads(sites) == {code: "answered" for code in SITES}
+    manifest, version_status = hub.execute("select manifest, status from recommendations_modelversion "
+                                           "order by id desc limit 1").fetchone()
+    manifest = json.loads(manifest)
+    assert version_status == "validated"
+    assert sorted(manifest["x_federated"]["site_rows"]) == sorted(SITES)
+    assert "Flower" in manifest["model_card"]["model_details"]
+
+    replies = hub.execute("select site_code, size_bytes, content, shape from network_messagelog "
+                          "where run_id = ? and direction = 'from_site'", (run_id,)).fetchall()
+    assert len(replies) == 4 * 4  # three training rounds and the last validation, four sites each
+    for site, size, content, shape in replies:
+        payload = json.loads(content)
+        assert set(payload) == {"site", "loss_sum", "n_validation", "n_train", "trees"}
+        assert payload["site"] == site
+        assert all(isinstance(payload[k], (int, float)) for k in ("loss_sum", "n_validation", "n_train"))
+        assert set(json.loads(shape)["reply"]) == {"payload", "trees"}
+        trees = (payload["trees"] or {"learner": {"gradient_booster": {"model": {"trees": []}}}})
+        for tree in trees["learner"]["gradient_booster"]["model"]["trees"]:
+            assert set(tree) <= TREE_KEYS
+            nodes = len(tree["left_children"])
+            assert nodes <= 2 ** 5 - 1  # depth 4: no array as long as the site's rows
+            assert all(len(v) in (0, nodes) for v in tree.values() if isinstance(v, list))
+            assert set(tree["loss_changes"]) == {0.0}
+            assert all(h == round(h) and h >= 20 for h in tree["sum_hessian"])
+            assert all(w == 0.0 for w, left in zip(tree["base_weights"], tree["left_children"]) if left != -1)
+        assert size < 200_000
