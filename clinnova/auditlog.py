@@ -1,4 +1,5 @@
-"""The privacy officer's view of the audit trail: search by patient, user and period; export as CSV.
+"""The privacy officer's view of the audit trail: search by patient (Clinnova or EHR id), user, action and
+period; actions in words, details formatted; export as CSV.
 
 Reading the trail is itself recorded (audit_read, audit_export).
 """
@@ -10,6 +11,7 @@ import datetime as dt
 import itertools
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
@@ -24,6 +26,7 @@ from django.views.decorators.http import require_GET
 
 from clinnova.access import PRIVACY_OFFICER, has_role
 from clinnova.audit import AUDIT_EXPORT, AUDIT_READ, SIGN_IN_FAILED, SIGN_IN_LOCKED_OUT, Actor, audit_record
+from clinnova.audit_words import ACTION_WORDS, action_words, detail_items
 from clinnova.models import AuditEvent
 
 PAGE_SIZE = 50
@@ -31,17 +34,29 @@ CSV_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "patient_id"
                "user_agent", "request_id", "detail")
 
 
+# Functions that turn an identifier an EHR uses into Clinnova patient ids. The record (patients app) registers
+# its own at start-up: the core cannot import the layer above it.
+PATIENT_LOOKUPS: list[Callable[[str], list[uuid.UUID]]] = []
+
+
 @dataclass(frozen=True)
 class AuditQuery:
-    """What the privacy officer asked for; every part optional."""
+    """What the privacy officer asked for; every part optional. `patient` is what was typed."""
 
-    patient_id: uuid.UUID | None = None
+    patient_ids: tuple[uuid.UUID, ...] = ()
+    patient: str = ""
     username: str = ""
+    action: str = ""
     since: dt.date | None = None
     until: dt.date | None = None
 
+    @property
+    def patient_id(self) -> uuid.UUID | None:
+        """The one patient searched for, for the audit event of the search itself."""
+        return self.patient_ids[0] if len(self.patient_ids) == 1 else None
+
     def as_detail(self) -> dict:
-        return {"patient": str(self.patient_id or ""), "user": self.username,
+        return {"patient": self.patient, "user": self.username, "action": self.action,
                 "from": self.since.isoformat() if self.since else "",
                 "to": self.until.isoformat() if self.until else ""}
 
@@ -53,12 +68,16 @@ AUDIT_LAST_DAY = dt.date(2999, 12, 31)
 def audit_query_parse(params) -> tuple[AuditQuery, list[str]]:
     """The query from GET parameters patient, user, from and to, with a sentence for each one that is wrong."""
     errors = []
-    patient_id = None
-    if raw := params.get("patient", "").strip():
-        try:
-            patient_id = uuid.UUID(raw)
-        except ValueError:
-            errors.append("The patient id must be a Clinnova patient id, e.g. 1b4e28ba-2fa1-41d2-883f-0016d3cca427.")
+    patient_ids: tuple[uuid.UUID, ...] = ()
+    raw_patient = params.get("patient", "").strip()[:100].replace("\x00", "")
+    if raw_patient:
+        patient_ids = _patients_named(raw_patient)
+        if not patient_ids:
+            errors.append(f"No patient has the id “{raw_patient}”: give the EHR's patient identifier "
+                          "(e.g. LU-RA-0001) or a Clinnova patient id.")
+    action = params.get("action", "").strip()
+    if action and action not in ACTION_WORDS:
+        errors.append(f"“{action[:40]}” is not an action of the audit trail; choose one from the list.")
     dates = {}
     for name, label in (("from", "From"), ("to", "To")):
         raw = params.get(name, "").strip()
@@ -75,17 +94,32 @@ def audit_query_parse(params) -> tuple[AuditQuery, list[str]]:
             dates[name] = None
     if dates["from"] and dates["to"] and dates["from"] > dates["to"]:
         errors.append("“From” is after “To”: swap them to search that period.")
-    query = AuditQuery(patient_id=patient_id, username=params.get("user", "").strip()[:150],
+    query = AuditQuery(patient_ids=patient_ids, patient=raw_patient, action=action if action in ACTION_WORDS else "",
+                       username=params.get("user", "").strip()[:150].replace("\x00", ""),
                        since=dates["from"], until=dates["to"])
     return query, errors
+
+
+def _patients_named(raw: str) -> tuple[uuid.UUID, ...]:
+    """Clinnova ids for what was typed: the id itself, or every patient an EHR knows by that identifier."""
+    found: list[uuid.UUID] = []
+    try:
+        found.append(uuid.UUID(raw))
+    except ValueError:
+        pass
+    for lookup in PATIENT_LOOKUPS:
+        found.extend(lookup(raw))
+    return tuple(dict.fromkeys(found))
 
 
 def audit_events_filter(query: AuditQuery) -> QuerySet[AuditEvent]:
     """Events matching the query, newest first. A user matches as the actor, as an API client,
     or as the name typed at a failed sign-in."""
     events = AuditEvent.objects.select_related("actor_user")
-    if query.patient_id:
-        events = events.filter(patient_id=query.patient_id)
+    if query.patient_ids:
+        events = events.filter(patient_id__in=query.patient_ids)
+    if query.action:
+        events = events.filter(action=query.action)
     if query.username:
         events = events.filter(
             Q(actor_user__username=query.username)
@@ -108,8 +142,6 @@ def _require_privacy_officer(user) -> None:
         raise PermissionDenied("Only privacy officers read the audit trail.")
 
 
-def detail_text(detail: dict) -> str:
-    return ", ".join(f"{key}: {value}" for key, value in detail.items() if value not in ("", None))
 
 
 @login_required
@@ -121,13 +153,15 @@ def audit_search(request):
     if not errors:
         page = Paginator(audit_events_filter(query), PAGE_SIZE).get_page(request.GET.get("page"))
         for event in page:
-            event.detail_text = detail_text(event.detail)
+            event.action_text = action_words(event.action)
+            event.detail_items = detail_items(event.detail)
     audit_record(actor=Actor.from_request(request), action=AUDIT_READ, patient_id=query.patient_id,
                  detail={**query.as_detail(), "page": page.number if page else None})
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "audit/search.html", {
         "page": page, "errors": errors, "q": request.GET, "querystring": params.urlencode(),
+        "actions": sorted(ACTION_WORDS.items(), key=lambda item: item[1]),
     }, status=400 if errors else 200)
 
 
@@ -137,7 +171,9 @@ def audit_export(request):
     _require_privacy_officer(request.user)
     query, errors = audit_query_parse(request.GET)
     if errors:
-        return render(request, "audit/search.html", {"page": None, "errors": errors, "q": request.GET}, status=400)
+        return render(request, "audit/search.html", {"page": None, "errors": errors, "q": request.GET,
+                                                     "actions": sorted(ACTION_WORDS.items(), key=lambda i: i[1])},
+                      status=400)
     audit_record(actor=Actor.from_request(request), action=AUDIT_EXPORT, patient_id=query.patient_id,
                  detail=query.as_detail())
     writer = csv.writer(_Echo())

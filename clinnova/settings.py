@@ -145,8 +145,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "patients:list"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_REDIRECT_URL = "home"  # each role lands on its own page (clinnova.views.home)
+LOGOUT_REDIRECT_URL = "signed_out"
 
 # Sessions end after 30 minutes without a request (clinical workstations are shared).
 SESSION_COOKIE_AGE = envint("SESSION_IDLE_SECONDS", 30 * 60)

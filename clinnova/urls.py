@@ -4,18 +4,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clinnova.signin import AuditedPasswordChangeView
-from clinnova.views import health
+from clinnova.views import health, home, signed_out
 from doors.cds.views import DiscoveryView
 from recommendations.views import rules_list
 
 cds_discovery = DiscoveryView.as_view()
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),
+    path("", home, name="home"),
+    path("accounts/signed-out/", signed_out, name="signed_out"),
     # Sign-in, sign-out and password change; no password reset: there is no mail backend to send its link, and an
     # administrator resets a password (and issues a new enrolment link) instead.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

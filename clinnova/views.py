@@ -1,5 +1,9 @@
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import redirect, render
+
+from clinnova.access import CLINICIAN, MODEL_ADMIN, PRIVACY_OFFICER, user_roles
 
 
 def health(request):
@@ -40,3 +44,24 @@ def server_error(request):
     from django.views.defaults import server_error as page
 
     return page(request)
+
+
+@login_required
+def home(request):
+    """Each role lands where its day starts: a clinician on their patients, a model admin on the model
+    versions, a privacy officer on the audit trail."""
+    roles = user_roles(request.user)
+    if CLINICIAN in roles or request.user.sites.exists():
+        return redirect("patients:list")
+    if MODEL_ADMIN in roles:
+        return redirect("models:list")
+    if PRIVACY_OFFICER in roles:
+        return redirect("audit:search")
+    return render(request, "home.html", status=200)
+
+
+def signed_out(request):
+    """Where signing out lands: a page of its own, so a shared workstation shows nobody is signed in."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    return render(request, "registration/logged_out.html")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import uuid
 
 import numpy as np
 from django.contrib.auth import get_user_model
@@ -25,10 +26,10 @@ from patients.models import Visit, VisitSource
 from patients.services import PatientInput, TherapyInput, visit_ingest
 from recommendations.cohort import HETEROGENEITY_SD
 from recommendations.cohort_effects import BASE_RATE, effects_for
-from recommendations.decisions import decision_record
+from recommendations.decisions import DecisionInput, decision_record
 from recommendations.features import FAILED_CLASSES_KEY
 from recommendations.jobs import dispatch_deferred, jobs_run_pending
-from recommendations.models import OverrideReason, Recommendation, RecommendationStatus
+from recommendations.models import DecisionKind, OverrideReason, Recommendation, RecommendationStatus
 from recommendations.outcomes import OUTCOME_DEFINITIONS, outcomes_derive
 
 SYSTEM = f"{demo.DEMO_SYSTEM}:outcomes"
@@ -110,14 +111,18 @@ def _decide_and_follow(plan: dict, clinician, today: dt.date) -> int:
                                         status=RecommendationStatus.READY).first()
     if rec is None or clinician is None:
         return 0
-    ranked = list(rec.items.order_by("rank").values_list("drug_atc", "contraindicated"))
+    # Drugs to start: a current therapy is continued, not started.
+    ranked = list(rec.items.filter(current=False).order_by("rank").values_list("drug_atc", "contraindicated"))
+    if not ranked:
+        return 0
     allowed = [atc for atc, contraindicated in ranked if not contraindicated] or [ranked[0][0]]
     follow = rng.random() < FOLLOW_SHARE or len(allowed) == 1
     atc = ranked[0][0] if follow else rng.choice([a for a in allowed if a != ranked[0][0]] or allowed)
     reason = "" if atc == ranked[0][0] else rng.choice(
         [r for r in OverrideReason.values if r != OverrideReason.OTHER])
-    decision_record(patient=visit.patient, recommendation_id=rec.pk, drug_atc=atc,
-                    actor=Actor(user=clinician), reason=reason)
+    decision_record(patient=visit.patient, actor=Actor(user=clinician), current_drugs=set(), today=today,
+                    data=DecisionInput(recommendation_id=rec.pk, kind=DecisionKind.START_RANKED, drug_atc=atc,
+                                       reason=reason, idempotency_key=uuid.UUID(int=rng.getrandbits(128))))
     responded = rng.random() < true_response_probability(rng, disease=disease, atc=atc, features=rec.features)
     if rng.random() < LOST_TO_FOLLOW_UP:
         return 0

@@ -91,7 +91,8 @@ def _version_summary(version: ModelVersion, site_code: str | None, min_cell: int
         months[_month(day)]["recommendations"] += 1
         features[_month(day)].append(values)
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for day, was_top, reason in Decision.objects.filter(here, model_version=version).values_list(
+    # A deferral is no decision on the ranking yet; continuing or optimising counts as not following it.
+    for day, was_top, reason in Decision.objects.filter(here, model_version=version).exclude(kind="defer").values_list(
             "visit__visit_date", "was_top", "reason"):
         m = months[_month(day)]
         m["decisions"] += 1

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.db.models import prefetch_related_objects
 
-from patients.models import Diagnosis, Patient, Visit
+from patients.models import Diagnosis, Patient, PatientIdentifier, Visit
 from patients.state import state_prefetch
 
 
@@ -25,6 +26,11 @@ def patient_record(patient: Patient) -> dict:
         "therapies": sorted(patient.therapies.all(), key=lambda t: (t.started_on, t.drug_atc)),
         "latest_visit": visits[-1] if visits else None,
     }
+
+
+def patient_ids_by_identifier(value: str) -> list[uuid.UUID]:
+    """Every patient that some source system knows by this identifier (exact match), in one query."""
+    return list(PatientIdentifier.objects.filter(value=value).values_list("patient_id", flat=True)[:50])
 
 
 def visit_form_disease(patient: Patient, asked: str | None) -> tuple[str, list[str]]:

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -15,7 +16,7 @@ from clinnova.audit import Actor
 from django.conf import settings
 from patients.dictionary import Disease
 from recommendations.models import ModelVersion
-from recommendations.registry import RegistryError, model_version_activate, model_version_upload
+from recommendations.registry import ReasonRequired, RegistryError, model_version_activate, model_version_upload
 
 
 class IsModelAdmin(BasePermission):
@@ -151,16 +152,32 @@ def model_version_detail(request, pk: int):
     return Response(version_payload(get_object_or_404(ModelVersion.objects.defer("package"), pk=pk)))
 
 
+class ActivateIn(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                   help_text="Required (a sentence) when the version is worse than the active one on "
+                                             "any validation figure; kept in the audit trail")
+
+
 @extend_schema(summary="Activate a validated model version and re-score the latest visits of its disease",
-               request=None, parameters=[ID],
+               request=ActivateIn, parameters=[ID],
                responses={200: ActivatedOut, 403: FORBIDDEN, 404: NOT_FOUND,
-                          409: _error("The version cannot be activated (rejected, or already active)")})
+                          409: _error("The version cannot be activated (rejected, or already active)"),
+                          422: _error("The version is worse than the active one and no reason was given")})
 @api_view(["POST"])
 @permission_classes([IsModelAdmin])
 def model_version_activate_view(request, pk: int):
     version = get_object_or_404(ModelVersion.objects.defer("package"), pk=pk)
     try:
-        run = model_version_activate(version=version, actor=Actor.from_request(request))
+        data = request.data
+    except UnsupportedMediaType:
+        data = {}  # a body-less POST, as before reasons existed: a reason is then simply not given
+    reason = data.get("reason", "") if hasattr(data, "get") else ""
+    try:
+        run = model_version_activate(version=version, actor=Actor.from_request(request),
+                                     reason=str(reason or "")[:2000])
+    except ReasonRequired as exc:
+        return Response({"code": "reason_required", "message": str(exc),
+                         "errors": [{"field": "reason", "message": str(exc)}]}, status=422)
     except RegistryError as exc:
         return Response({"code": "not_activatable", "message": str(exc)}, status=409)
     version.refresh_from_db()

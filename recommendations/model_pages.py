@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from patients import dictionary
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC
 from recommendations.models import ModelStatus, ModelVersion, RescoreRun
 from recommendations.registry import latest_visits
+from recommendations.safeguards import PREVIEW_MAX_PATIENTS, metrics_comparison, top_changes, worse_figures
 
 # The model card sections of a package manifest, in the order of Mitchell et al., "Model Cards for Model
 # Reporting" (FAT* 2019).
@@ -72,14 +71,19 @@ def model_version_page(version: ModelVersion) -> dict:
 
 
 def activation_preview(version: ModelVersion) -> dict:
-    """What activating this version will do: which version it replaces and how many patients are re-scored."""
+    """What activating this version will do: which version it replaces, how many patients are re-scored, on
+    which figures it is worse than the active version, and how many top suggestions would change."""
     active = _active(version.disease)
+    visit_ids = [v.pk for v in latest_visits(version.disease)]
     return {
         "v": version,
         "active": active,
         "rollback": bool(active and version.version < active.version),
-        "patients": len(latest_visits(version.disease)),
+        "patients": len(visit_ids),
         "comparison": metrics_comparison(version, active) if active and active.pk != version.pk else [],
+        "worse_on": worse_figures(version, active),
+        "changes": top_changes(version, visit_ids) if active and visit_ids else None,
+        "preview_limit": PREVIEW_MAX_PATIENTS,
     }
 
 
@@ -91,47 +95,6 @@ def _rollback_target(active: ModelVersion) -> ModelVersion | None:
     """The version that was active before this one: the newest older version that was not rejected."""
     return (_versions().filter(disease=active.disease, version__lt=active.version)
             .exclude(status=ModelStatus.REJECTED).order_by("-version").first())
-
-
-@dataclass(frozen=True)
-class MetricRow:
-    label: str
-    candidate: float | None
-    active: float | None
-    difference: str
-    verdict: str  # better, worse, same, or "" when a value is missing
-    hint: str
-
-
-# (key, label, what "better" means) for the held-out test metrics.
-METRICS = (
-    ("auc", "AUC", "higher is better"),
-    ("brier", "Brier score", "lower is better"),
-    ("calibration_slope", "Calibration slope", "closer to 1 is better"),
-    ("calibration_intercept", "Calibration intercept", "closer to 0 is better"),
-    ("n", "Test patients", ""),
-)
-
-
-def metrics_comparison(candidate: ModelVersion, active: ModelVersion | None) -> list[MetricRow]:
-    if active is None:
-        return []
-    a, b = candidate.test_metrics, active.test_metrics
-    return [_row(label, key, a.get(key), b.get(key), hint) for key, label, hint in METRICS]
-
-
-def _row(label: str, key: str, cand, act, hint: str) -> MetricRow:
-    if cand is None or act is None:
-        return MetricRow(label, cand, act, "—", "", hint)
-    diff = cand - act
-    goodness = {"auc": diff, "brier": -diff, "calibration_slope": abs(act - 1) - abs(cand - 1),
-                "calibration_intercept": abs(act) - abs(cand)}.get(key)
-    if goodness is None or abs(goodness) < 5e-4:
-        verdict = "same" if goodness is not None else ""
-    else:
-        verdict = "better" if goodness > 0 else "worse"
-    text = f"{diff:+.0f}" if key == "n" else f"{diff:+.3f}"
-    return MetricRow(label, cand, act, text, verdict, hint)
 
 
 def _per_drug(version: ModelVersion, active: ModelVersion | None) -> list[dict]:

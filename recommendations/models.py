@@ -193,38 +193,81 @@ class OverrideReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class DecisionKind(models.TextChoices):
+    """What a clinician decided after reading a ranking: the choices of a clinic visit, not only "start"."""
+
+    CONTINUE = "continue", "Continue the current therapy"
+    OPTIMISE = "optimise", "Escalate or optimise the dose of the current therapy"
+    DEFER = "defer", "Defer the decision"
+    START_RANKED = "start_ranked", "Start a ranked drug"
+    START_OTHER = "start_other", "Start a drug not in the ranking"
+
+
 class Decision(models.Model):
-    """The drug a clinician chose to start after reading a recommendation, and why when it was not the top one."""
+    """What a clinician decided for a patient after reading a recommendation, and why when it departs from it.
+
+    One row per submitted form: the form's idempotency key is unique, so a
+    double click or two parallel posts of the same form store one decision.
+    """
 
     # PROTECT: a recorded clinical decision outlives nothing it refers to by accident.
     recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="decisions")
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="decisions")
     model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="decisions")
-    drug_atc = models.CharField(max_length=8)
-    was_top = models.BooleanField(help_text="The drug was the top suggestion of the recommendation")
+    kind = models.CharField(max_length=16, choices=DecisionKind.choices)
+    # The drug started, continued or optimised; blank for a deferred decision.
+    drug_atc = models.CharField(max_length=8, blank=True)
+    was_top = models.BooleanField(help_text="The drug started was the top suggestion of the recommendation")
+    review_on = models.DateField(null=True, blank=True, help_text="When a deferred decision is taken up again")
     reason = models.CharField(max_length=40, choices=OverrideReason.choices, blank=True)
     reason_text = models.TextField(blank=True)
+    idempotency_key = models.UUIDField(null=True, blank=True, unique=True, editable=False,
+                                       help_text="The submitted form's key: one decision per submission")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-decided_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(was_top=True) | ~Q(reason=""), name="decision_override_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(kind="start_ranked") | Q(was_top=True) | ~Q(reason=""),
+                name="decision_override_has_reason"),
+            models.CheckConstraint(condition=~Q(kind="start_other") | (~Q(reason="") & ~Q(drug_atc="")),
+                                   name="decision_other_drug_has_reason"),
+            models.CheckConstraint(condition=~Q(kind="defer") | Q(review_on__isnull=False),
+                                   name="decision_defer_has_date"),
+            models.CheckConstraint(condition=Q(kind="defer") | ~Q(drug_atc=""), name="decision_names_a_drug"),
             models.CheckConstraint(condition=~Q(reason="other") | ~Q(reason_text=""),
                                    name="decision_other_reason_has_text"),
-            # One decision per clinician, drug and ranking: the same choice posted twice is one decision.
-            models.UniqueConstraint(fields=["recommendation", "decided_by", "drug_atc"],
-                                    name="decision_once_per_clinician_and_drug"),
+            # One decision per clinician, kind and drug on a ranking: the same choice posted twice is one decision
+            # (the idempotency key covers one form; this, the same choice from two tabs). Continuing and then
+            # optimising the same drug are two decisions.
+            models.UniqueConstraint(fields=["recommendation", "decided_by", "kind", "drug_atc"],
+                                    name="decision_once_per_clinician_kind_and_drug"),
         ]
+        indexes = [models.Index(fields=["visit", "-decided_at"], name="decision_visit_latest")]
 
     def __str__(self) -> str:
-        return f"{self.drug_atc} chosen by {self.decided_by} on {self.decided_at:%Y-%m-%d}"
+        return f"{self.kind} {self.drug_atc} by {self.decided_by} on {self.decided_at:%Y-%m-%d}"
 
     @property
     def drug(self):
-        return BY_ATC[self.drug_atc]
+        return BY_ATC.get(self.drug_atc)
+
+    @property
+    def summary(self) -> str:
+        """The decision in the words of a clinic letter: "Start abatacept", "Defer until 12 Jan 2027"."""
+        name = self.drug.name if self.drug else self.drug_atc
+        if self.kind == DecisionKind.DEFER:
+            return f"Defer the decision until {self.review_on:%-d %b %Y}"
+        if self.kind == DecisionKind.CONTINUE:
+            return f"Continue {name}"
+        if self.kind == DecisionKind.OPTIMISE:
+            return f"Escalate or optimise the dose of {name}"
+        if self.kind == DecisionKind.START_OTHER:
+            return f"Start {name} (not in the ranking)"
+        return f"Start {name}"
 
 
 class CdsClient(models.Model):

@@ -24,6 +24,7 @@ from patients.dictionary import Disease
 from patients.models import Visit
 from recommendations.models import (
     Decision,
+    DecisionKind,
     OutcomeSource,
     OutcomeStatus,
     RecommendationItem,
@@ -179,7 +180,9 @@ OUTCOME_DEFINITIONS: dict[str, OutcomeDefinition] = {
 
 def _latest_decisions(site_code: str | None) -> list[Decision]:
     """The latest decision of each decided recommendation (a clinician may change their mind)."""
-    qs = Decision.objects.select_related("visit", "recommendation").order_by("recommendation_id", "-decided_at", "-pk")
+    # A deferral names no treatment whose outcome could be followed: it is not a decision to link yet.
+    qs = (Decision.objects.exclude(kind=DecisionKind.DEFER).select_related("visit", "recommendation")
+          .order_by("recommendation_id", "-decided_at", "-pk"))
     if site_code:
         qs = qs.filter(visit__site__code=site_code)
     latest: dict[int, Decision] = {}

@@ -129,7 +129,9 @@ def _check_archive(r: _Reading) -> str:
         # Detected by its magic bytes only: a pickle is never loaded, whatever it claims to hold.
         raise PackageError("archive", "the file is a Python pickle, not a zip; pickles are never loaded")
     if head not in (b"PK\x03\x04", b"PK\x05\x06"):
-        raise PackageError("archive", f"the file is not a zip archive (it starts with {head!r})")
+        shown = "".join(c if c.isprintable() else "·" for c in head.decode("latin-1"))
+        raise PackageError("archive", f"the file is not a zip archive: a zip starts with “PK”, this file with "
+                                      f"“{shown}”")
     try:
         r.archive = zipfile.ZipFile(io.BytesIO(r.data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:

@@ -25,6 +25,7 @@ from patients.models import Visit
 from recommendations.models import ModelStatus, ModelVersion, RescoreRun
 from recommendations.package import package_precheck, package_sha256
 from recommendations.sandbox import limits_from_settings, sandbox_validate
+from recommendations.safeguards import worse_figures
 
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 200
@@ -33,6 +34,14 @@ SANDBOX_CHECKS = ("booster_load", "objective", "feature_count", "canary")
 
 class RegistryError(ValueError):
     """An activation that cannot happen (a rejected version, say), in words for the admin."""
+
+
+class ReasonRequired(RegistryError):
+    """The version is worse than the active one on some figure, and no reason was given."""
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _report(checks) -> list[dict]:
@@ -165,12 +174,18 @@ def validations_sweep() -> list[int]:
     return stale
 
 
-def model_version_activate(*, version: ModelVersion, actor: Actor) -> RescoreRun:
+# A reason is a sentence someone can read later, not a keystroke to get past the form.
+REASON_MIN_CHARS = 10
+
+
+def model_version_activate(*, version: ModelVersion, actor: Actor, reason: str = "") -> RescoreRun:
     """Make this version the disease's active one (rollback when it is older), and re-score.
 
     One transaction: the previous active version is retired, this one becomes
     active, and a re-scoring job is recorded for the latest visit of every
-    patient of the disease; the jobs are sent after commit.
+    patient of the disease; the jobs are sent after commit. A version worse than
+    the active one on any validation figure needs a typed `reason`, which the
+    audit trail keeps with the figures it is worse on.
     """
     from recommendations.jobs import dispatch_deferred, scoring_job_record
 
@@ -185,6 +200,13 @@ def model_version_activate(*, version: ModelVersion, actor: Actor) -> RescoreRun
         previous = next((v for v in versions if v.status == ModelStatus.ACTIVE), None)
         if previous is not None and previous.pk == target.pk:
             raise RegistryError(f"Version {target.version} is already active.")
+        worse = worse_figures(target, previous)
+        reason = (reason or "").strip()[:2000]
+        if worse and len(reason) < REASON_MIN_CHARS:
+            raise ReasonRequired(
+                f"Version {target.version} is worse than the active version {previous.version} on "
+                f"{_and(worse)}. Say in a sentence why you activate it anyway (at least {REASON_MIN_CHARS} "
+                "characters); the audit trail keeps it.")
         if previous is not None:
             previous.status = ModelStatus.RETIRED
             previous.save(update_fields=["status"])
@@ -195,7 +217,8 @@ def model_version_activate(*, version: ModelVersion, actor: Actor) -> RescoreRun
         rollback = previous is not None and target.version < previous.version
         audit_record(actor=actor, action="model_rollback" if rollback else "model_activate", obj=target,
                      detail={"disease": target.disease, "version": target.version,
-                             "previous": previous.version if previous else None})
+                             "previous": previous.version if previous else None,
+                             "worse_on": worse, "activation_reason": reason})
         run = RescoreRun.objects.create(model_version=target, started_by=actor.user)
         with dispatch_deferred():
             job_ids = [scoring_job_record(v, rescore=run).pk for v in latest_visits(target.disease)]

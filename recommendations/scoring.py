@@ -189,14 +189,29 @@ def items_ranked(model: LoadedModel, block: np.ndarray, *, facts: Facts, current
     probs = _sigmoid(margins)
     if not np.all(np.isfinite(probs)):
         raise ValueError(f"model version {model.version_id} produced a non-finite probability")
+    out = _flagged(model, probs, facts=facts, current=current)
+    for d, item in enumerate(out):
+        item.update(margin=float(margins[d]), shap=model.shap_of(rounded, d))
+    _rank(out)
+    return out
+
+
+def ranked_by_probability(model: LoadedModel, probs: np.ndarray, *, facts: Facts,
+                          current: set[str] = frozenset()) -> list[dict]:
+    """The candidates ranked as items_ranked ranks them, from probabilities alone (no SHAP values): what the
+    activation preview needs to count the patients whose top suggestion a candidate model would change."""
+    out = _flagged(model, probs, facts=facts, current=current)
+    _rank(out)
+    return out
+
+
+def _flagged(model: LoadedModel, probs: np.ndarray, *, facts: Facts, current: set[str]) -> list[dict]:
     out = []
     for d, atc in enumerate(model.drugs):
         flags = safety.drug_flags(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
-        out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "margin": float(margins[d]),
-                    "shap": model.shap_of(rounded, d), "flags": flags,
+        out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "flags": flags,
                     "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags),
                     "current": atc in current})
-    _rank(out)
     return out
 
 

@@ -12,7 +12,7 @@ from clinnova.access import CLINICIAN, MODEL_ADMIN, has_role
 from clinnova.audit import Actor
 from recommendations.model_pages import activation_preview, model_version_page, model_versions_by_disease
 from recommendations.models import ModelStatus, ModelVersion
-from recommendations.registry import RegistryError, model_version_activate, model_version_upload
+from recommendations.registry import ReasonRequired, RegistryError, model_version_activate, model_version_upload
 from recommendations.rules_catalogue import rules_page_context
 
 
@@ -78,14 +78,18 @@ def model_activate(request, pk):
     """GET asks for confirmation, saying what will be re-scored; POST activates (or rolls back)."""
     _require_model_admin(request.user)
     version = _version_or_404(pk)
+    if version.status in (ModelStatus.REJECTED, ModelStatus.ACTIVE):
+        messages.error(request, f"Version {version.version} is {version.get_status_display().lower()}; "
+                                "there is nothing to activate.")
+        return redirect("models:detail", pk=pk)
     if request.method == "GET":
-        if version.status in (ModelStatus.REJECTED, ModelStatus.ACTIVE):
-            messages.error(request, f"Version {version.version} is {version.get_status_display().lower()}; "
-                                    "there is nothing to activate.")
-            return redirect("models:detail", pk=pk)
         return render(request, "models/activate.html", activation_preview(version))
+    reason = request.POST.get("reason", "")[:2000]
     try:
-        run = model_version_activate(version=version, actor=Actor.from_request(request))
+        run = model_version_activate(version=version, actor=Actor.from_request(request), reason=reason)
+    except ReasonRequired as exc:
+        return render(request, "models/activate.html", {**activation_preview(version), "reason_error": str(exc),
+                                                       "reason": reason}, status=400)
     except RegistryError as exc:
         messages.error(request, str(exc))
     else:

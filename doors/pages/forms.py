@@ -9,18 +9,21 @@ next to the fields they name.
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.utils import timezone
 
 from patients import dictionary, scores
-from patients.dictionary import DictionaryError, Kind, Origin, Variable
+from patients.dictionary import DictionaryError, Disease, Kind, Origin, Variable
 from patients.drugs import BY_ATC, DRUGS
-from patients.models import Outcome
+from patients.models import Outcome, TherapyExposure
 from patients.services import ACTIVITY_SCORES
 from patients.state import PatientState, StateValue, Status
 from patients.therapies import TherapyInput
 from patients.variables import Persistence
-from recommendations.models import OverrideReason
+from recommendations.decisions import DecisionInput
+from recommendations.models import DecisionKind, OverrideReason
 
 GROUPS = (
     ("activity", "Disease activity"),
@@ -32,6 +35,8 @@ GROUPS = (
 YES_NO = [("", "Not recorded"), ("yes", "Yes"), ("no", "No")]
 # Derived scores that have no field of their own (EDSS is entered, not derived).
 LIVE_SCORES = {disease: [s for s in names if s not in dictionary.BY_NAME] for disease, names in ACTIVITY_SCORES.items()}
+# SDAI is computed for every RA visit but is not a headline score: the form shows it live too.
+LIVE_SCORES[Disease.RHEUMATOID_ARTHRITIS] = [*LIVE_SCORES[Disease.RHEUMATOID_ARTHRITIS], "sdai"]
 SCORE_LABELS = {"das28_esr": "DAS28-ESR", "das28_crp": "DAS28-CRP", "cdai": "CDAI", "sdai": "SDAI",
                 "hbi": "Harvey-Bradshaw Index", "partial_mayo": "Partial Mayo score", "full_mayo": "Mayo score"}
 # Which fields each live score reads: the page ties each <output> to its inputs with for="...".
@@ -39,6 +44,7 @@ SCORE_INPUTS = {
     "das28_esr": ("tender_joint_count_28", "swollen_joint_count_28", "esr", "patient_global"),
     "das28_crp": ("tender_joint_count_28", "swollen_joint_count_28", "crp", "patient_global"),
     "cdai": ("tender_joint_count_28", "swollen_joint_count_28", "patient_global", "evaluator_global"),
+    "sdai": ("tender_joint_count_28", "swollen_joint_count_28", "patient_global", "evaluator_global", "crp"),
     "hbi": ("hbi_general_wellbeing", "hbi_abdominal_pain", "hbi_liquid_stools", "hbi_abdominal_mass",
             "hbi_complications"),
     "partial_mayo": ("mayo_stool_frequency", "mayo_rectal_bleeding", "mayo_physician_global"),
@@ -67,6 +73,13 @@ def _unit(var: Variable) -> str:
     if var.kind not in (Kind.QUANTITY, Kind.INTEGER) or var.unit in ("1", "{score}", "{count}"):
         return ""
     return {"{pack-years}": "pack-years", "{index_val}": "index"}.get(var.unit, var.display_unit)
+
+
+def _in_words(message: str, var: Variable) -> str:
+    """A dictionary message with the unit as the form's label writes it (µg/g, per day), not in UCUM."""
+    if var.kind in (Kind.QUANTITY, Kind.INTEGER) and var.unit not in ("1", "{score}", "{count}"):
+        return message.replace(f" {var.unit}", f" {_unit(var)}")
+    return message
 
 
 def _field_for(var: Variable) -> forms.Field:
@@ -241,7 +254,7 @@ class VisitForm(forms.Form):
             if name == "date":
                 self.add_error("visit_date", f"The visit date {error.message}.")
             elif name in self.fields:
-                self.add_error(name, f"{dictionary.label(name)} {error.message}.")
+                self.add_error(name, f"{dictionary.label(name)} {_in_words(error.message, dictionary.BY_NAME[name])}.")
             elif name.startswith("therapies[") and therapy_fields:
                 index = int(name[len("therapies["):name.index("]")])
                 what = name.split(".", 1)[1] if "." in name else "drug"
@@ -270,36 +283,88 @@ class VisitForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    """The drug the clinician will start; choices are the ranked drugs of the recommendation shown."""
+    """What the clinician decided: one radio group ("choice") over every decision the visit allows.
 
-    recommendation = forms.IntegerField(widget=forms.HiddenInput)
-    # Whether the drug is one of the ranked ones is decision_record's check, against the recommendation posted.
-    drug_atc = forms.CharField(label="Drug you will start", widget=forms.RadioSelect,
-                               error_messages={"required": "Choose the drug you will start."})
-    reason = forms.ChoiceField(label="Reason for not starting the top suggestion", required=False,
-                               choices=[("", "None needed (top suggestion)")] + OverrideReason.choices,
-                               help_text="Needed only when you choose another drug than the top suggestion.")
+    Nothing is pre-selected, so no decision is recorded by a single click on the
+    submit button. Values: "continue:<ATC>" and "optimise:<ATC>" for each current
+    therapy, "start:<ATC>" for each ranked drug, "other" (a catalogue drug outside
+    the ranking, chosen in other_drug) and "defer" (with review_on). Whether the
+    choice fits the recommendation is decision_record's call.
+    """
+
+    recommendation = forms.IntegerField(widget=forms.HiddenInput,
+                                        error_messages={"required": "The ranking this decision is for is missing; "
+                                                                    "reload the page."})
+    # A new key each time the form is shown: the same submission posted twice stores one decision.
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput,
+                                      error_messages={"required": "This form is incomplete; reload the page.",
+                                                      "invalid": "This form is incomplete; reload the page."})
+    choice = forms.CharField(label="Your decision", max_length=40,
+                             error_messages={"required": "Choose what you decided."})
+    other_drug = forms.ChoiceField(label="Drug not in the ranking", required=False)
+    review_on = forms.DateField(label="Decide again on", required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                error_messages={"invalid": "Give the review date as a date, e.g. 2027-01-15."})
+    reason = forms.ChoiceField(label="Reason", required=False,
+                               choices=[("", "No reason needed")] + OverrideReason.choices,
+                               help_text="Needed when you start another drug than the top suggestion, or a drug "
+                                         "not in the ranking.")
     reason_text = forms.CharField(label="Details", required=False, max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 2}),
-                                  help_text="Required when the reason is “Other”.")
+                                  help_text="Required when the reason is “Other”. For a dose change, say which.")
 
-    def __init__(self, *args, recommendation: dict | None, **kwargs):
+    def __init__(self, *args, recommendation: dict | None, current: list[TherapyExposure] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        drugs = (recommendation or {}).get("drugs", [])
-        self.fields["drug_atc"].widget.choices = [(d["atc"], self._choice_label(d)) for d in drugs]
-        if drugs and not self.is_bound:
-            self.fields["drug_atc"].initial = drugs[0]["atc"]
-            self.fields["recommendation"].initial = recommendation.get("id")
+        self.ranked = (recommendation or {}).get("drugs", [])
+        self.current = list(current)
+        ranked_atc = {d["atc"] for d in self.ranked}
+        self.fields["other_drug"].choices = [("", "Choose a drug")] + [
+            (d.atc, f"{d.name} ({d.class_label})") for d in sorted(DRUGS, key=lambda d: d.name)
+            if d.atc not in ranked_atc]
+        if not self.is_bound:
+            self.fields["recommendation"].initial = (recommendation or {}).get("id")
+            self.fields["idempotency_key"].initial = uuid.uuid4()
+
+    def choice_groups(self) -> list[tuple[str, list[dict]]]:
+        """The radio buttons of the choice, grouped as a clinician thinks of them; none checked until chosen."""
+        chosen = self["choice"].value() or ""
+        current = [(f"{kind}:{t.drug_atc}", f"{verb} {t.drug.name}", f"on it since {t.started_on:%-d %b %Y}")
+                   for t in self.current
+                   for kind, verb in (("continue", "Continue"), ("optimise", "Escalate or optimise the dose of"))]
+        # A drug the patient is on is continued or optimised, not started.
+        ranked = [(f"start:{d['atc']}", f"Start {d['name']}", self._ranked_note(d)) for d in self.ranked
+                  if not d.get("current")]
+        other = [("other", "Start a drug not in the ranking", "choose it below; a reason is needed"),
+                 ("defer", "Defer the decision", "give the date you will decide below")]
+        groups = [("Current therapy", current), ("Start a ranked drug", ranked), ("Something else", other)]
+        return [(title, [{"value": v, "label": label, "note": note, "id": f"choice-{v.replace(':', '-')}",
+                          "checked": v == chosen} for v, label, note in items])
+                for title, items in groups if items]
 
     @staticmethod
-    def _choice_label(d: dict) -> str:
-        text = f"{d['name']} · {d['probability'] * 100:.0f} %"
-        if d["rank"] == 1 and d.get("tier") == "start":
-            text += " · top suggestion"
+    def _ranked_note(d: dict) -> str:
+        parts = [f"{d['probability'] * 100:.0f} %"]
+        if d["rank"] == 1 and d.get("tier", "start") == "start":
+            parts.append("top suggestion")
         if d["contraindicated"]:
-            text += " · contraindicated"
+            parts.append("contraindicated")
         elif d.get("tier") == "not_licensed":
-            text += " · not licensed"
+            parts.append("not licensed")
         if d.get("check_before_starting"):
-            text += " · check before starting"
-        return text
+            parts.append("check before starting")
+        return " · ".join(parts)
+
+    def decision_input(self) -> DecisionInput:
+        """The submission as the decision service reads it (valid form only)."""
+        choice = self.cleaned_data["choice"]
+        action, _, atc = choice.partition(":")
+        kind = {"continue": DecisionKind.CONTINUE, "optimise": DecisionKind.OPTIMISE, "start": DecisionKind.START_RANKED,
+                "other": DecisionKind.START_OTHER, "defer": DecisionKind.DEFER}.get(action, "")
+        if kind == DecisionKind.START_OTHER:
+            atc = self.cleaned_data["other_drug"]
+        return DecisionInput(
+            recommendation_id=self.cleaned_data["recommendation"], kind=kind,
+            idempotency_key=self.cleaned_data["idempotency_key"], drug_atc=atc,
+            review_on=self.cleaned_data["review_on"] if kind == DecisionKind.DEFER else None,
+            reason=self.cleaned_data["reason"], reason_text=self.cleaned_data["reason_text"],
+        )

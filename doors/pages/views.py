@@ -9,9 +9,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clinnova.audit import Actor, audit_record, audit_record_patients
 from doors.pages.forms import DecisionForm, VisitForm
-from doors.pages.selectors import patient_compare, patient_list, patient_page
+from doors.pages.summary import decision_for_summary, summary_text
+from doors.pages.selectors import (
+    ACTIVITY_FILTERS,
+    DECISION_STATUSES,
+    LIST_SORTS,
+    current_therapies,
+    patient_compare,
+    patient_list,
+    patient_page,
+)
 from patients.access import patient_get_for_user
 from patients.dictionary import DictionaryError, Disease
+from patients.drugs import DRUGS
 from patients.models import VisitSource
 from patients.selectors import visit_form_disease
 from patients.state import patient_state
@@ -24,17 +34,30 @@ PAGE_SIZE = 25
 @login_required
 @require_GET
 def patients_list(request):
-    disease = request.GET.get("disease", "")
+    params = request.GET
+    disease = params.get("disease", "")
     disease = disease if disease in Disease.values else ""
-    site = request.GET.get("site", "")[:8]
-    query = request.GET.get("q", "")[:100]
-    qs = patient_list(user=request.user, disease=disease, site=site, query=query)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = {
+        "disease": disease,
+        "site": params.get("site", "")[:8],
+        "query": params.get("q", "")[:100],
+        "therapy": params.get("therapy", "")[:8],
+        "activity": params.get("activity", "")[:8],
+        "decision": params.get("decision", "")[:16],
+    }
+    sort = params.get("sort", "recent") if params.get("sort") in LIST_SORTS else "recent"
+    qs = patient_list(user=request.user, sort=sort, today=timezone.localdate(), **filters)
+    page = Paginator(qs, PAGE_SIZE).get_page(params.get("page"))
     # Every row shown is a read of that patient; a search by identifier above all.
     audit_record_patients(actor=Actor.from_request(request), action="patient_view", patients=page.object_list,
-                          detail={"page": "search" if query else "list"})
+                          detail={"page": "search" if filters["query"] else "list"})
     return render(request, "patients/list.html", {
-        "page": page, "diseases": Disease.choices, "disease": disease, "site": site, "q": query,
+        "page": page, "diseases": Disease.choices, "disease": disease, "site": filters["site"],
+        "q": filters["query"], "therapy": filters["therapy"], "activity": filters["activity"],
+        "decision": filters["decision"], "sort": sort, "sorts": [(k, v[0]) for k, v in LIST_SORTS.items()],
+        "drugs": sorted(DRUGS, key=lambda d: d.name), "activity_filters": ACTIVITY_FILTERS,
+        "decision_statuses": DECISION_STATUSES, "filtered": any(filters.values()),
+        "today": timezone.localdate(),
     })
 
 
@@ -47,11 +70,11 @@ def _patient_page(request, patient, *, decision_data=None, decision_error=None, 
     """The full record, whatever the status it is answered with (an invalid decision shows it too): audited."""
     _audit_view(request, patient, page="detail")
     context = patient_page(patient, today=timezone.localdate())
-    form = DecisionForm(decision_data, recommendation=context["recommendation"])
+    form = DecisionForm(decision_data, recommendation=context["recommendation"], current=context["current_therapies"])
     if decision_data is not None:
         form.is_valid()
         if decision_error is not None:
-            form.add_error(decision_error.field, decision_error.message)
+            form.add_error(decision_error.field if decision_error.field in form.fields else None, decision_error.message)
     return render(request, "patients/detail.html", {"patient": patient, "decision_form": form, **context},
                   status=status)
 
@@ -68,22 +91,42 @@ def patient_detail(request, patient_id):
 def decision_create(request, patient_id):
     actor = Actor.from_request(request)
     patient = patient_get_for_user(request.user, patient_id, actor=actor)
-    form = DecisionForm(request.POST, recommendation=None)
+    current = current_therapies(patient, on=timezone.localdate())
+    form = DecisionForm(request.POST, recommendation=None, current=current)
     if not form.is_valid():
         return _patient_page(request, patient, decision_data=request.POST, status=400)
     try:
-        decision = decision_record(
-            patient=patient, recommendation_id=form.cleaned_data["recommendation"],
-            drug_atc=form.cleaned_data["drug_atc"], reason=form.cleaned_data["reason"],
-            reason_text=form.cleaned_data["reason_text"], actor=actor,
-        )
+        recorded = decision_record(patient=patient, data=form.decision_input(), actor=actor,
+                                   current_drugs={t.drug_atc for t in current}, today=timezone.localdate())
     except RecommendationSuperseded as exc:
-        messages.warning(request, exc.message)
-        return redirect(f"{patient.get_absolute_url()}#recommendation")
+        # Shown above the new ranking, where the redirect scrolls to: not at the top of a long page.
+        messages.warning(request, exc.message, extra_tags="decision-form")
+        return redirect(f"{patient.get_absolute_url()}#decision-alert")
     except DecisionError as exc:
         return _patient_page(request, patient, decision_data=request.POST, decision_error=exc, status=400)
-    messages.success(request, f"Recorded: you will start {decision.drug.name}.")
+    decision = recorded.decision
+    if recorded.created:
+        messages.success(request, f"Recorded: {decision.summary}.", extra_tags="decision-done")
+    else:
+        messages.info(request, f"This form was already submitted; its decision ({decision.summary}) was recorded "
+                               "once.", extra_tags="decision-done")
     return redirect(f"{patient.get_absolute_url()}#decisions")
+
+
+@login_required
+@require_GET
+def patient_summary(request, patient_id):
+    """The one-page summary for printing and for the EHR note (copied as text)."""
+    patient = patient_get_for_user(request.user, patient_id, actor=Actor.from_request(request))
+    _audit_view(request, patient, page="summary")
+    context = {"patient": patient, **patient_page(patient, today=timezone.localdate())}
+    context["summary_decision"] = decision_for_summary(context["decisions"], context["recommendation"])
+    now = timezone.localtime()
+    clinician = request.user.get_username()
+    return render(request, "patients/summary.html", {
+        **context, "printed_at": now, "clinician": clinician,
+        "text": summary_text(context, clinician=clinician, printed_at=now),
+    })
 
 
 @login_required

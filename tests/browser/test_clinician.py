@@ -62,10 +62,10 @@ def test_a_clinician_reads_the_ranking_and_records_a_decision_against_the_top_dr
     page.keyboard.press("Enter")
     assert ranked.nth(1).locator("details").get_attribute("open") is not None
 
-    page.get_by_role("radio", name=re.compile(rf"^{re.escape(second_name)} · \d+ %")).check()
-    page.get_by_label("Reason for not starting the top suggestion").select_option(label="Patient preference")
+    page.get_by_role("radio", name=re.compile(rf"^Start {re.escape(second_name)} · \d+ %")).check()
+    page.get_by_label("Reason", exact=True).select_option(label="Patient preference")
     page.get_by_role("button", name="Record decision").click()
-    assert page.get_by_text(f"Recorded: you will start {second_name}.").is_visible()
+    assert page.get_by_text(f"Recorded: Start {second_name}.").is_visible()
 
     page.reload()
     decisions = page.locator("#decisions")

@@ -1,6 +1,7 @@
 """The EHR records an outcome the visits cannot decide, through the JSON API and as a FHIR Observation."""
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -8,7 +9,7 @@ from clinnova.audit import Actor
 from clinnova.models import AuditEvent
 from patients.dictionary import RA
 from patients.models import Visit
-from recommendations.decisions import decision_record
+from recommendations.decisions import DecisionInput, decision_record
 from recommendations.models import Recommendation, RecommendationOutcome
 from recommendations.outcomes import OUTCOME_DEFINITIONS
 from tests.patients.api_helpers import TODAY, auth, visit_body
@@ -29,7 +30,9 @@ def decided(client, ehr_lu, alice, ra_model, django_capture_on_commit_callbacks)
     visit = Visit.objects.get(pk=response.json()["visit"])
     rec = Recommendation.objects.get(visit=visit)
     top = rec.items.order_by("rank").first()
-    decision_record(patient=visit.patient, recommendation_id=rec.pk, drug_atc=top.drug_atc, actor=Actor(user=alice))
+    decision_record(patient=visit.patient, actor=Actor(user=alice), current_drugs=set(), today=dt.date.today(),
+                    data=DecisionInput(recommendation_id=rec.pk, kind="start_ranked", drug_atc=top.drug_atc,
+                                       idempotency_key=uuid.uuid4()))
     return token, visit
 
 

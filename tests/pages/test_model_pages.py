@@ -51,6 +51,7 @@ def test_a_text_file_named_zip_is_rejected_with_the_failed_check_and_those_not_r
     assert '<span class="check-state">Failed</span>' in page and '<span class="check-state">Not run</span>' in page
     assert "not run: an earlier check failed" in page
     assert "Activate version" not in page
+    assert "a zip starts with “PK”, this file with “this”" in page and "b&#x27;" not in page  # words, not bytes
 
 
 def test_an_upload_without_a_file_asks_for_one(mia_client):

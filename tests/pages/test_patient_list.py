@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from patients.models import Diagnosis, Patient, PatientIdentifier, Visit
+from patients.models import Diagnosis, Patient, PatientIdentifier, TherapyExposure, Visit
 from doors.pages.selectors import patient_list
 from recommendations.jobs import jobs_run_pending
 from recommendations.models import JobStatus, Recommendation, ScoringJob
@@ -75,7 +75,7 @@ def test_the_list_is_paginated(alice_client, site_lu):
     _many_patients(site_lu, 30)
     first, second = _rows(alice_client), _rows(alice_client, "?page=2")
     assert "Page 1 of 2 · 30 patients" in first and 'rel="next"' in first
-    assert "Page 2 of 2" in second and second.count('<th scope="row">') == 5
+    assert "Page 2 of 2" in second and second.count('<th scope="row"') == 5
 
 
 def test_a_thousand_patients_are_listed_in_a_bounded_number_of_queries(alice_client, site_lu,
@@ -86,6 +86,91 @@ def test_a_thousand_patients_are_listed_in_a_bounded_number_of_queries(alice_cli
     assert "1000 patients" in response.content.decode()
     with django_assert_max_num_queries(10):
         alice_client.get("/patients/?page=7&q=LU-")
+    for sort in ("decision", "activity", "therapy", "change"):
+        with django_assert_max_num_queries(10):
+            alice_client.get(f"/patients/?sort={sort}&activity=at&decision=pending&therapy=none")
+
+
+def test_a_row_shows_the_current_therapy_and_the_time_since_it_last_changed(alice_client, site_lu):
+    patient = ra_visit(site_lu, ref="LU-T1").patient
+    TherapyExposure.objects.create(patient=patient, drug_atc="L04AX03", started_on=dt.date(2016, 1, 1),
+                                   stopped_on=dt.date(2017, 6, 1), outcome="primary_non_response")
+    TherapyExposure.objects.create(patient=patient, drug_atc="L04AB04", started_on=dt.date(2017, 6, 1))
+    row = patient_list(user=patient.site.members.first() or _alice(), today=dt.date(2026, 6, 1)).get(pk=patient.pk)
+    assert row.current_therapy_name == "adalimumab" and row.current_therapy_count == 1
+    assert row.last_change == dt.date(2017, 6, 1)
+    page = _rows(alice_client)
+    assert "adalimumab" in page and 'datetime="2017-06-01"' in page
+
+
+def test_activity_is_judged_against_the_diseases_target(alice, site_lu):
+    at = ra_visit(site_lu, ref="LU-LOW", tender_joint_count_28=1, swollen_joint_count_28=0, esr=8, patient_global=10)
+    above = ra_visit(site_lu, ref="LU-HIGH")
+    rows = {p.pk: p for p in patient_list(user=alice)}
+    assert at.activity_category in ("Remission", "Low disease activity")
+    assert rows[at.patient_id].activity_target == "at" and rows[above.patient_id].activity_target == "above"
+    assert [p.pk for p in patient_list(user=alice, activity="above")] == [above.patient_id]
+    assert [p.pk for p in patient_list(user=alice, sort="activity")][0] == above.patient_id
+
+
+def test_decision_status_says_pending_decided_deferred_or_new_ranking(alice, site_lu, ra_model):
+    import uuid
+
+    from clinnova.audit import Actor
+    from recommendations.decisions import DecisionInput, decision_record
+
+    def decide(visit, **kw):
+        rec = Recommendation.objects.get(visit=visit, superseded_at__isnull=True)
+        data = DecisionInput(recommendation_id=rec.pk, idempotency_key=uuid.uuid4(), **kw)
+        decision_record(patient=visit.patient, data=data, actor=Actor(user=alice), current_drugs=set(),
+                        today=timezone.localdate())
+
+    pending = ra_visit(site_lu, ref="LU-P")
+    decided = ra_visit(site_lu, ref="LU-D")
+    deferred = ra_visit(site_lu, ref="LU-DEF")
+    renewed = ra_visit(site_lu, ref="LU-NEW", days_ago=40)
+    jobs_run_pending()
+    top = Recommendation.objects.get(visit=decided).items.order_by("rank").first().drug_atc
+    decide(decided, kind="start_ranked", drug_atc=top)
+    decide(deferred, kind="defer", review_on=timezone.localdate() + dt.timedelta(days=14))
+    decide(renewed, kind="start_ranked", drug_atc=top)
+    ra_visit(site_lu, ref="LU-NEW", days_ago=2)  # a new visit, a new ranking after the decision
+    jobs_run_pending()
+
+    status = {p.pk: p.decision_status for p in patient_list(user=alice)}
+    assert status[pending.patient_id] == "pending" and status[decided.patient_id] == "decided"
+    assert status[deferred.patient_id] == "deferred" and status[renewed.patient_id] == "new_ranking"
+    due = {p.pk: p.decision_status for p in patient_list(user=alice, today=timezone.localdate() + dt.timedelta(days=15))}
+    assert due[deferred.patient_id] == "review_due"
+    assert [p.pk for p in patient_list(user=alice, decision="new_ranking")] == [renewed.patient_id]
+    assert [p.pk for p in patient_list(user=alice, sort="decision")][0] == renewed.patient_id
+
+
+def test_the_list_filters_by_current_therapy_and_sorts_by_it(alice, site_lu):
+    on_ada = ra_visit(site_lu, ref="LU-ADA").patient
+    on_none = ra_visit(site_lu, ref="LU-NONE").patient
+    on_aba = ra_visit(site_lu, ref="LU-ABA").patient
+    TherapyExposure.objects.create(patient=on_ada, drug_atc="L04AB04", started_on=dt.date(2020, 1, 1))
+    TherapyExposure.objects.create(patient=on_aba, drug_atc="L04AA24", started_on=dt.date(2021, 1, 1))
+    assert [p.pk for p in patient_list(user=alice, therapy="L04AB04")] == [on_ada.pk]
+    assert [p.pk for p in patient_list(user=alice, therapy="none")] == [on_none.pk]
+    assert [p.pk for p in patient_list(user=alice, sort="therapy")] == [on_aba.pk, on_ada.pk, on_none.pk]
+    assert [p.pk for p in patient_list(user=alice, sort="change")][:2] == [on_ada.pk, on_aba.pk]
+
+
+def test_the_list_page_offers_every_sort_and_filter(alice_client, site_lu):
+    ra_visit(site_lu, ref="LU-0001")
+    page = _rows(alice_client, "?sort=decision&decision=pending")
+    for label in ("Decision needed first", "Most active first", "Current therapy A–Z",
+                  "Longest since a therapy change first", "New ranking since the last decision", "Above target"):
+        assert label in page
+    assert 'aria-sort="other"' in page
+
+
+def _alice():
+    from django.contrib.auth.models import User
+
+    return User.objects.get(username="alice")
 
 
 def _many_patients(site, n: int) -> None:

@@ -33,9 +33,10 @@ def test_the_activity_chart_is_an_accessible_svg_with_the_therapies_beneath(alic
     ra_visit(site_lu, ref="LU-CHART", days_ago=200, therapies=[METHOTREXATE_FAILED], tender_joint_count_28=14)
     visit = ra_visit(site_lu, ref="LU-CHART", days_ago=20, tender_joint_count_28=3, therapies=[adalimumab])
     page = _page(alice_client, visit.patient)
-    chart = page[page.index('<svg class="activity"'):page.index("</svg>", page.index('<svg class="activity"'))]
-    assert 'role="img"' in chart and 'aria-labelledby="chart-title chart-desc"' in chart
-    assert "<title id=\"chart-title\">DAS28-ESR over time, with therapies</title>" in chart
+    start = page.index('<svg class="activity drawing-wide"')
+    chart = page[start:page.index("</svg>", start)]
+    assert 'role="img"' in chart and 'aria-labelledby="t-das28_esr-wide d-das28_esr-wide"' in chart
+    assert "DAS28-ESR over time, against its activity bands, with therapies</title>" in chart
     assert "DAS28-ESR at 2 visits" in chart
     assert chart.count('<circle class="pt"') == 2
     assert "adalimumab" in chart and "lane-ongoing" in chart
@@ -43,15 +44,65 @@ def test_the_activity_chart_is_an_accessible_svg_with_the_therapies_beneath(alic
     assert "1 earlier therapy ended before the first visit shown" in page
 
 
+def test_every_activity_score_is_charted_against_its_bands_with_values_written_and_tabled(alice_client, site_lu,
+                                                                                        ra_model):
+    ra_visit(site_lu, ref="LU-BANDS", days_ago=200, tender_joint_count_28=14)
+    visit = ra_visit(site_lu, ref="LU-BANDS", days_ago=20, tender_joint_count_28=3)
+    page = _page(alice_client, visit.patient)
+    for key in ("das28_esr", "das28_crp", "cdai", "sdai"):
+        assert f'aria-labelledby="t-{key}-wide d-{key}-wide"' in page, key
+        assert f'aria-labelledby="t-{key}-narrow d-{key}-narrow"' in page, key  # the phone's drawing
+    das28 = page[page.index('<svg class="activity drawing-wide"'):]
+    das28 = das28[:das28.index("</svg>")]
+    assert 'class="band band-target shade-0"' in das28 and 'class="band band-off-target shade-1"' in das28
+    assert "Remission &lt; 2.6" in page and "High disease activity &gt; 5.1" in page
+    assert "Target: remission or low disease activity" in page and "Fransen J, van Riel PLCM" in page
+    for score in visit.scores.values():  # each value written beside its point, and in the table
+        value = f"{round(score['value'], 2):g}"
+        assert f'text-anchor="middle">{value}</text>' in page and f"<td>{value}</td>" in page
+
+
+def test_lab_trends_show_each_value_against_its_reference_range(alice_client, site_lu, ra_model):
+    ra_visit(site_lu, ref="LU-LABS", days_ago=90, crp=31.5, albumin=33.0)
+    visit = ra_visit(site_lu, ref="LU-LABS", days_ago=5, crp=4.2, albumin=41.0)
+    page = _page(alice_client, visit.patient)
+    labs = page[page.index('id="labs-title"'):]
+    assert "CRP over time, against its reference range" in labs and "Usual upper reference limit 5 mg/L" in labs
+    assert "<td>31.5 mg/L</td>" in labs and "<td>4.2 mg/L</td>" in labs and "<td>41 g/L</td>" in labs
+    assert 'class="band band-reference shade-0"' in labs
+    assert "Fecal calprotectin" not in labs  # not measured for this patient
+
+
 def test_the_ranked_drugs_show_probability_class_and_a_bar(alice_client, scored_patient):
     page = _page(alice_client, scored_patient)
     drugs = recommendation_payload(scored_patient.visits.get())["drugs"]
     top = drugs[0]
     pct = round(top["probability"] * 100)
-    assert f'<span class="prob" aria-label="Predicted probability of response {pct} percent">{pct} %</span>' in page
+    assert f'<span class="prob">{pct} %</span>' in page and "chance of response" in page
     assert f'<rect class="pbar-fg" width="{pct}" height="10"/>' in page
     assert top["class"] in page and "Top suggestion" in page
     assert page.count('class="drug-item') == len(drugs)
+
+
+def test_each_percentage_says_what_response_means_and_what_the_average_patient_gets(alice_client, scored_patient):
+    page = _page(alice_client, scored_patient)
+    payload = recommendation_payload(scored_patient.visits.get())
+    average = round(sigmoid(payload["base_value"]) * 100)
+    context = f"Response: EULAR good response at month 6 (DAS28 improvement &gt; 1.2 and DAS28 ≤ 3.2) · average patient {average} %"
+    assert page.count(context) == len(payload["drugs"])
+
+
+def test_edss_is_written_as_neurologists_write_it(alice_client, site_lu, all_models):
+    from clinnova.audit import Actor
+    from patients.services import PatientInput, visit_ingest
+
+    visit = visit_ingest(site=site_lu, disease="multiple_sclerosis", visit_date=dt.date.today(),
+                         measurements={"edss": 4.5}, actor=Actor(client="test"),
+                         patient_input=PatientInput(system="urn:test", value="LU-MS-1", sex="female", birth_year=1985))
+    page = _page(alice_client, visit.patient)
+    assert "<td>4.5</td>" in page and "4.50" not in page
+    listed = alice_client.get("/patients/").content.decode()
+    assert "EDSS <strong>4.5</strong>" in listed and "4.50" not in listed
 
 
 def test_a_contraindicated_drug_is_set_apart_after_the_others(alice_client, site_lu, ra_model):
@@ -124,13 +175,21 @@ def test_a_ready_page_does_not_refresh_itself(alice_client, scored_patient):
 
 def test_the_patient_page_is_read_in_a_bounded_number_of_queries(alice_client, alice, scored_patient,
                                                                   django_assert_max_num_queries):
-    from clinnova.audit import Actor
-    from recommendations.decisions import decision_record
+    import uuid
 
+    from django.utils import timezone
+
+    from clinnova.audit import Actor
+    from patients.models import TherapyExposure
+    from recommendations.decisions import DecisionInput, decision_record
+
+    TherapyExposure.objects.create(patient=scored_patient, drug_atc="L04AB04", started_on=dt.date(2020, 1, 1))
     rec_id = patient_page(scored_patient, today=scored_patient.visits.get().visit_date)["recommendation"]["id"]
     for atc in ("L04AB04", "L04AC07", "L04AX03"):
-        decision_record(patient=scored_patient, recommendation_id=rec_id, drug_atc=atc, reason="clinical_judgement",
-                        actor=Actor(user=alice))
+        decision_record(patient=scored_patient, actor=Actor(user=alice), current_drugs=set(),
+                        today=timezone.localdate(),
+                        data=DecisionInput(recommendation_id=rec_id, kind="start_ranked", drug_atc=atc,
+                                           reason="clinical_judgement", idempotency_key=uuid.uuid4()))
     with django_assert_max_num_queries(20):
         alice_client.get(f"/patients/{scored_patient.pk}/")
 

@@ -140,3 +140,24 @@ def test_the_form_covers_every_kind_of_variable():
     kinds = {v.kind for disease in dictionary.Disease
              for v in dictionary.variables_for(disease, origin=Origin.MEASURED)}
     assert kinds == {Kind.QUANTITY, Kind.INTEGER, Kind.BOOLEAN, Kind.CODE, Kind.DATE}
+
+
+def test_the_live_scores_include_sdai_for_rheumatoid_arthritis(alice_client, ra_patient_lu):
+    page = _form(alice_client, ra_patient_lu)
+    assert '<output id="out-sdai" for="id_tender_joint_count_28 id_swollen_joint_count_28 id_patient_global ' \
+           'id_evaluator_global id_crp" data-score="sdai"' in page
+    assert '<span class="score-label" id="label-sdai">SDAI</span>' in page
+
+
+def test_a_refused_value_names_its_unit_as_the_label_does(alice_client, site_lu):
+    from clinnova.audit import Actor
+    from patients.services import PatientInput, visit_ingest
+
+    visit = visit_ingest(site=site_lu, disease="crohns_disease", visit_date=dt.date.today(), measurements={"crp": 3},
+                         actor=Actor(client="test"),
+                         patient_input=PatientInput(system="urn:test", value="LU-CD-2", sex="male", birth_year=1990))
+    page = alice_client.post(f"/patients/{visit.patient.pk}/visits/new", {
+        "visit_date": dt.date.today().isoformat(), "fecal_calprotectin": "20000", "hbi_liquid_stools": "90",
+    }).content.decode()
+    assert "must be a number from 0 to 10000 µg/g" in page and "ug/g" not in page
+    assert "40 per day" in page and "40 /d" not in page

@@ -24,14 +24,16 @@ def test_a_privacy_officer_finds_every_event_about_one_patient(priya_client, ali
     events = list(page.context["page"])
     assert {e.action for e in events} >= {"visit_create", "patient_view"}
     assert all(e.patient_id == ra_patient_lu.pk for e in events)
-    assert "patient_view" in page.content.decode() and "alice" in page.content.decode()
+    assert "Viewed a patient&#x27;s record" in page.content.decode() and "alice" in page.content.decode()
+    assert "patient_view" not in page.content.decode().split("<tbody>")[1]  # actions in words, not codes
 
 
 def test_reading_the_trail_is_itself_recorded(priya_client, priya, ra_patient_lu):
     priya_client.get("/audit/", {"patient": str(ra_patient_lu.pk), "from": "2026-01-01"})
     read = AuditEvent.objects.get(action="audit_read")
     assert read.actor_user == priya and read.patient_id == ra_patient_lu.pk
-    assert read.detail == {"patient": str(ra_patient_lu.pk), "user": "", "from": "2026-01-01", "to": "", "page": 1}
+    assert read.detail == {"patient": str(ra_patient_lu.pk), "user": "", "action": "", "from": "2026-01-01", "to": "",
+                           "page": 1}
 
 
 def test_she_searches_by_user_and_by_period(priya_client, alice, bob):
@@ -80,10 +82,29 @@ def test_the_export_cannot_smuggle_a_spreadsheet_formula(priya_client, client, d
 
 
 def test_a_wrong_filter_is_explained_not_crashed_on(priya_client):
-    response = priya_client.get("/audit/", {"patient": "LU-0001", "from": "yesterday"})
+    response = priya_client.get("/audit/", {"patient": "LU-9999", "from": "yesterday", "action": "drop_table"})
     assert response.status_code == 400
     page = response.content.decode()
-    assert "must be a Clinnova patient id" in page and "must be a date" in page
+    assert "No patient has the id “LU-9999”" in page and "must be a date" in page
+    assert "“drop_table” is not an action of the audit trail" in page
+
+
+def test_she_finds_a_patient_by_the_ehrs_identifier(priya_client, ra_patient_lu, client_for_alice):
+    client_for_alice.get(f"/patients/{ra_patient_lu.pk}/")
+    page = priya_client.get("/audit/", {"patient": "LU-0001"})
+    assert page.status_code == 200
+    events = list(page.context["page"])
+    assert events and all(e.patient_id == ra_patient_lu.pk for e in events)
+    assert AuditEvent.objects.get(action="audit_read").patient_id == ra_patient_lu.pk
+
+
+def test_she_filters_by_action_and_reads_the_details_in_words(priya_client, ra_patient_lu, client_for_alice):
+    client_for_alice.get(f"/patients/{ra_patient_lu.pk}/")
+    response = priya_client.get("/audit/", {"action": "patient_view"})
+    assert {e.action for e in response.context["page"]} == {"patient_view"}
+    body = response.content.decode().split("<tbody>")[1]
+    assert "<dt>Page</dt><dd>patient page</dd>" in body and "page: detail" not in body
+    assert '<option value="patient_view" selected>' in response.content.decode()
 
 
 def test_a_clinician_cannot_read_the_trail_and_the_refusal_is_recorded(alice_client, alice):

@@ -20,7 +20,12 @@ from tests.patients.api_helpers import auth, visit_body
 from tests.trust.helpers import verified
 
 NO_PATIENT_DATA = {
-    "": "redirects to the patient list",
+    "": "redirects each role to its own page",
+    "accounts/signed-out/": "says nobody is signed in",
+    "api/v1/imports/": "the EHR's own bulk import job: its counts and progress",
+    "api/v1/imports/<uuid:job_id>/": "the EHR's own bulk import job: its counts and progress",
+    "api/v1/imports/<uuid:job_id>/report/": "the lines of the EHR's own file that were refused, by its own visit ids; "
+                                           "no Clinnova record is read",
     "accounts/login/": "sign-in", "accounts/logout/": "sign-out",
     "accounts/password_change/": "the user's own password", "accounts/password_change/done/": "a confirmation",
     "accounts/password_reset/": "the user's own password", "accounts/password_reset/done/": "a confirmation",
@@ -47,6 +52,7 @@ NO_PATIENT_DATA = {
 PATIENT_DATA = {
     "patients/", "patients/<uuid:patient_id>/", "patients/<uuid:patient_id>/compare/",
     "patients/<uuid:patient_id>/decisions/", "patients/<uuid:patient_id>/visits/new",
+    "patients/<uuid:patient_id>/summary/",
     "api/v1/visits/", "api/v1/visits/<uuid:visit_uuid>/recommendation/", "api/v1/^visits/(?P<visit_id>[^/]+)/?$",
     "api/v1/patients/<str:patient_id>/", "fhir/", "fhir/RiskAssessment", "cds-services/clinnova-therapy-ranking",
     "api/v1/^visits/(?P<visit_id>[^/]+)/outcome/?$", "fhir/Observation",
@@ -100,18 +106,22 @@ def test_the_clinician_pages_audit_every_rendering_of_a_patient(world):
     _check(client.get("/patients/"), patient, 200)
     _check(client.get("/patients/", {"q": patient.primary_identifier}), patient, 200)
     _check(client.get("/patients/", {"site": "LU", "page": "99"}), patient, 200)
+    _check(client.get("/patients/", {"sort": "decision", "decision": "pending", "activity": "above"}), patient, 200)
     _check(client.get(f"{base}/"), patient, 200)
+    _check(client.get(f"{base}/summary/"), patient, 200)
     _check(client.get(f"{base}/compare/", {"a": "L04AB04", "b": "L04AA24"}), patient)
     _check(client.get(f"{base}/compare/", {"a": "nonsense", "b": "x"}), patient)
     # The review's case: an invalid decision answers 400 with the whole patient page.
     _check(client.post(f"{base}/decisions/", {"recommendation": "not a number"}), patient, 400)
     _check(client.post(f"{base}/decisions/", {"recommendation": rec.pk, "drug_atc": "L04XX99", "reason": "x"}),
            patient, 400)
+    _check(client.post(f"{base}/decisions/", {"recommendation": rec.pk, "idempotency_key": "8d3b2c1e-0000-4000-8000-"
+                                              "000000000001", "choice": "start:L04XX99"}), patient, 400)
     _check(client.get(f"{base}/visits/new"), patient, 200)
     _check(client.post(f"{base}/visits/new", {"disease": "rheumatoid_arthritis", "visit_date": "not a date"}),
            patient, 400)
     shown = AuditEvent.objects.filter(action="patient_view", patient_id=patient.pk)
-    assert {e.detail["page"] for e in shown} >= {"list", "search", "detail", "visit_form"}
+    assert {e.detail["page"] for e in shown} >= {"list", "search", "detail", "visit_form", "summary"}
 
 
 def test_the_ehr_doors_audit_every_answer_that_names_a_patient(client, ehr_lu, ra_model, tmp_path):

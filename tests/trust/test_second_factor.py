@@ -96,6 +96,45 @@ def test_a_wrong_code_is_refused(client, mia):
     assert AuditEvent.objects.filter(action="otp_failed", actor_user=mia).exists()
 
 
+def _wrong(device) -> str:
+    return "000000" if code(device) != "000000" else "111111"
+
+
+def test_a_mistyped_code_can_be_retyped_at_once(client, mia):
+    device = device_for(mia)
+    sign_in(client, "mia")
+    for _ in range(3):
+        page = client.post("/account/2fa/verify/", {"token": _wrong(device)}).content.decode()
+        assert "did not match" in page and "wait" not in page
+    assert client.post("/account/2fa/verify/", {"token": code(device), "next": "/patients/"})["Location"] == "/patients/"
+
+
+def test_the_wait_after_more_wrong_codes_is_as_long_as_before(client, mia):
+    device = device_for(mia)
+    sign_in(client, "mia")
+    for _ in range(3):
+        client.post("/account/2fa/verify/", {"token": _wrong(device)})
+    page = client.post("/account/2fa/verify/", {"token": _wrong(device)}).content.decode()
+    assert "4 wrong codes in a row: wait 8 seconds" in page
+    device.refresh_from_db()
+    allowed, data = device.verify_is_allowed()
+    assert not allowed and data["failure_count"] == 4
+    assert round((data["locked_until"] - device.throttling_failure_timestamp).total_seconds()) == 8  # 2^(4-1), django-otp's
+    # Even the right code waits its turn.
+    assert client.post("/account/2fa/verify/", {"token": code(device)}).status_code == 200
+    assert client.get("/patients/").status_code == 302
+
+
+def test_enrolment_shows_a_qr_code_drawn_on_the_server(client, mia):
+    from clinnova.audit import Actor
+    from clinnova.enrolment import enrolment_link_issue
+
+    sign_in(client, "mia")
+    page = client.get(enrolment_link_issue(user=mia, actor=Actor(client="test")), follow=True).content.decode()
+    assert '<svg role="img" aria-label="QR code of the setup link' in page and "<script" not in page.split("<main")[1]
+    assert "otpauth://totp/" in page  # the link is still there for apps that take it
+
+
 def test_a_code_cannot_be_used_twice(client, mia):
     device = device_for(mia)
     sign_in(client, "mia")
@@ -149,5 +188,5 @@ def test_a_clinician_who_enrolled_an_app_is_asked_for_its_code(client, alice):
 
 def test_signing_out_stays_possible_before_the_second_step(client, mia):
     sign_in(client, "mia")
-    assert client.post("/accounts/logout/")["Location"] == "/accounts/login/"
+    assert client.post("/accounts/logout/")["Location"] == "/accounts/signed-out/"
     assert "_auth_user_id" not in client.session
