@@ -1,5 +1,6 @@
 """REST API for model admins: list, upload, inspect and activate model versions."""
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +14,6 @@ from rest_framework.response import Response
 
 from clinnova.access import MODEL_ADMIN, has_role
 from clinnova.audit import Actor
-from django.conf import settings
 from patients.dictionary import Disease
 from recommendations.models import ModelVersion
 from recommendations.registry import ReasonRequired, RegistryError, model_version_activate, model_version_upload
@@ -105,7 +105,9 @@ ID = OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.
 @extend_schema(
     methods=["POST"], operation_id="model_versions_upload", summary="Upload a model package; it is validated "
     "before it can be activated",
-    request={"multipart/form-data": UploadSerializer},
+    request={"multipart/form-data": {"type": "object", "required": ["file"], "additionalProperties": False,
+                                     "properties": {"file": {"type": "string", "format": "binary",
+                                                             "description": "The model package (.clinnova)"}}}},
     responses={201: OpenApiResponse(VersionOut, description="Validated"),
                202: OpenApiResponse(VersionOut, description="Accepted: the booster checks and canary run as a job; "
                                                             "GET the version until its status is validated or "
@@ -127,6 +129,12 @@ def model_versions(request):
                                  + ", ".join(Disease.values)}, status=400)
             qs = qs.filter(disease=disease)
         return Response({"results": [version_payload(v) for v in qs]})
+    unknown = sorted(set(request.data) - {"file"})
+    if unknown:
+        # As on the JSON API: a misspelt field is an error, not silently ignored.
+        return Response({"code": "invalid", "message": f"'{unknown[0]}' is not a field of this upload; send only "
+                         "the multipart field 'file'.",
+                         "errors": {name: ["is not a field of this request"] for name in unknown}}, status=400)
     form = UploadSerializer(data=request.data)
     if not form.is_valid():
         return Response({"code": "invalid", "message": "Send the model package as the multipart field 'file'.",
