@@ -44,7 +44,7 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
-# --- the published shapes (OpenAPI only: the views build plain dicts) ---
+# --- the published shapes: the views render through them, so schema and responses cannot drift ---
 
 
 class VersionOut(serializers.Serializer):
@@ -128,7 +128,7 @@ def model_versions(request):
                 return Response({"code": "invalid", "message": f"disease '{disease}' must be one of "
                                  + ", ".join(Disease.values)}, status=400)
             qs = qs.filter(disease=disease)
-        return Response({"results": [version_payload(v) for v in qs]})
+        return Response(VersionListOut({"results": [version_payload(v) for v in qs]}).data)
     unknown = sorted(set(request.data) - {"file"})
     if unknown:
         # As on the JSON API: a misspelt field is an error, not silently ignored.
@@ -146,7 +146,7 @@ def model_versions(request):
     version = model_version_upload(data=upload.read(), filename=upload.name, actor=Actor.from_request(request))
     code = {"rejected": status.HTTP_422_UNPROCESSABLE_ENTITY,
             "validating": status.HTTP_202_ACCEPTED}.get(version.status, status.HTTP_201_CREATED)
-    response = Response(version_payload(version), status=code)
+    response = Response(VersionOut(version_payload(version)).data, status=code)
     if code == status.HTTP_202_ACCEPTED:
         response["Location"] = reverse("api-model-version", args=[version.pk])
     return response
@@ -157,7 +157,7 @@ def model_versions(request):
 @api_view(["GET"])
 @permission_classes([IsModelAdmin])
 def model_version_detail(request, pk: int):
-    return Response(version_payload(get_object_or_404(ModelVersion.objects.defer("package"), pk=pk)))
+    return Response(VersionOut(version_payload(get_object_or_404(ModelVersion.objects.defer("package"), pk=pk))).data)
 
 
 class ActivateIn(serializers.Serializer):
@@ -189,4 +189,4 @@ def model_version_activate_view(request, pk: int):
     except RegistryError as exc:
         return Response({"code": "not_activatable", "message": str(exc)}, status=409)
     version.refresh_from_db()
-    return Response({**version_payload(version), "rescore": {"id": run.pk, **run.progress()}})
+    return Response(ActivatedOut({**version_payload(version), "rescore": {"id": run.pk, **run.progress()}}).data)

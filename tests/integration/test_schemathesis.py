@@ -74,9 +74,9 @@ def clinically_consistent(body: dict) -> None:
     variable is sent once, in measurements or in comorbidities; a date measurement is not after today.
     """
     today = dt.date.today()
-    visit = min(dt.date.fromisoformat(body["date"]), today)
+    visit = min(max(dt.date.fromisoformat(body["date"]), dt.date(1900, 1, 1)), today)
     patient = body["patient"]
-    patient["birth_year"] = min(max(patient["birth_year"], visit.year - 120), visit.year)
+    patient["birth_year"] = min(max(patient["birth_year"], 1900, visit.year - 120), visit.year)
     visit = max(visit, dt.date(patient["birth_year"], 1, 1))
     body["date"] = visit.isoformat()
 
