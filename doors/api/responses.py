@@ -34,6 +34,38 @@ class PayloadOut(serializers.Serializer):
         return data
 
 
+def projector(serializer: serializers.Serializer):
+    """A function rendering a selector's dict as the serializer declares it, without DRF's per-field calls.
+
+    For hot reads (a recommendation has ~200 SHAP rows): the keys kept are the serializer's, so the schema still
+    decides what a client gets, and the values are the selector's, already typed. Same rules as PayloadOut: an
+    optional key the dict lacks is left out, a required nullable one is null. test_api_recommendation checks that
+    it gives what the serializer gives.
+    """
+    plan = []
+    for name, field in serializer.fields.items():
+        many = isinstance(field, serializers.ListSerializer)
+        child = field.child if many else field
+        nested = projector(child) if isinstance(child, serializers.Serializer) else None
+        plan.append((name, field.source if not many else name, field.required, field.allow_null, nested, many))
+
+    def project(data: Mapping) -> dict:
+        out = {}
+        for name, source, required, allow_null, nested, many in plan:
+            if source not in data:
+                if not required:
+                    continue
+                if not allow_null:
+                    raise KeyError(source)
+            value = data.get(source)
+            if value is not None and nested is not None:
+                value = [nested(v) for v in value] if many else nested(value)
+            out[name] = value
+        return out
+
+    return project
+
+
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string"}, {"type": "boolean"}], "nullable": True})
 class ScalarField(serializers.Field):
     """A recorded value as stored: a number, a code, a date (YYYY-MM-DD), true/false, or null when unknown."""
@@ -49,12 +81,14 @@ def _choice(values, **kwargs) -> serializers.ChoiceField:
 # --- the recommendation ---
 
 
-class ModelVersionRefOut(serializers.Serializer):
+class ModelVersionRefOut(PayloadOut):
     id = serializers.IntegerField()
     disease = serializers.ChoiceField(choices=Disease.choices)
     version = serializers.IntegerField()
     outcome = serializers.CharField(help_text="What the model predicts, e.g. EULAR good response at month 6")
     trained_on = serializers.CharField(help_text="Always 'synthetic data': not for clinical use")
+    ensemble_members = serializers.IntegerField(required=False, help_text="Bootstrap members behind the intervals; "
+                                                                          "0 when the version has none")
 
 
 class MissingOut(serializers.Serializer):
@@ -85,13 +119,27 @@ class FlagOut(serializers.Serializer):
     evidence = EvidenceOut(many=True)
 
 
-class ShapOut(serializers.Serializer):
+class ReferenceOut(serializers.Serializer):
+    position = _choice(["low", "high", "within"])
+    range = serializers.CharField(help_text="The reference range in words, e.g. '< 5'")
+    source = serializers.CharField()
+
+
+class ShapOut(PayloadOut):
     feature = serializers.CharField(help_text="The model's feature name: a data dictionary name or a drug column")
     label = serializers.CharField()
     value = ScalarField(allow_null=True, help_text="The feature's value for this patient; null when not recorded "
                                                    "(the model treats it as missing)")
     text = serializers.CharField(help_text="The value in words, e.g. 'CRP 14 mg/L'")
     shap = serializers.FloatField(help_text="Contribution to the log-odds of response")
+    pp = serializers.FloatField(required=False, help_text="The same contribution in percentage points of "
+                                                          "probability")
+    unit = serializers.CharField(required=False, allow_blank=True, help_text="The value's unit as clinicians "
+                                                                            "write it")
+    reference = ReferenceOut(required=False, allow_null=True, help_text="Where the value lies against its "
+                                                                        "reference range; null without one")
+    reason = serializers.BooleanField(required=False, help_text="Recorded and moves the probability enough to be "
+                                                                "offered as a reason")
 
 
 class IntervalOut(serializers.Serializer):
@@ -102,8 +150,9 @@ class IntervalOut(serializers.Serializer):
 
 @extend_schema_field({
     "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": RANKING_GROUPS}],
-    "description": "The drug's tier: an integer (1 = best) from the bootstrap ensemble where the model version has "
-                   "one; otherwise the ranking group (start, not_licensed, contraindicated, current)",
+    "nullable": True,
+    "description": "The drug's tier from the bootstrap ensemble: 1 = best, drugs of one tier cannot be told apart; "
+                   "null outside the tiers. Servers before the ensemble sent the ranking group here (see group).",
 })
 class TierField(serializers.Field):
     def to_representation(self, value):
@@ -117,7 +166,10 @@ class RankedDrugOut(PayloadOut):
     probability = serializers.FloatField(min_value=0, max_value=1, help_text="Predicted probability of response")
     contraindicated = serializers.BooleanField()
     current = serializers.BooleanField(help_text="Already taken on the visit date: continue rather than start")
-    tier = TierField()
+    tier = TierField(allow_null=True)
+    group = _choice(RANKING_GROUPS, required=False, help_text="The ranking's group: start (licensed, no "
+                                                              "contraindication), not_licensed, contraindicated, "
+                                                              "current")
     licensed = serializers.BooleanField(allow_null=True, help_text="False outside the licence; null when it could "
                                                                    "not be confirmed (a check names what is missing)")
     check_before_starting = serializers.BooleanField()
@@ -136,6 +188,7 @@ class RankedDrugOut(PayloadOut):
         return fields
 
 
+# Rendered with render_recommendation (the same keys, faster); the class is the schema and the reference.
 class RecommendationOut(PayloadOut):
     visit = serializers.UUIDField()
     status = _choice([PENDING, READY, FAILED, NO_ACTIVE_MODEL])
@@ -153,6 +206,8 @@ class RecommendationOut(PayloadOut):
                                                                   "incomplete: the order is then not a ranking")
     missing_for_ranking = serializers.ListField(child=serializers.CharField(), required=False,
                                                 help_text="Data dictionary names of the minimum data set not recorded")
+    ranking_note = serializers.CharField(required=False, help_text="When not rankable: what is missing, in words")
+    interval_note = serializers.CharField(required=False, help_text="When the model version has no ensemble")
 
 
 # --- the data dictionary ---
@@ -313,3 +368,6 @@ class ImportOut(serializers.Serializer):
     report_url = serializers.CharField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+render_recommendation = projector(RecommendationOut())

@@ -164,7 +164,7 @@ class RecommendationView(EHRView):
             raise exceptions.NotFound("No such visit at your site.")
         audit_record(actor=actor, action="recommendation_read", obj=visit, patient_id=visit.patient_id,
                      site_code=visit.site.code, detail={"via": "api"})
-        return Response(responses.RecommendationOut(recommendation_payload(visit)).data)
+        return Response(responses.render_recommendation(recommendation_payload(visit)))
 
 
 class OutcomeView(EHRView):
