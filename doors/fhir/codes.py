@@ -53,3 +53,8 @@ ARTERIAL_EVENTS = {
     "230690007": "stroke",
     "266257000": "transient ischaemic attack",
 }
+
+# SNOMED CT values that say a coded variable is not known: read as "not recorded", never as one of its values.
+# 266927001 "Tobacco smoking consumption unknown" is in US Core's smoking status value set (C-CDA "Current Smoking
+# Status", OID 2.16.840.1.113883.11.20.9.38), beside the codes patients.dictionary maps to never/former/current.
+SNOMED_UNKNOWN = {"smoking_status": ("266927001",)}

@@ -8,6 +8,7 @@ only as "measurements.crp". The visit service checks everything again when it st
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from doors.fhir.errors import FHIRError, Issue
 from doors.fhir.observations import MappingError, date_of, observation_read
 from patients import dictionary, drugs
 from patients.dictionary import DISEASE_CODES, DictionaryError, Kind
+from patients.diseases import SNOMED_DISEASE, disease_of_icd10
 from patients.models import EHRClient, Outcome, Sex
 
 # Observations are stored on their visit; one dated further than this from its encounter describes another visit
@@ -88,17 +90,35 @@ def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
     return mapped
 
 
+# FHIR R4 id datatype: 1 to 64 of A-Z a-z 0-9 - and . (datatypes.html#id).
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
 def _patient_map(entry: Entry, client: EHRClient, out: _Collector) -> dict:
+    """The patient as the EHR names it: the client's own identifier (if sent), the EHR's Patient.id and every other
+    identifier, each kept for this client and system (CDS Hooks' context.patientId is the Patient.id)."""
     r = entry.resource
     ids = [i.get("value") for i in r.get("identifier") or [] if i.get("system") == client.identifier_system]
     ident = next((v for v in ids if v), None)
-    if ident is None:
-        out.fatal.append(entry.issue("identifier", f"needs an identifier with system {client.identifier_system} "
+    fhir_id = _patient_id_of(entry)
+    if ident is None and fhir_id is None:
+        out.fatal.append(entry.issue("id", "the Patient needs its id (the EHR's Patient.id, as CDS Hooks sends it in "
+                                     f"context.patientId) or an identifier with system {client.identifier_system} "
                                      "(this EHR client's identifier system): it names the patient in Clinnova",
                                      code="required"))
-    elif len(ident) > 100 or "\x00" in ident:
+    elif ident is not None and (len(ident) > 100 or "\x00" in ident):
         out.fatal.append(entry.issue("identifier", "the identifier value must be at most 100 characters, "
                                      "without NUL"))
+    others = []
+    for k, i in enumerate(r.get("identifier") or []):
+        system, value = i.get("system"), i.get("value")
+        if system == client.identifier_system or not isinstance(system, str) or not isinstance(value, str):
+            continue  # an identifier without a system names nobody: the same value means another patient elsewhere
+        if not 0 < len(value) <= 100 or len(system) > 200 or "\x00" in system + value:
+            out.fatal.append(entry.issue(f"identifier[{k}]", "an identifier's system must be at most 200 and its "
+                                         "value 1 to 100 characters, without NUL"))
+            continue
+        others.append((system, value))
     sex = r.get("gender")
     if sex not in Sex.values:
         out.fatal.append(entry.issue("gender", f"gender {sex!r} must be one of {', '.join(Sex.values)}",
@@ -110,7 +130,17 @@ def _patient_map(entry: Entry, client: EHRClient, out: _Collector) -> dict:
     if birth_year is None:
         out.fatal.append(entry.issue("birthDate", "the birth year is required (birthDate, a year is enough)",
                                      code="required"))
-    return {"id": ident, "sex": sex, "birth_year": birth_year}
+    return {"id": ident, "fhir_id": fhir_id, "identifiers": list(dict.fromkeys(others)), "sex": sex,
+            "birth_year": birth_year}
+
+
+def _patient_id_of(entry: Entry) -> str | None:
+    """The EHR's Patient.id: the resource's id, else the id at the end of an absolute fullUrl
+    ("https://ehr.example/fhir/Patient/123"). A urn:uuid fullUrl is the Bundle's own temporary name, not an id."""
+    found = entry.resource.get("id")
+    if not isinstance(found, str) and "/Patient/" in entry.full_url and not entry.full_url.startswith("urn:"):
+        found = entry.full_url.rstrip("/").rpartition("/Patient/")[2].split("/_history")[0]
+    return found if isinstance(found, str) and FHIR_ID.fullmatch(found) else None
 
 
 def _encounter_map(entry: Entry, out: _Collector) -> tuple[str | None, dt.date | None]:
@@ -142,12 +172,13 @@ ICD10_LIST = ", ".join(code for codes in DISEASE_CODES.values() for code in code
 
 def _disease_of(concept: dict) -> str | None:
     for coding in concept.get("coding") or []:
-        system, code = coding.get("system") or "", (coding.get("code") or "").upper().replace(".", "").strip()
-        for disease, known in DISEASE_CODES.items():
-            if system in codes.ICD10_SYSTEMS and any(code.startswith(p) for p in known["icd10"]):
-                return str(disease)
-            if system == codes.SNOMED and code in known["snomed"]:
-                return str(disease)
+        system, code = coding.get("system") or "", coding.get("code")
+        if not isinstance(code, str):
+            continue
+        if system in codes.ICD10_SYSTEMS and (found := disease_of_icd10(code)):
+            return str(found)
+        if system == codes.SNOMED and code.strip() in SNOMED_DISEASE:
+            return str(SNOMED_DISEASE[code.strip()])
     return None
 
 
@@ -192,7 +223,7 @@ def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
             shown = ", ".join(f"{c.get('system', '?')}|{c.get('code', '?')}" for c in
                               (r.get("code") or {}).get("coding") or []) or "no coding"
             out.entry_fails(e, e.issue("code", f"{shown} is neither a disease Clinnova scores (ICD-10 {ICD10_LIST} "
-                                       "or their SNOMED CT codes) nor a comorbidity of the data dictionary",
+                                       "or their SNOMED CT codes and sub-types) nor a comorbidity of the data dictionary",
                                        code="code-invalid"))
         elif var.kind != Kind.BOOLEAN:
             out.entry_fails(e, e.issue("code", f"{var.label} needs its grade: send an Observation coded "
