@@ -57,10 +57,18 @@ def response_bundle(mapped: MappedVisit, received: Received, *, patient_known: b
     visit: Visit = received.key.visit
     status = "201 Created" if received.created else "200 OK"
     entries = []
-    for e in mapped.entries:
-        if e.index in mapped.rejected:
-            entries.append({"response": {"status": "422 Unprocessable Entity",
-                                         "outcome": operation_outcome(mapped.rejected[e.index])}})
+    by_index = {e.index: e for e in mapped.entries}
+    for index in range(mapped.count):
+        if index in mapped.rejected:
+            issues = mapped.rejected[index]
+            unreadable = any(i.code in ("not-supported", "structure", "required", "not-found") for i in issues) \
+                and index not in by_index
+            entries.append({"response": {"status": "400 Bad Request" if unreadable else "422 Unprocessable Entity",
+                                         "outcome": operation_outcome(issues)}})
+            continue
+        e = by_index[index]
+        if index in mapped.notes:
+            entries.append({"response": {"status": "200 OK", "outcome": operation_outcome(mapped.notes[index])}})
             continue
         kind, key = mapped.targets.get(e.index, (e.type, ""))
         response: dict = {"status": "200 OK" if kind == "Patient" and patient_known else status}

@@ -17,7 +17,6 @@ from doors.api.parsers import BoundedJSONParser, body_limit_check
 from doors.fhir import codes
 from doors.fhir.errors import FHIRError, Issue, operation_outcome
 from doors.fhir.ingest import fhir_bundle_ingest
-from doors.fhir.outcome import outcome_observation_read
 from doors.fhir.outbound import (
     capability_statement,
     encounter_resource,
@@ -25,6 +24,7 @@ from doors.fhir.outbound import (
     risk_assessment,
     risk_assessment_searchset,
 )
+from doors.fhir.outcome import outcome_observation_read
 from doors.outcomes import OutcomeError, ehr_outcome_record, outcome_body
 from patients.models import EHRClient, Patient, Visit
 from patients.selectors import patient_for_client

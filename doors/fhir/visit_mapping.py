@@ -40,6 +40,9 @@ class MappedVisit:
     rejected: dict[int, list[Issue]] = field(default_factory=dict)
     # Service field paths ("measurements.crp", "therapies[0].start") → entry and element, for late errors.
     fields: dict[str, tuple[Entry, str]] = field(default_factory=dict)
+    # Entries accepted but not used, with why (an unknown medication): answered 200 with an informational outcome.
+    notes: dict[int, list[Issue]] = field(default_factory=dict)
+    count: int = 0  # entries in the request
 
 
 class _Collector:
@@ -48,6 +51,11 @@ class _Collector:
     def __init__(self) -> None:
         self.fatal: list[Issue] = []
         self.per_entry: dict[int, list[Issue]] = {}
+        self.notes: dict[int, list[Issue]] = {}
+
+    def entry_noted(self, entry: Entry, message: str) -> None:
+        self.notes.setdefault(entry.index, []).append(Issue("informational", message, entry.path(),
+                                                            entry.label, severity="information"))
 
     def entry_fails(self, entry: Entry, issue: Issue) -> None:
         self.per_entry.setdefault(entry.index, []).append(issue)
@@ -65,12 +73,15 @@ def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
     measurements: dict[str, Any] = {}
     _observations_map(bundle.of_type("Observation"), disease, mapped, measurements, comorbidities, out,
                       visit_date=visit_date)
-    therapies = _medications_map(bundle.of_type("MedicationStatement"), mapped, out)
+    therapies = _medications_map(bundle.of_type("MedicationStatement") + bundle.of_type("MedicationRequest"),
+                                 mapped, out)
 
     if out.fatal or (bundle.kind == "transaction" and out.per_entry):
         rejected = [i for index in sorted(out.per_entry) for i in out.per_entry[index]]
         raise FHIRError(422, out.fatal + rejected)
-    mapped.rejected = out.per_entry
+    mapped.rejected = {**bundle.rejected, **out.per_entry}
+    mapped.count = bundle.count
+    mapped.notes = out.notes
     for index in out.per_entry:
         mapped.targets.pop(index, None)
     mapped.targets[patient_entry.index] = ("Patient", "")
@@ -339,62 +350,119 @@ def _shown(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# MedicationRequest.intent values that are a prescription the patient was given; plans and proposals are not.
+ORDERED = ("order", "original-order", "reflex-order", "filler-order", "instance-order")
+
+
+def _drug_of(e: Entry, concept: Any) -> tuple[drugs.Drug | None, str, str]:
+    """The catalogue drug of a medicationCodeableConcept (ATC, else an RxNorm ingredient), its element, and why
+    none when none (the drug is not one Clinnova scores: said, not refused)."""
+    codings = (concept.get("coding") or []) if isinstance(concept, dict) else []
+    shown = []
+    for k, coding in enumerate(codings):
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(code, str):
+            continue
+        shown.append(f"{system}|{code}")
+        if system in codes.ATC:
+            try:
+                return drugs.resolve(code), f"medicationCodeableConcept.coding[{k}].code", ""
+            except drugs.UnknownDrug:
+                continue
+        if system == codes.RXNORM and code in drugs.RXNORM_INGREDIENTS:
+            return drugs.BY_ATC[drugs.RXNORM_INGREDIENTS[code]], f"medicationCodeableConcept.coding[{k}].code", ""
+    what = ", ".join(shown) or "no coding"
+    return None, "medicationCodeableConcept", (f"{what} is not a drug of the catalogue (ATC, or an RxNorm "
+                                               "ingredient it lists; see /api/v1/dictionary/): not recorded as a "
+                                               "therapy line")
+
+
 def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector) -> list[dict]:
+    """MedicationStatement and MedicationRequest entries as therapy lines. A medication Clinnova does not score,
+    or a request that was never given (a plan, a cancelled order), is accepted and said so, never refused: a real
+    record holds many of them."""
     therapies = []
-    for e in entries:
+    for e in sorted(entries, key=lambda e: e.index):
         issues: list[Issue] = []
         r = e.resource
-        drug, drug_element = None, "medicationCodeableConcept"
         if "medicationCodeableConcept" not in r:
-            issues.append(e.issue("medication[x]", "send medicationCodeableConcept with an ATC coding "
-                                  "(a Medication reference is not read)", code="not-supported"))
-        codings = (r.get("medicationCodeableConcept") or {}).get("coding") or []
-        for k, coding in enumerate(codings):
-            if coding.get("system") in codes.ATC:
-                drug_element = f"medicationCodeableConcept.coding[{k}].code"
-                try:
-                    drug = drugs.resolve(coding.get("code") or "")
-                except drugs.UnknownDrug:
-                    issues.append(e.issue(drug_element, f"ATC {coding.get('code')} is not in the drug catalogue "
-                                          "(see /api/v1/dictionary/)", code="code-invalid"))
-                break
+            out.entry_noted(e, "a Medication reference is not read (send medicationCodeableConcept with an ATC or "
+                               "RxNorm coding): not recorded as a therapy line")
+            continue
+        drug, drug_element, why = _drug_of(e, r.get("medicationCodeableConcept"))
+        if drug is None:
+            out.entry_noted(e, why)
+            continue
+        if e.type == "MedicationRequest":
+            line = _request_line(e, out)
+            if line is None:
+                continue
+            start, stop, outcome, status_element = line
         else:
-            if codings or "medicationCodeableConcept" in r:
-                issues.append(e.issue("medicationCodeableConcept", f"needs a coding with system {codes.ATC[0]}",
-                                      code="code-invalid"))
-        status = r.get("status")
-        outcome = THERAPY_STATUS.get(status)
-        if outcome is None:
-            issues.append(e.issue("status", f"status {status!r} is not a therapy the patient had (use active, "
-                                  "completed, stopped or on-hold)"))
-        for coding in (r.get("statusReason") or [{}])[0].get("coding") or []:
-            if coding.get("system") == codes.THERAPY_OUTCOME:
-                if coding.get("code") not in Outcome.values:
-                    issues.append(e.issue("statusReason", f"outcome must be one of {', '.join(Outcome.values)}",
-                                          code="code-invalid"))
-                outcome = coding.get("code")
-        period = r.get("effectivePeriod") or {}
-        start = date_of(period.get("start")) or date_of(r.get("effectiveDateTime"))
-        stop = date_of(period.get("end"))
-        if start is None:
-            issues.append(e.issue("effectivePeriod.start", "the start date of the therapy is required",
-                                  code="required"))
-        if outcome is not None and outcome != Outcome.ONGOING and stop is None:
-            issues.append(e.issue("effectivePeriod.end", f"the end date is required when the therapy is {status} "
-                                  f"({outcome})", code="required"))
+            status = r.get("status")
+            outcome, status_element = THERAPY_STATUS.get(status), "status"
+            if outcome is None:
+                issues.append(e.issue("status", f"status {status!r} is not a therapy the patient had (use active, "
+                                      "completed, stopped or on-hold)"))
+            for coding in (r.get("statusReason") or [{}])[0].get("coding") or []:
+                if coding.get("system") == codes.THERAPY_OUTCOME:
+                    if coding.get("code") not in Outcome.values:
+                        issues.append(e.issue("statusReason", f"outcome must be one of {', '.join(Outcome.values)}",
+                                              code="code-invalid"))
+                    outcome = coding.get("code")
+            period = r.get("effectivePeriod") or {}
+            start = date_of(period.get("start")) or date_of(r.get("effectiveDateTime"))
+            stop = date_of(period.get("end"))
+            if start is None:
+                issues.append(e.issue("effectivePeriod.start", "the start date of the therapy is required",
+                                      code="required"))
+            if outcome is not None and outcome != Outcome.ONGOING and stop is None:
+                issues.append(e.issue("effectivePeriod.end", f"the end date is required when the therapy is "
+                                      f"{status} ({outcome})", code="required"))
         if issues:
             for issue in issues:
                 out.entry_fails(e, issue)
             continue
         k = len(therapies)
+        start_element = "authoredOn" if e.type == "MedicationRequest" else "effectivePeriod.start"
+        stop_element = "dispenseRequest.validityPeriod.end" if e.type == "MedicationRequest" else "effectivePeriod.end"
         mapped.fields.update({f"therapies[{k}].drug": (e, drug_element),
-                              f"therapies[{k}].start": (e, "effectivePeriod.start"),
-                              f"therapies[{k}].stop": (e, "effectivePeriod.end"),
-                              f"therapies[{k}].outcome": (e, "status")})
-        mapped.targets[e.index] = ("MedicationStatement", f"{drug.atc}.{start:%Y%m%d}")
-        dosage = (r.get("dosage") or [{}])[0]
+                              f"therapies[{k}].start": (e, start_element),
+                              f"therapies[{k}].stop": (e, stop_element),
+                              f"therapies[{k}].outcome": (e, status_element)})
+        mapped.targets[e.index] = (e.type, f"{drug.atc}.{start:%Y%m%d}")
+        dosage = ((r.get("dosage") or r.get("dosageInstruction")) or [{}])[0]
         therapies.append({"drug": drug.atc, "start": start, "stop": stop, "outcome": outcome,
                           "stop_detail": _stop_detail(r) if stop else "",
                           "dose": str(dosage.get("text") or "")[:100] if isinstance(dosage, dict) else "",
                           "response_at_followup": None})
     return therapies
+
+
+def _request_line(e: Entry, out: _Collector):
+    """A MedicationRequest as (start, stop, outcome, element of the status), or None (noted) when it is not a
+    therapy the patient was given or its dates cannot be told: Synthea and most EHRs send authoredOn and status,
+    an end only as the validity of the prescription."""
+    r = e.resource
+    if r.get("intent") not in ORDERED:
+        out.entry_noted(e, f"intent {r.get('intent')!r} is not a prescription the patient was given: not recorded "
+                           "as a therapy line")
+        return None
+    status = r.get("status")
+    validity = (r.get("dispenseRequest") or {}).get("validityPeriod") or {}
+    start = date_of(r.get("authoredOn")) or date_of(validity.get("start"))
+    if start is None:
+        out.entry_noted(e, "without authoredOn (or dispenseRequest.validityPeriod.start) the therapy's start is "
+                           "unknown: not recorded as a therapy line")
+        return None
+    if status == "active":
+        return start, None, Outcome.ONGOING, "status"
+    if status in ("completed", "stopped"):
+        stop = date_of(validity.get("end"))
+        if stop is None or stop < start:
+            out.entry_noted(e, f"a {status} prescription without dispenseRequest.validityPeriod.end does not say "
+                               "when the therapy stopped: not recorded as a therapy line")
+            return None
+        return start, stop, Outcome.NOT_RECORDED, "status"
+    out.entry_noted(e, f"status {status!r} is not a therapy the patient is or was on: not recorded as a therapy line")
+    return None

@@ -37,10 +37,6 @@ def derived_variable_posted(b):
     crp(b)["valueQuantity"].update(value=58, code="a", unit="a")
 
 
-def unknown_atc(b):
-    b["entry"][10]["resource"]["medicationCodeableConcept"]["coding"][0]["code"] = "L04ZZ99"
-
-
 def condition_clinnova_does_not_know(b):
     b["entry"][11]["resource"]["code"]["coding"][0].update(code="38341003")  # hypertension
     del b["entry"][11]["resource"]["verificationStatus"]
@@ -106,8 +102,6 @@ CASES = [
     (crp_out_of_range, 422, "value", "Bundle.entry[3].resource.valueQuantity.value", "Bundle.entry[3]"),
     (quantity_without_ucum_code, 422, "required", "Bundle.entry[3].resource.valueQuantity.code", "Bundle.entry[3]"),
     (derived_variable_posted, 422, "business-rule", "Bundle.entry[3].resource.code", "Bundle.entry[3]"),
-    (unknown_atc, 422, "code-invalid", "Bundle.entry[10].resource.medicationCodeableConcept.coding[0].code",
-     "Bundle.entry[10] (fullUrl urn:uuid:med-1)"),
     (condition_clinnova_does_not_know, 422, "code-invalid", "Bundle.entry[11].resource.code", "Bundle.entry[11]"),
     (patient_without_an_id_or_the_clients_identifier, 422, "required", "Bundle.entry[0].resource.id",
      "Bundle.entry[0] (fullUrl urn:uuid:patient-1)"),
