@@ -11,7 +11,9 @@ import pytest
 from doors.fhir import codes
 from patients import dictionary
 from patients.models import Patient
-from tests.integration.vignettes import BY_DISEASE, CANDIDATES, HISTORY, SCREENED, TODAY, VIGNETTES, WOMAN, Vignette
+from tests.integration.vignettes import (
+    BY_DISEASE, CANDIDATES, HISTORY, SCREENED, TODAY, VIGNETTES, WOMAN, Vignette,
+)
 from tests.patients.api_helpers import auth
 
 CHECK, NOT_LICENSED = "check_before_starting", "not_licensed"
