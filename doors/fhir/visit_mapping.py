@@ -91,7 +91,8 @@ def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
                           "visit_id": (encounter_entry, "id")})
     mapped.data = {
         "visit_id": visit_id,
-        "patient": {**patient, "diagnosed_on": diagnosed_on},
+        "patient": {**patient, "diagnosed_on": diagnosed_on,
+                    "subtype": _ms_course_of(bundle.of_type("Condition")) if disease == "multiple_sclerosis" else ""},
         "disease": disease,
         "date": visit_date,
         "measurements": measurements,
@@ -125,6 +126,8 @@ def _patient_map(entry: Entry, client: EHRClient, out: _Collector) -> dict:
         system, value = i.get("system"), i.get("value")
         if system == client.identifier_system or not isinstance(system, str) or not isinstance(value, str):
             continue  # an identifier without a system names nobody: the same value means another patient elsewhere
+        if _personal(i):
+            continue  # Clinnova keeps pseudonymous ids only: a social security, passport or licence number is not one
         if not 0 < len(value) <= 100 or len(system) > 200 or "\x00" in system + value:
             out.fatal.append(entry.issue(f"identifier[{k}]", "an identifier's system must be at most 200 and its "
                                          "value 1 to 100 characters, without NUL"))
@@ -143,6 +146,20 @@ def _patient_map(entry: Entry, client: EHRClient, out: _Collector) -> dict:
                                      code="required"))
     return {"id": ident, "fhir_id": fhir_id, "identifiers": list(dict.fromkeys(others)), "sex": sex,
             "birth_year": birth_year}
+
+
+# Identifiers that name the person outside the hospital (HL7 v2 table 0203 types; the US SSN and German health
+# insurance number systems, which senders also use without a type): never stored.
+PERSONAL_TYPES = frozenset({"SS", "DL", "PPN", "SB", "NI", "NH", "NNxxx", "TAX", "CZ", "PEN", "MA", "MC", "DR"})
+PERSONAL_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/us-ssn", "urn:oid:2.16.840.1.113883.4.1",
+                              "http://fhir.de/sid/gkv/kvid-10", "http://fhir.de/sid/pkv/kvid-10",
+                              "http://fhir.de/sid/gkv/kvk-versichertennummer"})
+
+
+def _personal(identifier: dict) -> bool:
+    types = ((identifier.get("type") or {}).get("coding") or []) if isinstance(identifier.get("type"), dict) else []
+    return identifier.get("system") in PERSONAL_SYSTEMS or any(
+        isinstance(c, dict) and c.get("code") in PERSONAL_TYPES for c in types)
 
 
 def _patient_id_of(entry: Entry) -> str | None:
@@ -191,6 +208,19 @@ def _disease_of(concept: dict) -> str | None:
         if system == codes.SNOMED and code.strip() in SNOMED_DISEASE:
             return str(SNOMED_DISEASE[code.strip()])
     return None
+
+
+def _ms_course_of(conditions: list[Entry]) -> str:
+    """An MS course named by the diagnosis itself (SNOMED CT 426373005 relapsing remitting, ...): the course fact
+    the visit service records unless the visit's own ms_course says otherwise."""
+    course = dictionary.BY_NAME["ms_course"]
+    for e in conditions:
+        for coding in (e.resource.get("code") or {}).get("coding") or []:
+            if coding.get("system") == codes.SNOMED:
+                found = next((c.code for c in course.codes if c.snomed and c.snomed == coding.get("code")), None)
+                if found:
+                    return found
+    return ""
 
 
 def _comorbidity_of(concept: dict) -> dictionary.Variable | None:
@@ -369,11 +399,11 @@ def _drug_of(e: Entry, concept: Any) -> tuple[drugs.Drug | None, str, str]:
                 return drugs.resolve(code), f"medicationCodeableConcept.coding[{k}].code", ""
             except drugs.UnknownDrug:
                 continue
-        if system == codes.RXNORM and code in drugs.RXNORM_INGREDIENTS:
-            return drugs.BY_ATC[drugs.RXNORM_INGREDIENTS[code]], f"medicationCodeableConcept.coding[{k}].code", ""
+        if system == codes.RXNORM and code in drugs.RXNORM:
+            return drugs.BY_ATC[drugs.RXNORM[code]], f"medicationCodeableConcept.coding[{k}].code", ""
     what = ", ".join(shown) or "no coding"
     return None, "medicationCodeableConcept", (f"{what} is not a drug of the catalogue (ATC, or an RxNorm "
-                                               "ingredient it lists; see /api/v1/dictionary/): not recorded as a "
+                                               "code it lists; see /api/v1/dictionary/): not recorded as a "
                                                "therapy line")
 
 
