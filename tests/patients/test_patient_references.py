@@ -106,3 +106,18 @@ def test_ids_that_name_two_different_patients_are_refused(epic):
 @pytest.mark.parametrize("bad", ["", "x" * 101, "a\x00b"])
 def test_an_impossible_id_resolves_nothing(epic, bad):
     assert patient_for_client(clients=[epic], patient_id=bad) is None
+
+
+def test_create_ehr_client_links_the_ehrs_cds_issuer(site_lu):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from patients.models import EHRClient
+
+    out = StringIO()
+    call_command("create_ehr_client", site="LU", name="epic", cds_issuer="https://ehr.example/cds", stdout=out)
+    assert EHRClient.objects.get(name="epic").cds_issuer == "https://ehr.example/cds"
+    assert "CDS Hooks issuer https://ehr.example/cds" in out.getvalue()
+    call_command("create_ehr_client", site="LU", name="epic", rotate=True, cds_issuer="", stdout=StringIO())
+    assert EHRClient.objects.get(name="epic").cds_issuer == ""
