@@ -124,6 +124,7 @@ def visit_ingest(
     therapies: list[TherapyInput] = (),
     source_system: str = "",
     source_id: str | None = None,
+    visit_id: uuid.UUID | None = None,
 ) -> Visit:
     """Validate, convert and store one visit with its derived scores, in one transaction.
 
@@ -147,7 +148,8 @@ def visit_ingest(
             raise DictionaryError(errors)
         therapy_lines_record(patient, checked.resolved, source=source)
         visit = _visit_row(checked, patient=patient, site=site, disease=disease, visit_date=visit_date,
-                           source=source, source_system=source_system, source_id=source_id)
+                           source=source, source_system=source_system, source_id=source_id,
+                           **({"id": visit_id} if visit_id else {}))
         visit.save(force_insert=True)
         RecordEntry.objects.bulk_create(_entries_of(visit, phenotype=_phenotype_from_subtype(disease, patient_input,
                                                                                            checked.clean)))
@@ -186,7 +188,12 @@ def visits_ingest(*, site: Site, drafts: list[VisitDraft], actor: Actor,
     """
     results: list[Visit | DictionaryError | None] = [None] * len(drafts)
     checked: dict[int, _Checked] = {}
+    # A patient named by the sender's references (a FHIR Patient.id, its identifiers) is found or created the way
+    # visit_ingest does it, after the set-based writes: those lookups are per client and system.
+    by_reference = [i for i, d in enumerate(drafts) if d.patient_input.references]
     for i, d in enumerate(drafts):
+        if i in by_reference:
+            continue
         try:
             checked[i] = _visit_check(disease=d.disease, visit_date=d.visit_date, measurements=d.measurements,
                                       patient_input=d.patient_input, birth_year=d.patient_input.birth_year,
@@ -259,6 +266,15 @@ def visits_ingest(*, site: Site, drafts: list[VisitDraft], actor: Actor,
     AuditEvent.objects.bulk_create(events)
     for visit in visits:
         _after_visit_stored(visit)
+    for i in by_reference:
+        d = drafts[i]
+        try:
+            results[i] = visit_ingest(site=site, disease=d.disease, visit_date=d.visit_date,
+                                      measurements=d.measurements, actor=actor, source=source,
+                                      patient_input=d.patient_input, therapies=d.therapies,
+                                      source_system=d.source_system, source_id=d.source_id, visit_id=d.id)
+        except DictionaryError as exc:
+            results[i] = exc
     return results
 
 

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from clinnova.audit import Actor
+from patients.dictionary import DictionaryError
 from patients.models import PatientReference
 from patients.selectors import patient_for_client
 from patients.services import PatientInput, visit_ingest
-from patients.dictionary import DictionaryError
 from tests.conftest import RA_VISIT
 from tests.patients.api_helpers import ehr_client_create
 
