@@ -24,9 +24,9 @@ def fhir_bundle_ingest(*, client: EHRClient, raw: Any, actor) -> dict:
     """
     mapped = visit_map(bundle_read(raw), client=client)
     patient = mapped.data["patient"]
-    known = patient_for_client(clients=[client], identifier=(client.identifier_system, patient["id"])) \
-        if patient["id"] else patient_for_client(clients=[client], patient_id=patient["fhir_id"])
-    patient_known = known is not None
+    patient_known = bool(
+        (patient["id"] and patient_for_client(clients=[client], identifier=(client.identifier_system, patient["id"])))
+        or (patient["fhir_id"] and patient_for_client(clients=[client], patient_id=patient["fhir_id"])))
     try:
         with transaction.atomic():
             received = ehr_visit_ingest(client=client, data=mapped.data, actor=actor, source=VisitSource.FHIR)
