@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, no CDN
+    "corsheaders",  # CORS for browser-based CDS Hooks clients, on /cds-services only
     "clinnova",
     "patients",
     "recommendations",
@@ -91,6 +92,8 @@ MIDDLEWARE = [
     "clinnova.middleware.NoStoreMiddleware",  # every dynamic response: patient data is never cached
     "clinnova.middleware.HealthCheckMiddleware",  # the container's probe: before host checks and HTTPS redirect
     "clinnova.middleware.ChunkedBodyMiddleware",  # a chunked body without a length would be read as empty
+    # Before anything that may answer: a preflight (OPTIONS, no Authorization) is answered here, without a token.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "network.hub.HubRefusesPatientDoorsMiddleware",  # the hub holds no patient data: its patient doors answer 403
     "clinnova.unavailable.DatabaseUnavailableMiddleware",  # a database outage answers 503 + Retry-After
