@@ -83,16 +83,23 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
                                       shape=message_shape(message), size_bytes=size)
             outgoing.append(message)
         replies = list(grid.send_and_receive(outgoing, timeout=settings.NETWORK_ROUND_TIMEOUT))
+        # The SuperLink answers for a node that went away (its error names the SuperLink as sender): such a reply
+        # is matched to its node by the message it answers.
+        asked = {key: message.metadata.dst_node_id for message in outgoing
+                 for key in (message.metadata.message_id, message.object_id) if key}
         answered, payloads = set(), []
         for reply in replies:
             node = reply.metadata.src_node_id
+            if node not in nodes:
+                node = asked.get(reply.metadata.reply_to_message_id, node)
             answered.add(node)
             bytes_from += message_size(reply)
             if reply.has_error():
                 _log_reply(run, reply, str(node), None)
                 site = node_site.get(node) or _site_of_error(reply.error.reason) or f"node {node}"
                 sites[site] = f"dropped in round {r}: {reply.error.reason}"
-                nodes.remove(node)
+                if node in nodes:
+                    nodes.remove(node)
                 continue
             payload = training_reply(reply)
             counts[node] = int(payload["n_train"])

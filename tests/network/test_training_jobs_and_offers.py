@@ -99,7 +99,8 @@ def test_a_site_set_to_review_holds_an_offer_until_its_admin_accepts_it(db, mia)
     offer = ModelOffer.objects.get()
     offer = offer_accept(offer=offer, actor=Actor(user=mia), reason="the network's model, checked by the site")
     local = ModelVersion.objects.get(sha256=offer.sha256)
-    assert local.version == 2 and local.status == ModelStatus.ACTIVE and offer.local_version == local
+    assert local.version == 2 and local.status == ModelStatus.ACTIVE, local.rejection_reason
+    assert offer.local_version == local
     assert ModelVersion.objects.get(disease="crohns_disease", version=1).status == ModelStatus.RETIRED
     assert AuditEvent.objects.filter(action="model_activate", object_id=str(local.pk)).exists()
     # The hub learns the decision at its next offer.
