@@ -9,8 +9,8 @@ from network.models import FederatedRun, MessageLog, MonitoringAlert, Monitoring
 
 @admin.register(Participation)
 class ParticipationAdmin(admin.ModelAdmin):
-    list_display = ("taking_part", "reason", "model_offers", "changed_by", "changed_at")
-    fields = ("taking_part", "reason", "model_offers")
+    list_display = ("taking_part", "reason", "changed_by", "changed_at")
+    fields = ("taking_part", "reason")
 
     def has_add_permission(self, request):
         return not Participation.objects.exists()  # one switch per node
