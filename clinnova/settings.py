@@ -384,13 +384,21 @@ if CLINNOVA_ROLE == "hub" and CLINNOVA_SITE:
 CLINNOVA_NETWORK_SITES = envlist("CLINNOVA_NETWORK_SITES", "LU,FR,DE,CH")
 # How long the hub waits for the sites' answers in one federated evaluation or monitoring round.
 NETWORK_ROUND_TIMEOUT = envint("NETWORK_ROUND_TIMEOUT", 120)
+# A site node trains in a federated round only with at least this many training rows of its own; the hub may ask
+# for more, never for fewer (network.training_data.min_site_rows).
+NETWORK_TRAIN_MIN_ROWS = envint("NETWORK_TRAIN_MIN_ROWS", 200)
+# Whether the site nodes' patients are synthetic (the demo network): a federated model's manifest says so.
+NETWORK_SITES_SYNTHETIC = envbool("NETWORK_SITES_SYNTHETIC", True)
 # The hub's SuperLink (host:port) for `flwr run`, and the CA that signed its certificate. Without a CA the
 # connection is insecure, which only a network on one machine (make network, tests) may use.
 NETWORK_SUPERLINK = env("NETWORK_SUPERLINK")
 NETWORK_TLS_ROOT_CERT = env("NETWORK_TLS_ROOT_CERT")
 # Sections the model card shows below its own (callables of the version returning a template and its context).
-MODEL_CARD_SECTIONS = ["network.pages.model_card_federated"]
+MODEL_CARD_SECTIONS = ["network.pages.model_card_federated", "network.pages.model_card_distribution"]
+# Sections the model list shows above the versions (callables without arguments), named for the same reason.
+MODEL_LIST_SECTIONS = ["network.pages.model_list_training"]
 CELERY_BEAT_SCHEDULE["network-monitoring"] = {"task": "network.tasks.monitoring_refresh", "schedule": 6 * 3600.0}
+CELERY_BEAT_SCHEDULE["network-training-sweep"] = {"task": "network.tasks.sweep_federated_training", "schedule": 60.0}
 
 CLINNOVA_DEMO_PASSWORD = env("CLINNOVA_DEMO_PASSWORD", "clinnova-demo")
 SYNTHETIC_NOTICE = "Trained on synthetic data · not for clinical use"

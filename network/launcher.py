@@ -94,13 +94,16 @@ class Network:
         self.processes.clear()
 
 
-def network_start(*, data_dir: Path, sites=SITES, web: bool = True, round_timeout: int = 120) -> Network:
-    """Start the SuperLink (hub environment), the SuperNodes (site environments) and, with `web`, the pages."""
+def network_start(*, data_dir: Path, sites=SITES, web: bool = True, round_timeout: int = 120,
+                  site_settings: dict[str, dict[str, str]] | None = None) -> Network:
+    """Start the SuperLink (hub environment), the SuperNodes (site environments) and, with `web`, the pages.
+
+    site_settings: extra environment per site code, or "hub" (a site's own training floor, say)."""
     port = free_port()
     net = Network(data_dir=data_dir, superlink=f"127.0.0.1:{port}",
                   hub_env=node_env(data_dir, "hub", NETWORK_SUPERLINK=f"127.0.0.1:{port}",
-                                   NETWORK_ROUND_TIMEOUT=str(round_timeout)),
-                  site_envs={site: node_env(data_dir, site) for site in sites})
+                                   NETWORK_ROUND_TIMEOUT=str(round_timeout), **(site_settings or {}).get("hub", {})),
+                  site_envs={site: node_env(data_dir, site, **(site_settings or {}).get(site, {})) for site in sites})
     try:
         (data_dir / "superlink").mkdir(exist_ok=True)
         net.processes["superlink"] = superlink_start(port=port, env=net.hub_env, log=data_dir / "superlink.log",

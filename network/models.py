@@ -14,11 +14,19 @@ from django.utils import timezone
 from patients.dictionary import Disease
 
 
+class OfferPolicy(models.TextChoices):
+    REVIEW = "review", "A site admin reviews each model the hub offers"
+    ACCEPT = "accept", "Accept each offered model that passes this site's validation"
+    REFUSE = "refuse", "Refuse every offered model"
+
+
 class Participation(models.Model):
     """A site node's own switch: whether it answers the network's requests (one row per node)."""
 
     taking_part = models.BooleanField(default=True)
     reason = models.CharField(max_length=200, blank=True, help_text="Why the site does not take part")
+    # What the site does with a model version the hub distributes; it may always refuse one.
+    model_offers = models.CharField(max_length=6, choices=OfferPolicy.choices, default=OfferPolicy.REVIEW)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
@@ -31,6 +39,7 @@ class RunKind(models.TextChoices):
     EVALUATION = "evaluation", "Federated evaluation"
     MONITORING = "monitoring", "Network monitoring"
     TRAINING = "training", "Federated training"
+    DISTRIBUTION = "distribution", "Distribution of a model version"
 
 
 class RunStatus(models.TextChoices):
@@ -86,6 +95,36 @@ class FederatedRun(models.Model):
     @property
     def missing(self) -> dict[str, str]:
         return {code: state for code, state in sorted(self.sites.items()) if state != "answered"}
+
+
+class OfferStatus(models.TextChoices):
+    OFFERED = "offered", "Awaiting the site's review"
+    ACCEPTED = "accepted", "Accepted and active here"
+    REFUSED = "refused", "Refused"
+
+
+class ModelOffer(models.Model):
+    """At a site node: a model version the hub distributed, and what the site decided about it."""
+
+    disease = models.CharField(max_length=32, choices=Disease.choices)
+    hub_version = models.PositiveIntegerField(help_text="The version's number at the hub, which it keeps here")
+    sha256 = models.CharField(max_length=64, unique=True)
+    package = models.BinaryField()
+    manifest = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=8, choices=OfferStatus.choices, default=OfferStatus.OFFERED)
+    reason = models.TextField(blank=True, help_text="Why the site refused it (sent to the hub)")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    local_version = models.ForeignKey("recommendations.ModelVersion", null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_disease_display()} v{self.hub_version} from the hub ({self.status})"
 
 
 class Direction(models.TextChoices):

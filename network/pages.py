@@ -9,8 +9,18 @@ from django.conf import settings
 from django.db.models import Count, Sum
 
 from network.charts import monthly_chart, reliability_diagram
-from network.models import ANSWERED, FederatedRun, MessageLog, MonitoringAlert, MonitoringSnapshot, RunKind
 from network.metrics import oe_ratio
+from network.models import (
+    ANSWERED,
+    FederatedRun,
+    MessageLog,
+    ModelOffer,
+    MonitoringAlert,
+    MonitoringSnapshot,
+    OfferPolicy,
+    RunKind,
+)
+from patients.dictionary import Disease
 from patients.drugs import BY_ATC
 from recommendations.models import ModelVersion
 
@@ -121,4 +131,55 @@ def monitoring_page(*, scope: str) -> dict:
               for key, model in sorted((snapshot.summary if snapshot else {}).get("models", {}).items())]
     return {"scope": scope, "snapshot": snapshot, "models": models,
             "alerts": list(MonitoringAlert.objects.filter(scope=scope).order_by("-raised_at")[:50]),
+            "synthetic_notice": settings.SYNTHETIC_NOTICE}
+
+
+# --- federated training and distribution ------------------------------------------------
+
+
+def training_page(run: FederatedRun) -> dict:
+    """A training run as the hub's model admin follows it: progress, sites, what crossed, the version it made."""
+    result = run.result or {}
+    messages = (MessageLog.objects.filter(run=run).values("direction", "site_code")
+                .annotate(n=Count("pk"), bytes=Sum("size_bytes")).order_by("direction", "site_code"))
+    active = run.status in ("pending", "running")
+    return {
+        "run": run, "cfg": run.config, "result": result, "active": active,
+        "disease_label": dict(Disease.choices).get(run.config.get("disease"), run.config.get("disease")),
+        "sites": [{"code": code, "answered": state == ANSWERED, "state": state}
+                  for code, state in sorted((run.sites or {}).items())],
+        "messages": list(messages),
+        "bytes_total": sum(m["bytes"] or 0 for m in messages),
+        "synthetic_notice": settings.SYNTHETIC_NOTICE,
+    }
+
+
+def model_list_training() -> dict:
+    """The model list's section at the hub: a button per disease, and the latest training runs."""
+    from network.hub import is_hub  # noqa: PLC0415 (hub depends on nothing here; kept local for clarity)
+
+    runs = list(FederatedRun.objects.filter(kind=RunKind.TRAINING).defer("booster")
+                .select_related("model_version").order_by("-created_at")[:10])
+    return {"template": "network/_training_section.html", "is_hub": is_hub(), "runs": runs,
+            "diseases": Disease.choices,
+            "busy": {r.config.get("disease") for r in runs if r.status in ("pending", "running")}}
+
+
+def model_card_distribution(version: ModelVersion) -> dict:
+    """The model card's distribution section: at the hub, each site's answer; at a site, where it came from."""
+    from network.distribution import distributions_of  # noqa: PLC0415
+    from network.hub import is_hub  # noqa: PLC0415
+
+    return {"template": "network/_distribution_section.html", "version": version, "is_hub": is_hub(),
+            "decisions": sorted(distributions_of(version).items()) if is_hub() else [],
+            "runs": list(FederatedRun.objects.filter(kind=RunKind.DISTRIBUTION, model_version=version)
+                         .order_by("-created_at")[:5]),
+            "offer": None if is_hub() else ModelOffer.objects.filter(local_version=version).defer("package").first()}
+
+
+def offers_page() -> dict:
+    from network.site import participation  # noqa: PLC0415
+
+    return {"offers": list(ModelOffer.objects.defer("package").select_related("decided_by", "local_version")),
+            "participation": participation(), "policies": OfferPolicy.choices,
             "synthetic_notice": settings.SYNTHETIC_NOTICE}

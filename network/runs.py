@@ -16,8 +16,10 @@ from flwr.app import Message
 from flwr.serverapp import Grid
 
 from network.disclosure import MIN_CELL
+from network.distribution import distribution_combine
 from network.evaluation import evaluation_combine
 from network.flower.records import (
+    DISTRIBUTE,
     EVALUATE,
     MONITOR,
     REFUSED,
@@ -33,8 +35,12 @@ log = logging.getLogger(__name__)
 
 
 def _request(run: FederatedRun) -> tuple[str, dict]:
-    if run.kind == RunKind.EVALUATION:
+    if run.kind in (RunKind.EVALUATION, RunKind.DISTRIBUTION):
         package = bytes(type(run.model_version).objects.values_list("package", flat=True).get(pk=run.model_version_id))
+    if run.kind == RunKind.DISTRIBUTION:
+        return DISTRIBUTE, {"package": package, "disease": run.model_version.disease,
+                            "version": run.model_version.version}
+    if run.kind == RunKind.EVALUATION:
         return EVALUATE, {"package": package, "disease": run.model_version.disease,
                           "version": run.model_version.version, "sha256": run.model_version.sha256,
                           "min_cell": MIN_CELL}
@@ -48,7 +54,9 @@ def _site_of_error(reason: str) -> str:
 
 def run_execute(*, run: FederatedRun, grid: Grid) -> FederatedRun:
     """Carry out the run over the grid; the run row ends DONE (with results) or FAILED (with the reason)."""
-    claimed = FederatedRun.objects.filter(pk=run.pk, status__in=[RunStatus.PENDING, RunStatus.RUNNING]).update(
+    # A training run is claimed only while pending: a second submission of it (a re-sent job) does nothing.
+    claimable = [RunStatus.PENDING] if run.kind == RunKind.TRAINING else [RunStatus.PENDING, RunStatus.RUNNING]
+    claimed = FederatedRun.objects.filter(pk=run.pk, status__in=claimable).update(
         status=RunStatus.RUNNING, started_at=timezone.now(), flower_run_id=str(grid.run.run_id))
     if claimed != 1:
         return run
@@ -100,11 +108,22 @@ def run_execute(*, run: FederatedRun, grid: Grid) -> FederatedRun:
 
 
 def _train(run: FederatedRun, grid: Grid) -> FederatedRun:
-    from network.training_runs import TrainingStopped, training_execute  # noqa: PLC0415 (xgboost when training)
+    """Train, then register the booster as a model version; the row ends DONE naming it, or FAILED/CANCELLED
+    with no booster and no version (nothing half-registered)."""
+    from network.training_package import training_run_register  # noqa: PLC0415 (xgboost when training)
+    from network.training_runs import TrainingStopped, training_execute  # noqa: PLC0415
 
     try:
         result = training_execute(run=run, grid=grid)
-        FederatedRun.objects.filter(pk=run.pk).update(status=RunStatus.DONE, finished_at=timezone.now(), result=result)
+        # The last chance to cancel: once registration starts, the version is recorded whole or not at all.
+        if not FederatedRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(result=result):
+            raise TrainingStopped("cancelled after the last round, before registration")
+        run.refresh_from_db()
+        version = training_run_register(run)
+        if version.status != "validated":
+            raise RuntimeError(f"the package was rejected by validation: {version.rejection_reason}")
+        FederatedRun.objects.filter(pk=run.pk).update(status=RunStatus.DONE, finished_at=timezone.now(),
+                                                      model_version=version)
     except TrainingStopped as exc:
         cancelled = FederatedRun.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists()
         FederatedRun.objects.filter(pk=run.pk).update(
@@ -119,6 +138,8 @@ def _train(run: FederatedRun, grid: Grid) -> FederatedRun:
 
 
 def _combine(run: FederatedRun, payloads: dict[str, dict]) -> dict:
+    if run.kind == RunKind.DISTRIBUTION:
+        return distribution_combine(payloads)
     if run.kind == RunKind.EVALUATION:
         return evaluation_combine(payloads)
     summary = monitoring_combine(payloads)

@@ -31,3 +31,24 @@ def federated_run(run_id: int) -> None:
         run_submit(run)
     except SubmitError:
         pass  # the run row holds the reason
+
+
+@shared_task(time_limit=300, soft_time_limit=270)
+def federated_training(run_id: int) -> None:
+    """Submit a training run to the SuperLink; the hub's ServerApp carries it out and registers the version."""
+    from network.training_requests import training_claim  # noqa: PLC0415
+
+    run = training_claim(run_id)
+    if run is None:
+        return  # cancelled, already submitted, or claimed by another worker
+    try:
+        run_submit(run, wait=0)
+    except SubmitError:
+        pass  # the run row holds the reason
+
+
+@shared_task
+def sweep_federated_training() -> None:
+    from network.training_requests import trainings_sweep  # noqa: PLC0415
+
+    trainings_sweep()

@@ -37,8 +37,22 @@ MIN_SITE_ROWS = 200
 BASE_SCORE = 0.5
 
 
-def params(*, seed: int) -> dict:
-    return {**training.PARAMS, "seed": seed, "base_score": BASE_SCORE}
+def params(*, seed: int, weight: float = 1.0) -> dict:
+    """recommendations.training's settings; `weight` scales the step (eta) of a site's trees in a bagging round."""
+    base = {**training.PARAMS, "seed": seed, "base_score": BASE_SCORE}
+    return base if weight == 1.0 else {**base, "eta": base["eta"] * weight}
+
+
+def site_weights(counts: dict[str, int]) -> dict[str, float]:
+    """Each site's share of the training rows: the step its trees take in a bagging round.
+
+    Pooled boosting takes one step of size eta on the sum of all rows' gradients. A bagging round appends one
+    tree per site, each a full eta step on its own rows: four sites step about four times as far, which
+    overshoots (probabilities too extreme, calibration slopes below 1) and stops early. Weighting each site's
+    step by its share makes the round's total step eta, the pooled step, to first order.
+    """
+    total = sum(counts.values())
+    return {site: n / total for site, n in counts.items()} if total else {}
 
 
 class TrainingError(ValueError):
@@ -114,19 +128,22 @@ def validation_loss(*, model: bytes, data: SiteData) -> dict:
 
 
 def site_train_round(*, model: bytes, data: SiteData, strategy: str, seed: int, local_rounds: int = 1,
-                     train: bool = True, min_rows: int = MIN_SITE_ROWS) -> dict:
+                     train: bool = True, min_rows: int = MIN_SITE_ROWS, weight: float = 1.0) -> dict:
     """What this site sends back for one round: the global model's validation loss here, and (when asked to
     train and holding at least min_rows rows) the trees it grew on the global model, stripped.
 
     bagging sends only the new trees (with the model's header); cyclic sends the whole model, new trees included.
+    `weight` (bagging): this site's share of the network's training rows, scaling its trees' step.
     """
+    if not 0 < weight <= 1:
+        raise TrainingError(f"{data.site}: weight {weight} outside (0, 1]")
     reply = {"site": data.site, **validation_loss(model=model, data=data), "n_train": data.n_train, "trees": b""}
     if not train:
         return reply
     if data.n_train < min_rows:
         raise TrainingError(f"{data.site}: {data.n_train} training rows, fewer than the {min_rows} a round requires")
     base = booster_from(model)
-    booster = xgboost.train(params(seed=seed), data.train, num_boost_round=local_rounds, xgb_model=base,
+    booster = xgboost.train(params(seed=seed, weight=weight), data.train, num_boost_round=local_rounds, xgb_model=base,
                             verbose_eval=False)
     if strategy == BAGGING:
         done = booster.num_boosted_rounds()

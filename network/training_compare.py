@@ -9,8 +9,8 @@ Flower apps, in one process.
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import xgboost
@@ -28,6 +28,7 @@ from network.training import (
     round_sites,
     site_data,
     site_train_round,
+    site_weights,
 )
 from recommendations import training
 from recommendations.cohort import cohort_generate
@@ -80,10 +81,12 @@ def centrally_train(*, data: SiteData, seed: int) -> xgboost.Booster:
 
 
 def federated_train(*, sites: dict[str, SiteData], strategy: str, seed: int, max_rounds: int,
-                    patience: int | None = None) -> dict:
+                    patience: int | None = None, weighted: bool = False) -> dict:
     """The hub's loop in one process: rounds of site_train_round and global_combine, early stopping on the
-    network's validation loss. Returns the model and what was exchanged."""
+    network's validation loss. Returns the model and what was exchanged. `weighted` (bagging): each site's
+    step scaled by its share of the rows (network.training.site_weights)."""
     order = sorted(sites)
+    weights = site_weights({code: data.n_train for code, data in sites.items()}) if weighted else {}
     model, sent, received = b"", 0, 0
     rounds_patience = patience or (PATIENCE if strategy == BAGGING else PATIENCE)
     progress = Progress(patience=rounds_patience)
@@ -95,7 +98,7 @@ def federated_train(*, sites: dict[str, SiteData], strategy: str, seed: int, max
         for code in order:
             sent += len(model)
             reply = site_train_round(model=model, data=sites[code], strategy=strategy, seed=seed + r,
-                                     train=code in trainers)
+                                     train=code in trainers, weight=weights.get(code, 1.0))
             received += len(reply["trees"]) + 64
             replies.append(reply)
         stop = progress.record(round_number=r - 1, model_before=model, loss=network_loss(replies))
@@ -113,33 +116,53 @@ def auc_on(booster: xgboost.Booster, split: Split) -> float:
     return float(roc_auc_score(c.y[split.test], booster.predict(m)))
 
 
-def calibration_slopes(booster: xgboost.Booster, split: Split) -> dict[str, float]:
-    c = split.cohort
-    m = xgboost.DMatrix(c.X[split.test], missing=np.nan, feature_names=c.columns, nthread=1)
-    p = booster.predict(m)
+# Per-drug calibration slopes are measured on a fresh draw of the synthetic cohort (another seed, this size):
+# a 20 % test split leaves a few hundred patients per drug, whose slopes scatter by ±0.2 from noise alone.
+CALIBRATION_PATIENTS = 60_000
+CALIBRATION_SEED_OFFSET = 1000
+
+
+@lru_cache(maxsize=2)
+def calibration_cohort(*, disease: str, seed: int):
+    return cohort_for(disease=disease, seed=seed + CALIBRATION_SEED_OFFSET, n_patients=CALIBRATION_PATIENTS)
+
+
+def calibration_slopes(booster: xgboost.Booster, *, disease: str, seed: int) -> dict[str, float]:
+    """Per-drug calibration slope (logistic regression of y on logit p; ideal 1) on an independent synthetic draw."""
+    c = calibration_cohort(disease=disease, seed=seed)
+    p = booster.predict(xgboost.DMatrix(c.X, missing=np.nan, feature_names=c.columns, nthread=1))
     out = {}
     for atc in c.drugs:
-        rows = c.drug_atc[split.test] == atc
-        if len(set(c.y[split.test][rows].tolist())) == 2:
-            out[atc] = training.heldout_metrics(y=c.y[split.test][rows], p=p[rows])["calibration_slope"]
+        rows = c.drug_atc == atc
+        if len(set(c.y[rows].tolist())) == 2:
+            out[atc] = training.heldout_metrics(y=c.y[rows], p=p[rows])["calibration_slope"]
     return out
 
 
+# The arms of the measurement: (strategy, each site's step weighted by its share).
+ARMS = {"bagging": (BAGGING, False), "bagging_weighted": (BAGGING, True), "cyclic": ("cyclic", False)}
+
+
 def compare(*, disease: str, seed: int, n_patients: int = training.DEFAULT_PATIENTS,
-            max_rounds: int = 300, strategies=(BAGGING, "cyclic")) -> dict:
+            max_rounds: int = 300, arms=("bagging", "bagging_weighted", "cyclic")) -> dict:
     split = split_make(disease=disease, seed=seed, n_patients=n_patients)
     row = {"disease": disease, "seed": seed, "sites": {k: v.n_train for k, v in split.sites.items()}}
     t = time.perf_counter()
-    row["pooled"] = {"auc": auc_on(centrally_train(data=split.pooled, seed=seed), split),
-                     "seconds": time.perf_counter() - t}
+    pooled = centrally_train(data=split.pooled, seed=seed)
+    row["pooled"] = {"auc": auc_on(pooled, split), "seconds": time.perf_counter() - t,
+                     "trees": pooled.num_boosted_rounds(),
+                     "slopes": calibration_slopes(pooled, disease=disease, seed=seed)}
     row["local"] = {code: auc_on(centrally_train(data=data, seed=seed), split) for code, data in split.sites.items()}
-    for strategy in strategies:
+    for arm in arms:
+        strategy, weighted = ARMS[arm]
         t = time.perf_counter()
-        fit = federated_train(sites=split.sites, strategy=strategy, seed=seed, max_rounds=max_rounds)
+        fit = federated_train(sites=split.sites, strategy=strategy, seed=seed, max_rounds=max_rounds,
+                              weighted=weighted)
+        seconds = time.perf_counter() - t
         booster = booster_from(fit["model"])
-        row[strategy] = {"auc": auc_on(booster, split), "rounds": fit["rounds"], "trees": booster.num_boosted_rounds(),
-                         "bytes": fit["bytes_to_sites"] + fit["bytes_from_sites"],
-                         "seconds": time.perf_counter() - t, "slopes": calibration_slopes(booster, split)}
+        row[arm] = {"auc": auc_on(booster, split), "rounds": fit["rounds"], "trees": booster.num_boosted_rounds(),
+                    "bytes": fit["bytes_to_sites"] + fit["bytes_from_sites"], "seconds": seconds,
+                    "slopes": calibration_slopes(booster, disease=disease, seed=seed)}
     return row
 
 

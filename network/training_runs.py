@@ -18,8 +18,14 @@ from flwr.serverapp import Grid
 
 from network.flower.records import TRAIN, message_shape, message_size, request_content, training_reply
 from network.models import ANSWERED, Direction, FederatedRun, MessageLog, RunStatus
-from network.training import MIN_SITE_ROWS, Progress, global_combine, network_loss, round_sites
+from network.training import MIN_SITE_ROWS, Progress, global_combine, network_loss, round_sites, site_weights
 from network.training_compare import PATIENCE
+
+
+def _site_of_error(reason: str) -> str:
+    # A site's refusal starts with its code ("CH: 20 training rows, …"); only a configured code is believed.
+    code = (reason or "").split(":", 1)[0].strip()
+    return code if code in settings.CLINNOVA_NETWORK_SITES else ""
 
 MIN_SITES = 2
 
@@ -34,7 +40,8 @@ def _log_reply(run: FederatedRun, reply: Message, node: str, payload: dict | Non
         # The trees are kept as received (XGBoost JSON) so that anyone can check what left the site.
         content = {**{k: v for k, v in payload.items() if k != "trees"},
                    "trees": json.loads(payload["trees"]) if payload["trees"] else None}
-    MessageLog.objects.create(run=run, direction=Direction.FROM_SITE, site_code=(payload or {}).get("site", ""),
+    site = (payload or {}).get("site") or ("" if payload else _site_of_error(reply.error.reason))
+    MessageLog.objects.create(run=run, direction=Direction.FROM_SITE, site_code=site,
                               node_id=node, message_type=TRAIN, shape=message_shape(reply) if payload else {},
                               size_bytes=message_size(reply), content=content,
                               error="" if payload is not None else (reply.error.reason or ""))
@@ -50,6 +57,8 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
     progress = Progress(patience=int(cfg.get("patience") or PATIENCE))
     model, bytes_to, bytes_from, rounds = b"", 0, 0, 0
     max_rounds = int(cfg["rounds"])
+    # Weighted bagging first asks every site for its count (a round in which nobody trains).
+    weighted, counts = bool(cfg.get("weighted")), {}
     for r in range(1, max_rounds + 2):
         if FederatedRun.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists():
             raise TrainingStopped(f"cancelled before round {r}")
@@ -57,12 +66,16 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
             raise TrainingStopped(f"{len(nodes)} site(s) left in round {r}, fewer than the {MIN_SITES} a federated "
                                   f"model needs; {', '.join(f'{k}: {v}' for k, v in sorted(sites.items()))}")
         final = r == max_rounds + 1
-        trainers = set() if final else set(round_sites(strategy=strategy, sites=nodes, round_number=r))
+        counting = weighted and not counts
+        trainers = set() if final or counting else set(round_sites(strategy=strategy, sites=nodes, round_number=r))
+        weights = site_weights({n: counts[n] for n in nodes if n in counts}) if weighted else {}
         outgoing = []
         for node in nodes:
             request = request_content(model=model, disease=cfg["disease"], strategy=strategy, seed=seed,
-                                      round_seed=seed + r, n_patients=int(cfg["n_patients"]),
-                                      train=node in trainers, min_rows=int(cfg.get("min_rows", MIN_SITE_ROWS)))
+                                      round_seed=seed + r, n_patients=int(cfg.get("n_patients", 0)),
+                                      data=str(cfg.get("data", "nodes")), run=str(run.pk),
+                                      weight=float(weights.get(node, 1.0)), train=node in trainers,
+                                      min_rows=int(cfg.get("min_rows", MIN_SITE_ROWS)))
             message = Message(request, dst_node_id=node, message_type=TRAIN)
             size = message_size(message)
             bytes_to += size
@@ -70,17 +83,26 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
                                       shape=message_shape(message), size_bytes=size)
             outgoing.append(message)
         replies = list(grid.send_and_receive(outgoing, timeout=settings.NETWORK_ROUND_TIMEOUT))
+        # The SuperLink answers for a node that went away (its error names the SuperLink as sender): such a reply
+        # is matched to its node by the message it answers.
+        asked = {key: message.metadata.dst_node_id for message in outgoing
+                 for key in (message.metadata.message_id, message.object_id) if key}
         answered, payloads = set(), []
         for reply in replies:
             node = reply.metadata.src_node_id
+            if node not in nodes:
+                node = asked.get(reply.metadata.reply_to_message_id, node)
             answered.add(node)
             bytes_from += message_size(reply)
             if reply.has_error():
                 _log_reply(run, reply, str(node), None)
-                sites[node_site.get(node, f"node {node}")] = f"dropped in round {r}: {reply.error.reason}"
-                nodes.remove(node)
+                site = node_site.get(node) or _site_of_error(reply.error.reason) or f"node {node}"
+                sites[site] = f"dropped in round {r}: {reply.error.reason}"
+                if node in nodes:
+                    nodes.remove(node)
                 continue
             payload = training_reply(reply)
+            counts[node] = int(payload["n_train"])
             node_site[node] = payload["site"]
             sites[payload["site"]] = ANSWERED
             _log_reply(run, reply, str(node), payload)
@@ -90,7 +112,9 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
                                                           f"{settings.NETWORK_ROUND_TIMEOUT} s")
             nodes.remove(node)
         stop = progress.record(round_number=r - 1, model_before=model, loss=network_loss(payloads))
-        FederatedRun.objects.filter(pk=run.pk).update(sites=sites, result={"round": r, "loss": network_loss(payloads)})
+        FederatedRun.objects.filter(pk=run.pk).update(sites=sites, result={
+            "round": r, "of": max_rounds, "loss": network_loss(payloads), "best_round": progress.best_round,
+            "bytes": bytes_to + bytes_from})
         if stop or final:
             break
         # Cyclic: the trainer that dropped out grew nothing this round, and the model stays as it was.

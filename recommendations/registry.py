@@ -24,8 +24,8 @@ from clinnova.audit import Actor, audit_record
 from patients.models import Visit
 from recommendations.models import ModelStatus, ModelVersion, RescoreRun
 from recommendations.package import package_precheck, package_sha256
-from recommendations.sandbox import limits_from_settings, sandbox_validate
 from recommendations.safeguards import worse_figures
+from recommendations.sandbox import limits_from_settings, sandbox_validate
 
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 200
@@ -57,8 +57,12 @@ def _duplicate_of(sha256: str) -> ModelVersion | None:
     return ModelVersion.objects.exclude(status=ModelStatus.REJECTED).filter(sha256=sha256).defer("package").first()
 
 
-def model_version_upload(*, data: bytes, filename: str, actor: Actor, validate_now: bool = False) -> ModelVersion:
+def model_version_upload(*, data: bytes, filename: str, actor: Actor, validate_now: bool = False,
+                         number: int | None = None) -> ModelVersion:
     """Register an uploaded package: rejected at once when a check in this process fails, else validating.
+
+    `number` keeps a version's number from elsewhere (a site node registering the version its network hub
+    distributed, so its recommendations name the hub's version); RegistryError when that number is taken here.
 
     The checks that parse the booster run as a job (model_version_validate) once this transaction commits;
     without a broker, or with validate_now (commands, which have no request timeout), they run before this
@@ -79,7 +83,9 @@ def model_version_upload(*, data: bytes, filename: str, actor: Actor, validate_n
     for attempt in range(3):
         try:
             with transaction.atomic():
-                number = (ModelVersion.objects.filter(disease=disease).aggregate(n=Max("version"))["n"] or 0) + 1
+                if number is not None and ModelVersion.objects.filter(disease=disease, version=number).exists():
+                    raise RegistryError(f"version number {number} of {disease} is already taken at this node")
+                number = number or (ModelVersion.objects.filter(disease=disease).aggregate(n=Max("version"))["n"] or 0) + 1
                 version = ModelVersion.objects.create(
                     disease=disease, version=number, status=status,
                     rejection_reason=f"{failed['name']}: {failed['message']}" if failed else "",

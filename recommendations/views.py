@@ -4,8 +4,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.utils.module_loading import import_string
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods
 
 from clinnova.access import CLINICIAN, MODEL_ADMIN, has_role
@@ -34,7 +34,9 @@ def _version_or_404(pk) -> ModelVersion:
 @login_required
 def model_list(request):
     _require_model_admin(request.user)
-    return render(request, "models/list.html", model_versions_by_disease())
+    # Sections of the layers above (the network's federated training), named in settings.
+    sections = [import_string(path)() for path in settings.MODEL_LIST_SECTIONS]
+    return render(request, "models/list.html", {**model_versions_by_disease(), "sections": sections})
 
 
 @login_required

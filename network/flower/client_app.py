@@ -51,15 +51,49 @@ def monitor(message: Message, context: Context) -> Message:
                                                         min_cell=int(req["min_cell"])))
 
 
+@app.query("distribute")
+def distribute(message: Message, context: Context) -> Message:
+    """The hub offers its active version: recorded, and decided by this site's own setting or admin."""
+    from network.distribution import offer_receive  # noqa: PLC0415
+
+    return _answer(message, lambda req: offer_receive(package=bytes(req["package"]), disease=str(req["disease"]),
+                                                      hub_version=int(req["version"]),
+                                                      site_code=settings.CLINNOVA_SITE))
+
+
 @app.train("xgb")
 def train(message: Message, context: Context) -> Message:
-    """One round of federated training: this site's trees grown on the global model, and its validation loss."""
+    """One round of federated training: this site's trees grown on the global model, and its validation loss.
+
+    The rows are this node's own decided visits with their outcomes (network.training_data); a run measuring
+    against pooled training ("data": "cohort") uses the node's share of the seeded synthetic cohort instead.
+    """
     from network.training import site_train_round  # noqa: PLC0415 (xgboost only when a round asks for it)
     from network.training_compare import site_share
+    from network.training_data import min_site_rows
 
     def work(req):
-        data = site_share(disease=str(req["disease"]), seed=int(req["seed"]), n_patients=int(req["n_patients"]),
-                          site=settings.CLINNOVA_SITE)
+        if str(req.get("data", "nodes")) == "cohort":
+            data = site_share(disease=str(req["disease"]), seed=int(req["seed"]), n_patients=int(req["n_patients"]),
+                              site=settings.CLINNOVA_SITE)
+        else:
+            data = _node_data(disease=str(req["disease"]), seed=int(req["seed"]), run=str(req.get("run", "")))
         return site_train_round(model=bytes(req["model"]), data=data, strategy=str(req["strategy"]),
-                                seed=int(req["round_seed"]), train=bool(req["train"]), min_rows=int(req["min_rows"]))
+                                seed=int(req["round_seed"]), train=bool(req["train"]),
+                                min_rows=min_site_rows(int(req["min_rows"])), weight=float(req.get("weight", 1.0)))
     return _answer(message, work, content=training_reply_content)
+
+
+_NODE_DATA: dict[tuple, object] = {}
+
+
+def _node_data(*, disease: str, seed: int, run: str):
+    """The node's rows for a run, kept while this ClientApp process lives (Flower may start one per message; the
+    rows are then read again, the same rows, since the outcomes and the seeded patient split are the same)."""
+    from network.training_data import node_site_data  # noqa: PLC0415
+
+    key = (disease, seed, run)
+    if key not in _NODE_DATA:
+        _NODE_DATA.clear()
+        _NODE_DATA[key] = node_site_data(disease=disease, seed=seed)
+    return _NODE_DATA[key]

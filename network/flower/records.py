@@ -14,6 +14,7 @@ from flwr.common.serde import message_to_proto
 
 EVALUATE = "query.evaluate"
 MONITOR = "query.monitor"
+DISTRIBUTE = "query.distribute"
 TRAIN = "train.xgb"
 REFUSED = 403  # the error code of a site whose participation is switched off
 FAILED = 500

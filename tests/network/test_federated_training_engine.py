@@ -35,7 +35,7 @@ def network(tmp_path_factory):
 
 def test_a_small_federated_model_is_trained_registered_and_only_trees_leave_the_sites(network):
     done = subprocess.run([sys.executable, "manage.py", "train_federated", "--disease", "crohns_disease",
-                           "--rounds", "3", "--patients", "4000", "--seed", "3"],
+                           "--rounds", "3", "--patients", "4000", "--seed", "3", "--data", "cohort"],
                           cwd=ROOT, env=network.hub_env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
     hub = sqlite3.connect(network.data_dir / "hub.sqlite3")

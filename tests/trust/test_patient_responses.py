@@ -48,6 +48,13 @@ NO_PATIENT_DATA = {
     "api/v1/imports/<uuid:job_id>/report/": "the client's own lines that were not stored, echoed to that client",
     "network/evaluations/<int:pk>/": "aggregates, every released cell of 5 patients or more",
     "network/monitoring/": "aggregates, every released cell of 5 patients or more",
+    "network/training/start/": "starts a training job; answers a redirect",
+    "network/training/<int:pk>/": "a training run: sites, rounds, message sizes and counts",
+    "network/training/<int:pk>/cancel/": "cancels a training job; answers a redirect",
+    "network/distribute/<int:pk>/": "offers a model version to the sites; answers a redirect",
+    "network/offers/": "model versions the hub offered, and the site's decisions",
+    "network/offers/policy/": "the site's setting; answers a redirect",
+    "network/offers/<int:pk>/decide/": "a decision on a model version; answers a redirect or the offers page",
 }
 PATIENT_DATA = {
     "patients/", "patients/<uuid:patient_id>/", "patients/<uuid:patient_id>/compare/",

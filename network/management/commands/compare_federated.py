@@ -3,8 +3,7 @@ import statistics
 
 from django.core.management.base import BaseCommand
 
-from network.training import STRATEGIES
-from network.training_compare import SHARES, compare
+from network.training_compare import ARMS, SHARES, compare
 from patients.dictionary import Disease
 from recommendations.training import DEFAULT_PATIENTS
 
@@ -19,16 +18,19 @@ class Command(BaseCommand):
         parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS)
         parser.add_argument("--max-rounds", type=int, default=300)
         parser.add_argument("--json", help="also write every measured row to this file")
+        parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, of {', '.join(ARMS)}")
 
-    def handle(self, *args, disease, seeds, patients, max_rounds, json: str | None = None, **options):
+    def handle(self, *args, disease, seeds, patients, max_rounds, arms, json: str | None = None, **options):
+        STRATEGIES = [a for a in arms.split(",") if a]
         rows = []
         for name in disease or Disease.values:
             for seed in [int(s) for s in seeds.split(",")]:
-                rows.append(compare(disease=name, seed=seed, n_patients=patients, max_rounds=max_rounds))
+                rows.append(compare(disease=name, seed=seed, n_patients=patients, max_rounds=max_rounds,
+                                    arms=STRATEGIES))
                 self.stderr.write(f"{name} seed {seed} done")
-        if json:
-            with open(json, "w") as out:
-                out.write(__import__("json").dumps(rows, indent=1))
+                if json:  # after every row, so a long measurement keeps what it has
+                    with open(json, "w") as out:
+                        out.write(__import__("json").dumps(rows, indent=1))
         sites = list(SHARES)
         head = ["disease", "seeds", "pooled AUC"] + [f"{s} AUC (rounds, MB, s)" for s in STRATEGIES] + \
                [f"local {c}" for c in sites]
@@ -44,4 +46,14 @@ class Command(BaseCommand):
                 cells.append(f"{mean(lambda r: r[s]['auc']):.4f} ({mean(lambda r: r[s]['rounds']):.0f}, "
                              f"{mean(lambda r: r[s]['bytes']) / 1e6:.1f}, {mean(lambda r: r[s]['seconds']):.0f})")
             cells += [f"{mean(lambda r: r['local'][c]):.4f}" for c in sites]
+            self.stdout.write("| " + " | ".join(cells) + " |")
+        self.stdout.write("\nPer-drug calibration slopes (min–max over drugs, mean over seeds of each drug's slope):")
+        for name in disease or Disease.values:
+            mine = [r for r in rows if r["disease"] == name]
+            cells = [Disease(name).label]
+            for arm in ["pooled", *STRATEGIES]:
+                drugs = mine[0][arm]["slopes"]
+                per = {atc: statistics.mean(r[arm]["slopes"][atc] for r in mine if atc in r[arm]["slopes"])
+                       for atc in drugs}
+                cells.append(f"{arm} {min(per.values()):.2f}–{max(per.values()):.2f}")
             self.stdout.write("| " + " | ".join(cells) + " |")
