@@ -19,14 +19,7 @@ from doors.api.errors import Conflict
 from patients import dictionary, drugs
 from patients.dictionary import DictionaryError, FieldError
 from patients.models import EHRClient, IngestKey, Visit, VisitSource
-from patients.services import (
-    PatientInput,
-    TherapyInput,
-    VisitDraft,
-    visit_amend,
-    visit_content_hash,
-    visit_ingest,
-)
+from patients.services import PatientInput, TherapyInput, VisitDraft, visit_amend, visit_content_hash, visit_ingest
 from recommendations.selectors import recommendation_status
 
 

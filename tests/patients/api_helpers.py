@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
-
 from doors.api.auth import EHRClientThrottle
 from patients.models import EHRClient, Site
 from tests.conftest import RA_VISIT
