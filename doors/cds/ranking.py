@@ -28,13 +28,7 @@ from patients.state import patient_state
 from recommendations.conditions import Facts
 from recommendations.features import FAILED_CLASSES_KEY, feature_matrix
 from recommendations.models import ModelVersion, RecommendationItem, RecommendationStatus
-from recommendations.scoring import (
-    LoadedModel,
-    active_versions,
-    items_ranked,
-    model_load,
-    state_prefetches,
-)
+from recommendations.scoring import LoadedModel, active_versions, items_ranked, model_load, state_prefetches
 from recommendations.selectors import current_recommendation, explanation
 
 # Cards explain the top drugs only; explaining all ten costs more than the rest of the call.
@@ -60,6 +54,7 @@ class Ranking:
     as_of: dt.date
     live: bool  # scored on the fly, not stored
     overlaid: tuple[str, ...] = ()  # variables taken from prefetched observations
+    recommendation_id: int | None = None  # the stored recommendation shown; None when scored on the fly
 
 
 def ranking_for(patient: Patient, *, prefetched: Any = None) -> Ranking | None:
@@ -116,7 +111,8 @@ def _stored(visit: Visit) -> Ranking | None:
                         probability=it.probability, contraindicated=it.contraindicated, flags=it.flags,
                         reasons=main_reasons(explanation(it, rec.features, names)) if it.rank <= EXPLAINED else [])
              for it in rec.items.all()]
-    return Ranking(visit=visit, model_version=rec.model_version, drugs=drugs, as_of=visit.visit_date, live=False)
+    return Ranking(visit=visit, model_version=rec.model_version, drugs=drugs, as_of=visit.visit_date, live=False,
+                   recommendation_id=rec.pk)
 
 
 def _live(visit: Visit, newer: dict[str, Any], as_of: dt.date) -> Ranking | None:

@@ -54,6 +54,7 @@ def patient_view(patient_id: str, *, prefetch: dict | None = None) -> dict:
     }
 
 
-def call(client, ehr: CdsEhr, body: dict, path: str = SERVICE_PATH, token: str | None = None):
-    token = token or ehr.token(path)
-    return client.post(path, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+def call(client, ehr: CdsEhr, body: dict, path: str = SERVICE_PATH, token: str | None = None, **headers):
+    token = token or ehr.token(path.rstrip("/"))
+    return client.post(path, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}",
+                       **headers)
