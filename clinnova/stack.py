@@ -78,7 +78,7 @@ class Stack:
         self.workers.remove(proc)
 
 
-def _wait_http(url: str, timeout: float = 30) -> None:
+def _wait_http(url: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -90,18 +90,21 @@ def _wait_http(url: str, timeout: float = 30) -> None:
 
 
 @contextmanager
-def stack_running(*, web_workers: int = 2, worker_concurrency: int = 1, env: dict[str, str] | None = None):
-    """gunicorn and one Celery worker on this database and broker (env overrides, e.g. a proxied database)."""
+def stack_running(*, web_workers: int = 2, worker_concurrency: int = 1, env: dict[str, str] | None = None,
+                  app: str = "clinnova.wsgi:application", workers: int = 1):
+    """gunicorn and `workers` Celery workers on this database and broker (env overrides, e.g. a proxied
+    database; app, another WSGI application such as the load test's raw limit)."""
     env = env or child_env()
     port = free_port()
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "clinnova.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
          "--workers", str(web_workers), "--threads", "4", "--timeout", "30", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     stack = Stack(port=port, web=web, env=env)
     try:
         _wait_http(f"{stack.url}/health/")
-        stack.worker_start(concurrency=worker_concurrency)
+        for _ in range(workers):
+            stack.worker_start(concurrency=worker_concurrency)
         yield stack
     finally:
         for proc in [web, *stack.workers]:

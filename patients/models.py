@@ -362,7 +362,7 @@ class IngestKey(models.Model):
 
     client = models.ForeignKey(EHRClient, on_delete=models.PROTECT, related_name="ingest_keys")
     ehr_visit_id = models.CharField(max_length=100)
-    # Null only inside the transaction that claims the key and then stores the visit.
+    # Named when the key is claimed, in the transaction that stores that visit (the foreign key is checked at commit).
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, null=True, related_name="ingest_keys")
     content_hash = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)

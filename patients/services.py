@@ -130,23 +130,25 @@ def visit_ingest(
 
     Either an existing patient or a PatientInput (found or created by its
     identifier at the site) names whose visit it is. Raises DictionaryError
-    listing every problem; then nothing is stored.
+    listing every problem; then nothing is stored. `id` is the visit's id when
+    the caller has already given it out (the JSON door's idempotency key).
     """
     birth_year = patient_input.birth_year if patient_input is not None else patient.birth_year if patient else None
     checked = _visit_check(disease=disease, visit_date=visit_date, measurements=measurements,
                            patient_input=patient_input, birth_year=birth_year, therapies=therapies)
     errors: list[FieldError] = []
     with transaction.atomic():
+        new_patient = False
         if patient is None:
-            patient = _patient_for(site, patient_input, actor=actor)
+            patient, new_patient = _patient_for(site, patient_input, actor=actor)
         if patient.site_id != site.id:
             raise DictionaryError([FieldError("patient", str(patient.pk), f"belongs to another site than {site.code}")])
-        diagnosis = _diagnosis_ensure(patient, disease, visit_date, patient_input)
+        diagnosis = _diagnosis_ensure(patient, disease, visit_date, patient_input, new_patient=new_patient)
         _check_derived(birth_year=patient.birth_year, diagnosed_on=diagnosis.diagnosed_on, visit_date=visit_date,
                        errors=errors)
         if errors:
             raise DictionaryError(errors)
-        therapy_lines_record(patient, checked.resolved, source=source)
+        therapy_lines_record(patient, checked.resolved, source=source, new_patient=new_patient)
         visit = _visit_row(checked, patient=patient, site=site, disease=disease, visit_date=visit_date,
                            source=source, source_system=source_system, source_id=source_id,
                            **({"id": visit_id} if visit_id else {}))
@@ -402,7 +404,8 @@ def _phenotype_from_subtype(disease: str, p: PatientInput | None, clean: dict[st
     return {}
 
 
-def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient:
+def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> tuple[Patient, bool]:
+    """The patient the identifier or the references name, created when new: (patient, created)."""
     if p is None or not (p.value or p.references):
         raise DictionaryError([FieldError("patient", None, "is required")])
     patient = None
@@ -425,7 +428,7 @@ def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient
         if p.value:
             PatientIdentifier.objects.create(patient=patient, system=p.system, value=p.value)
         _references_record(patient, p, known)
-        return patient
+        return patient, True
     _references_record(patient, p, known)
     changed = _patient_changes(patient, p)
     if changed:
@@ -435,7 +438,7 @@ def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient
         patient.save(update_fields=list(changed))
         audit_record(actor=actor, action="patient_amend", obj=patient, patient_id=patient.pk, site_code=site.code,
                      detail={name: {"from": old, "to": new} for name, (old, new) in changed.items()})
-    return patient
+    return patient, False
 
 
 def _references_known(p: PatientInput) -> list[PatientReference]:
@@ -465,7 +468,11 @@ def _patient_changes(patient: Patient, p: PatientInput) -> dict[str, tuple[Any, 
             if getattr(patient, name) != value}
 
 
-def _diagnosis_ensure(patient: Patient, disease: str, visit_date: dt.date, p: PatientInput | None) -> Diagnosis:
+def _diagnosis_ensure(patient: Patient, disease: str, visit_date: dt.date, p: PatientInput | None, *,
+                      new_patient: bool = False) -> Diagnosis:
+    if new_patient:
+        # A patient created in this transaction has no diagnosis yet: no look-up, no savepoint around the insert.
+        return Diagnosis.objects.create(patient=patient, disease=disease, **_diagnosis_defaults(visit_date, p))
     return Diagnosis.objects.get_or_create(patient=patient, disease=disease,
                                            defaults=_diagnosis_defaults(visit_date, p))[0]
 

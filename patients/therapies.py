@@ -64,15 +64,38 @@ def therapies_check(therapies: list[TherapyInput], *, on: dt.date, birth_year: i
     return resolved
 
 
-def therapy_lines_record(patient: Patient, resolved: list[tuple[Drug, TherapyInput]], *, source: str) -> None:
-    """Create or update the lines (inside the caller's transaction)."""
+# What a message can change on a line it sends again (therapy_line_apply).
+LINE_FIELDS = ["stopped_on", "outcome", "stop_detail", "dose", "response_at_followup"]
+
+
+def therapy_lines_record(patient: Patient, resolved: list[tuple[Drug, TherapyInput]], *, source: str,
+                         new_patient: bool = False) -> None:
+    """Create or update the lines (inside the caller's transaction).
+
+    An EHR sends the whole therapy history with every visit: the patient's lines for these drugs are read
+    (and locked, so a visit posted meanwhile waits instead of being overwritten) with one query, then new lines
+    are inserted with one statement and changed lines updated with one; a line sent again unchanged is not
+    written. A patient created in this transaction has no line to read.
+    """
+    if not resolved:
+        return
+    lines = {} if new_patient else {
+        (line.drug_atc, line.started_on): line for line in TherapyExposure.objects.select_for_update()
+        .filter(patient=patient, drug_atc__in={drug.atc for drug, _ in resolved})}
+    new: dict = {}
+    changed: dict = {}
     for drug, t in resolved:
-        line = (TherapyExposure.objects.select_for_update()
-                .filter(patient=patient, drug_atc=drug.atc, started_on=t.started_on).first())
+        key = (drug.atc, t.started_on)
+        line = lines.get(key)
         if line is None:
-            line = TherapyExposure(patient=patient, drug_atc=drug.atc, started_on=t.started_on, source=source)
+            line = lines[key] = new[key] = TherapyExposure(patient=patient, drug_atc=drug.atc, started_on=t.started_on,
+                                                           source=source)
+        before = [getattr(line, name) for name in LINE_FIELDS]
         therapy_line_apply(line, t)
-        line.save()
+        if key not in new and [getattr(line, name) for name in LINE_FIELDS] != before:
+            changed[key] = line
+    TherapyExposure.objects.bulk_create(new.values())
+    TherapyExposure.objects.bulk_update(changed.values(), LINE_FIELDS)
 
 
 def therapy_line_apply(line: TherapyExposure, t: TherapyInput) -> None:

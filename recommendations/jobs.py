@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import threading
 from contextlib import contextmanager
 
@@ -124,26 +125,116 @@ def jobs_claim(job_ids: list[int]) -> list[ScoringJob]:
 
 def jobs_run(job_ids: list[int]) -> int:
     """Claim and score these jobs in one batch; returns how many were scored."""
-    from recommendations.scoring import recommendations_compute
+    return jobs_run_batches([job_ids])
+
+
+# How many jobs a worker handed one job scores with it (see jobs_run_with_backlog).
+BACKLOG_BATCH = 100
+
+
+def jobs_run_with_backlog(job_id: int) -> int:
+    """Score this job and the jobs queued behind it, in one batch.
+
+    Under load every POST queues one job; scored one at a time, each pays a batch's fixed cost (claim, five
+    reads, one predict call, one transaction) and the worker falls behind the door. A worker handed one job
+    also claims up to BACKLOG_BATCH - 1 other pending jobs, oldest first, with the same guarded update: a job
+    another worker claimed meanwhile is skipped, and the message of a job scored here finds nothing to claim.
+    When nothing else waits, the batch is this one job and the latency is unchanged.
+    """
+    others = list(ScoringJob.objects.filter(status=JobStatus.PENDING, attempts__lt=MAX_ATTEMPTS)
+                  .exclude(pk=job_id).order_by("pk").values_list("pk", flat=True)[:BACKLOG_BATCH - 1])
+    return jobs_run([job_id, *others])
+
+
+def jobs_run_batches(batches: list[list[int]]) -> int:
+    """Claim and score batch after batch; returns how many jobs were scored.
+
+    Outside a transaction (a worker, a command), each batch's write (its recommendations and "done", committed
+    together) runs on a thread of its own, with its own connection, while this thread reads and predicts the
+    next batch: the database works on one core while XGBoost and the rules work on the other. Inside a
+    transaction (tests, a caller's atomic block) a second connection could not see the caller's rows, and on
+    SQLite the two would only take turns at its one write lock, so there the batches run one after another.
+    """
+    batches = [ids for ids in batches if ids]
+    if len(batches) < 2 or connection.in_atomic_block or connection.vendor != "postgresql":
+        return sum(_batch_write(*_batch_build(ids)) for ids in batches)
+    handoff: queue.Queue = queue.Queue(maxsize=1)  # at most one built batch waits: memory stays bounded
+    state = {"done": 0, "error": None}
+    writer = threading.Thread(target=_writer_loop, args=(handoff, state), name="scoring-writer", daemon=True)
+    writer.start()
+    try:
+        for ids in batches:
+            if state["error"] is not None:
+                break  # the database went away under the writer: leave the rest pending for the sweep
+            handoff.put(_batch_build(ids))
+    finally:
+        handoff.put(None)
+        writer.join()
+    if state["error"] is not None:
+        raise state["error"]
+    return state["done"]
+
+
+def _writer_loop(handoff: queue.Queue, state: dict) -> None:
+    try:
+        while (batch := handoff.get()) is not None:
+            if state["error"] is None:
+                try:
+                    state["done"] += _batch_write(*batch)
+                except TRANSIENT_ERRORS as exc:
+                    state["error"] = exc
+            elif batch[1] is not None:
+                # Claimed but not written: pending again, and due for the sweep at once (attempts > 0).
+                _batches_release(batch[0])
+    finally:
+        connection.close()
+
+
+def _batch_build(job_ids: list[int]) -> tuple[list[int], tuple | None]:
+    """Claim the jobs and build their recommendations: (claimed ids, what to store or None)."""
+    from recommendations.scoring import recommendations_build
 
     jobs = jobs_claim(job_ids)
     if not jobs:
-        return 0
+        return [], None
     ids = [j.pk for j in jobs]
     try:
-        # The recommendations and "done" commit together: a worker that dies in between leaves neither.
-        with transaction.atomic():
-            recommendations_compute(jobs)
-            ScoringJob.objects.filter(pk__in=ids).update(status=JobStatus.DONE, finished_at=timezone.now(), reason="")
-    except TRANSIENT_ERRORS:
-        ScoringJob.objects.filter(pk__in=ids, status=JobStatus.RUNNING).update(status=JobStatus.PENDING)
-        raise
+        return ids, recommendations_build(jobs)
     except Exception as exc:
-        log.exception("scoring jobs %s failed", ids)
-        ScoringJob.objects.filter(pk__in=ids).update(
-            status=JobStatus.FAILED, finished_at=timezone.now(), reason=f"{type(exc).__name__}: {exc}"[:1000])
+        _batch_failed(ids, exc)
+        return ids, None
+
+
+def _batch_write(ids: list[int], built: tuple | None) -> int:
+    """Store a built batch; the recommendations and "done" commit together (a worker that dies in between
+    leaves neither)."""
+    from recommendations.scoring import recommendations_store
+
+    if built is None:
+        return 0
+    try:
+        with transaction.atomic():
+            recommendations_store(*built)
+            ScoringJob.objects.filter(pk__in=ids).update(status=JobStatus.DONE, finished_at=timezone.now(), reason="")
+    except Exception as exc:
+        _batch_failed(ids, exc)
         return 0
     return len(ids)
+
+
+def _batch_failed(ids: list[int], exc: Exception) -> None:
+    """A transient error puts the jobs back to pending and is raised again (the task retries); anything else is
+    a bug or a bad model: the jobs fail with the reason."""
+    if isinstance(exc, TRANSIENT_ERRORS):
+        _batches_release(ids)
+        raise exc
+    log.error("scoring jobs %s failed", ids, exc_info=exc)
+    ScoringJob.objects.filter(pk__in=ids).update(
+        status=JobStatus.FAILED, finished_at=timezone.now(), reason=f"{type(exc).__name__}: {exc}"[:1000])
+
+
+def _batches_release(ids: list[int]) -> None:
+    ScoringJob.objects.filter(pk__in=ids, status=JobStatus.RUNNING).update(status=JobStatus.PENDING)
 
 
 def jobs_sweep(*, now: dt.datetime | None = None, send: bool = True) -> list[int]:
@@ -172,14 +263,15 @@ def jobs_send(job_ids: list[int], *, batch: int = 200) -> None:
             return
 
 
-def jobs_run_pending(*, batch: int = 200) -> int:
-    """Run every pending job in this process, in batches (embedded mode, demo loading)."""
+def jobs_run_pending(*, batch: int = 200, batches: int = 10) -> int:
+    """Run every pending job in this process, in batches (embedded mode, demo loading), `batches` at a time
+    through the pipeline of jobs_run_batches."""
     total = 0
     while True:
         ids = list(ScoringJob.objects.filter(status=JobStatus.PENDING, attempts__lt=MAX_ATTEMPTS)
-                   .order_by("pk").values_list("pk", flat=True)[:batch])
+                   .order_by("pk").values_list("pk", flat=True)[:batch * batches])
         if not ids:
             # Fail what has exhausted its attempts so nothing stays pending forever.
             jobs_claim(list(ScoringJob.objects.filter(status=JobStatus.PENDING).values_list("pk", flat=True)))
             return total
-        total += jobs_run(ids)
+        total += jobs_run_batches([ids[i:i + batch] for i in range(0, len(ids), batch)])

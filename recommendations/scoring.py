@@ -139,6 +139,14 @@ def _rank(items: list[dict]) -> None:
 
 def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
     """Score the visits of these jobs and store one current recommendation per visit."""
+    recs, items = recommendations_build(jobs)
+    _store(recs, items)
+    return recs
+
+
+def recommendations_build(jobs: list[ScoringJob]) -> tuple[list[Recommendation], list[list[dict]]]:
+    """The recommendations of these jobs' visits and their ranked items, unsaved: reads and arithmetic only, so
+    a pipeline can write one batch (recommendations_store) while it builds the next."""
     visits = {v.pk: v for v in visits_for_scoring([j.visit_id for j in jobs])}
     active = active_versions()
     by_disease: dict[str, list[ScoringJob]] = defaultdict(list)
@@ -176,8 +184,7 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
             ))
             items.append(items_ranked(model, block, facts=Facts.of(state, disease=disease),
                                       current=state.current_drugs))
-    _store(recs, items)
-    return recs
+    return recs, items
 
 
 def items_ranked(model: LoadedModel, block: np.ndarray, *, facts: Facts, current: set[str] = frozenset()) -> list[dict]:
@@ -218,6 +225,11 @@ def _flagged(model: LoadedModel, probs: np.ndarray, *, facts: Facts, current: se
 def _json_floats(values: list[float]) -> str:
     """A JSON array of finite floats; what json.dumps gives, at a fraction of its cost for thousands of rows."""
     return "[" + ",".join(map(repr, values)) + "]"
+
+
+def recommendations_store(recs: list[Recommendation], items: list[list[dict]]) -> None:
+    """Write what recommendations_build returned (in the caller's transaction, or one of its own)."""
+    _store(recs, items)
 
 
 def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:

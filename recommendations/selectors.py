@@ -29,22 +29,27 @@ def current_recommendation(visit: Visit) -> Recommendation | None:
     )
 
 
-_UNREAD = object()
+_LOOK_UP = object()
 
 
-def recommendation_status(visit: Visit, current: Recommendation | None = _UNREAD) -> str:
+def recommendation_status(visit: Visit, current: Recommendation | None | object = _LOOK_UP) -> str:
     """pending, ready, failed or no_active_model, as an integrator or clinician reads it.
 
-    `current` is the visit's current recommendation when the caller already read it (None: there was none);
-    it is never read again here, so a payload's status and its drugs come from the same read.
+    `current` is the visit's current recommendation when the caller has read it (None: it has none).
+    Otherwise only the statuses are read: the job's first, and the recommendation's only when the job is
+    no longer open (every POST answers with this, right after its job was recorded).
     """
-    current = current_recommendation(visit) if current is _UNREAD else current
-    job = ScoringJob.objects.filter(visit=visit).order_by("-created_at").only("status").first()
-    if job is not None and job.status in (JobStatus.PENDING, JobStatus.RUNNING):
+    job = ScoringJob.objects.filter(visit=visit).order_by("-created_at").values_list("status", flat=True).first()
+    if job in (JobStatus.PENDING, JobStatus.RUNNING):
         return PENDING
-    if current is not None:
-        return READY if current.status == RecommendationStatus.READY else NO_ACTIVE_MODEL
-    if job is not None and job.status == JobStatus.FAILED:
+    if current is _LOOK_UP:
+        rec_status = (Recommendation.objects.filter(visit=visit, superseded_at__isnull=True)
+                      .values_list("status", flat=True).first())
+    else:
+        rec_status = current.status if current is not None else None
+    if rec_status is not None:
+        return READY if rec_status == RecommendationStatus.READY else NO_ACTIVE_MODEL
+    if job == JobStatus.FAILED:
         return FAILED
     return PENDING
 

@@ -4,17 +4,22 @@ from celery import shared_task
 
 from recommendations import jobs, registry
 
+# A batch of 200 (jobs_send) is scored as four of 50: the write of one overlaps the build of the next.
+SUB_BATCH = 50
+
 
 @shared_task(bind=True, autoretry_for=jobs.TRANSIENT_ERRORS, retry_backoff=2, retry_backoff_max=60,
              retry_jitter=True, max_retries=jobs.MAX_ATTEMPTS)
 def score_job(self, job_id: int) -> int:
-    return jobs.jobs_run([job_id])
+    """A new or amended visit's job, with the jobs queued behind it (one batch under load)."""
+    return jobs.jobs_run_with_backlog(job_id)
 
 
 @shared_task
 def score_jobs(job_ids: list[int]) -> int:
-    """A batch of jobs in one vectorised call (re-scoring after an activation)."""
-    return jobs.jobs_run(job_ids)
+    """A batch of jobs (re-scoring after an activation, the sweep's backlog), scored in sub-batches whose
+    database writes overlap the next sub-batch's prediction."""
+    return jobs.jobs_run_batches([job_ids[i:i + SUB_BATCH] for i in range(0, len(job_ids), SUB_BATCH)])
 
 
 @shared_task

@@ -37,18 +37,23 @@ def ehr_visit_ingest(*, client: EHRClient, data: dict, actor, source: str = Visi
     """
     payload = normalised(data)
     digest = visit_content_hash(payload)
+    draft = visit_draft(client=client, data=data, payload=payload)
+    # The key names the visit it will have (the foreign key is checked at commit), as the bulk import's keys
+    # do: no UPDATE of the key once the visit is stored, and no read of it back.
+    key = IngestKey(client=client, ehr_visit_id=data["visit_id"], content_hash=digest, payload=payload,
+                    visit_id=draft.id)
     try:
         with transaction.atomic():
-            key_id = _key_claim(client=client, visit_id=data["visit_id"], digest=digest, payload=payload)
-            if key_id is not None:
-                draft = visit_draft(client=client, data=data, payload=payload)
-                visit = visit_ingest(
+            claimed = keys_claim([key])
+            if claimed:
+                key.pk = claimed[0][0]
+                key.visit = visit_ingest(
                     site=client.site, disease=draft.disease, visit_date=draft.visit_date,
                     measurements=draft.measurements, actor=actor, source=source, patient_input=draft.patient_input,
                     therapies=draft.therapies, source_system=draft.source_system, source_id=draft.source_id,
+                    visit_id=draft.id,
                 )
-                IngestKey.objects.filter(pk=key_id).update(visit=visit)
-                return Received(IngestKey.objects.select_related("visit").get(pk=key_id), created=True)
+                return Received(key, created=True)
     except IntegrityError:
         # Two different visit ids of one new patient raced to create the patient: the other won.
         raise Conflict("Another request for the same patient was stored at the same moment; send this one again.",
@@ -158,12 +163,6 @@ def _patient_input(client: EHRClient, p: dict) -> PatientInput:
 def _therapy_input(t: dict) -> TherapyInput:
     return TherapyInput(drug=t["drug"], started_on=t["start"], stopped_on=t["stop"], outcome=t["outcome"],
                         response_at_followup=t["response_at_followup"], stop_detail=t["stop_detail"], dose=t["dose"])
-
-
-def _key_claim(*, client: EHRClient, visit_id: str, digest: str, payload: dict) -> int | None:
-    """Insert the IngestKey unless the client already used this visit id; its id when inserted."""
-    claimed = keys_claim([IngestKey(client=client, ehr_visit_id=visit_id, content_hash=digest, payload=payload)])
-    return claimed[0][0] if claimed else None
 
 
 def keys_claim(keys: list[IngestKey]) -> list[tuple[int, str]]:

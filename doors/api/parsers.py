@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
 from doors.api.errors import PayloadTooLarge
+
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def body_limit_check(request, limit_setting: str = "EHR_API_MAX_BODY_BYTES") -> None:
@@ -32,10 +35,12 @@ class BoundedJSONParser(parsers.BaseParser):
         if len(raw) > limit:
             raise _too_large(self.limit_setting)
         try:
-            data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_int=_parse_int,
-                              parse_float=_parse_float)
-            # A lone UTF-16 surrogate ("\ud800") parses but can be neither stored nor echoed back.
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
+            text = raw.decode("utf-8")
+            data = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float)
+            # A lone UTF-16 surrogate ("\ud800") parses but can be neither stored nor echoed back. Only a \uD800-
+            # \uDFFF escape makes one (UTF-8 cannot encode it), so the body is encoded again only when it has one.
+            if SURROGATE_ESCAPE.search(text):
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeError:
             raise exceptions.ParseError("The body is not valid UTF-8 JSON.") from None
         except RecursionError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -153,6 +154,21 @@ class VisitIn(AmendIn):
     patient = PatientIn()
     disease = _choice(Disease.choices)
     therapies = TherapyIn(many=True, required=False, default=list)
+
+
+_local = threading.local()
+
+
+def visit_in_validated(data) -> dict:
+    """VisitIn's validated data for a request body, or its ValidationError (what is_valid() raises).
+
+    One VisitIn per thread validates request after request: a new serializer deep-copies every declared
+    field (a fifth of a POST's time in the profile, a third of the bulk import's).
+    """
+    visit_in = getattr(_local, "visit_in", None)
+    if visit_in is None:
+        visit_in = _local.visit_in = VisitIn()
+    return visit_in.run_validation(data)
 
 
 class RecommendationLink(serializers.Serializer):

@@ -97,9 +97,8 @@ class VisitsView(EHRView):
         },
     )
     def post(self, request):
-        incoming = s.VisitIn(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        received = ehr_visit_ingest(client=request.auth, data=incoming.validated_data, actor=self.actor(request))
+        data = s.visit_in_validated(request.data)
+        received = ehr_visit_ingest(client=request.auth, data=data, actor=self.actor(request))
         code = status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
         return Response(visit_body(received.key), status=code)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
-from django.core.cache import cache
-
 from doors.api.auth import EHRClientThrottle
 from patients.models import EHRClient, Site
 from tests.conftest import RA_VISIT
@@ -19,7 +17,7 @@ def ehr_client_create(site: Site, name: str = "epic") -> tuple[EHRClient, str]:
     token = client.token_issue()
     client.save()
     # Under CI the throttle counts in Redis, which outlives the test database whose ids start again at 1.
-    cache.delete(EHRClientThrottle.cache_format % {"scope": EHRClientThrottle.scope, "ident": client.pk})
+    EHRClientThrottle.counters_reset(client.pk)
     return client, token
 
 

@@ -146,7 +146,7 @@ def test_a_model_error_fails_the_job_with_its_reason(site_lu, ra_model, monkeypa
     def broken(_jobs):
         raise ValueError("model produced a non-finite probability for L04AB04")
 
-    monkeypatch.setattr("recommendations.scoring.recommendations_compute", broken)
+    monkeypatch.setattr("recommendations.scoring.recommendations_build", broken)
     jobs.jobs_run([job.pk])
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "non-finite" in job.reason
