@@ -607,25 +607,35 @@ def visits_map(bundle: ReadBundle, *, client: EHRClient) -> RecordMapped:
             loose_medications.append(e)
     disease_onsets = [onset for onset, e in shared_conditions if _disease_of(e.resource.get("code") or {})]
     diagnosed = min((d for d in disease_onsets if d is not None), default=None)
+    if diagnosed is not None and dates[order[-1].index][0] < diagnosed:
+        raise FHIRError(422, [Issue("business-rule", f"every Encounter is dated before the disease's onset "
+                                    f"({diagnosed.isoformat()}): none is a visit of it", "Bundle.entry")])
     visits: list[MappedVisit] = []
+    empty: list[tuple[Entry, MappedVisit]] = []
     skipped: list[tuple[Entry, str]] = []
-    for k, enc in enumerate(order):
+    latest = order[-1]
+    for enc in order:
         day = dates[enc.index][0]
-        if diagnosed is not None and day < diagnosed and k < len(order) - 1:
+        if diagnosed is not None and day < diagnosed:
             skipped.append((enc, f"dated {day.isoformat()}, before the disease was diagnosed "
                                  f"({diagnosed.isoformat()}): not a visit of it"))
             continue
         members = [*patient, enc, *own[enc.index],
                    *(e for onset, e in shared_conditions if onset is None or onset <= day),
-                   *(loose_medications if k == len(order) - 1 else ())]
+                   *(loose_medications if enc is latest else ())]
         sub = ReadBundle(kind=bundle.kind, entries=sorted(members, key=lambda e: e.index), rejected={},
                          count=bundle.count)
         mapped = visit_map(sub, client=client)
-        carried = [e.index for e in own[enc.index] if e.index in mapped.targets]
-        if not carried and k < len(order) - 1:
-            skipped.append((enc, "carries no variable of Clinnova's data dictionary: not stored as a visit"))
-            continue
-        visits.append(mapped)
+        if any(e.index in mapped.targets for e in own[enc.index]) or (enc is latest and loose_medications):
+            visits.append(mapped)
+        else:
+            empty.append((enc, mapped))
+    if not visits and empty:
+        # Nothing of the dictionary anywhere: the latest Encounter is still the patient's visit, so the record
+        # (diagnosis, therapies) is kept and said to be unrankable rather than lost.
+        visits.append(empty.pop()[1])
+    skipped += [(enc, "carries no variable of Clinnova's data dictionary: not stored as a visit")
+                for enc, _ in empty]
     for enc, why in skipped:
         notes[enc.index] = [_noted(enc, f"not stored: the Encounter is {why}" if why.startswith("dated")
                                    else f"not stored: the Encounter {why}")]

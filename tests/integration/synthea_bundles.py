@@ -188,7 +188,7 @@ def _at(day: dt.date, minute: int = 0) -> str:
     return f"{day.isoformat()}T09:{minute:02d}:12-05:00"
 
 
-def synthea_record(disease: str, *, encounters: int = 12, every_days: int = 91) -> dict:
+def synthea_record(disease: str, *, encounters: int = 12, every_days: int = 91, dental_at: int = 5) -> dict:
     """A patient's whole record as Synthea's FHIR R4 exporter writes it (one transaction, urn:uuid references):
     the Patient, Organization, Practitioner and Location first, then per Encounter its vitals (8302-2 height,
     29463-7 weight, 39156-5 BMI), smoking status 72166-2 = 449868002, a blood pressure panel (85354-9, components
@@ -225,7 +225,7 @@ def synthea_record(disease: str, *, encounters: int = 12, every_days: int = 91) 
         }
         encounter_ref = {"reference": f"urn:uuid:{encounter['id']}"}
         resources.append(encounter)
-        if k == 5:  # a dental check-up: a Procedure and its Claim, nothing of the data dictionary
+        if k == dental_at:  # a dental check-up: a Procedure and its Claim, nothing of the data dictionary
             encounter["type"] = [_coding(SNOMED, "185345009", "Encounter for symptom (procedure)")]
             resources += [_procedure(patient_ref, encounter_ref, day), *_claim(patient_ref, encounter_ref, day)]
             continue

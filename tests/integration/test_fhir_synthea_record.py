@@ -75,6 +75,15 @@ def test_posting_the_same_record_again_changes_nothing(client, ehr_lu):
     assert statuses == {"200 OK"}
 
 
+def test_when_the_last_encounter_carries_nothing_the_latest_visit_with_data_is_scored(client, ehr_lu):
+    ehr, token = ehr_lu
+    record = synthea_record("ulcerative_colitis", encounters=10, dental_at=9)
+    assert post_bundle(client, token, record).status_code == 200
+    visits = list(Visit.objects.order_by("visit_date"))
+    assert len(visits) == 7 and visits[-1].visit_date < VISIT_DATE
+    assert list(ScoringJob.objects.values_list("visit_id", flat=True)) == [visits[-1].pk]
+
+
 def test_a_genuine_error_in_one_encounter_fails_the_whole_record_first(client, ehr_lu):
     ehr, token = ehr_lu
     record = synthea_record("rheumatoid_arthritis", encounters=10)
