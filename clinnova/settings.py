@@ -283,6 +283,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set a generated client sees, wherever the set appears.
+    "ENUM_NAME_OVERRIDES": {
+        "DiseaseEnum": "patients.dictionary.Disease",
+        "RecommendationStatusEnum": ["pending", "ready", "failed", "no_active_model"],
+        "ImportStatusEnum": "doors.bulk.models.ImportStatus",
+    },
 }
 
 # Throttle counters (and any other cache use) live in Redis when there is one, shared by all workers.

@@ -1,5 +1,6 @@
 """REST API for model admins: list, upload, inspect and activate model versions."""
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +14,6 @@ from rest_framework.response import Response
 
 from clinnova.access import MODEL_ADMIN, has_role
 from clinnova.audit import Actor
-from django.conf import settings
 from patients.dictionary import Disease
 from recommendations.models import ModelVersion
 from recommendations.registry import ReasonRequired, RegistryError, model_version_activate, model_version_upload
@@ -44,7 +44,7 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
-# --- the published shapes (OpenAPI only: the views build plain dicts) ---
+# --- the published shapes: the views render through them, so schema and responses cannot drift ---
 
 
 class VersionOut(serializers.Serializer):
@@ -105,7 +105,9 @@ ID = OpenApiParameter("id", {"type": "integer", "minimum": 0}, OpenApiParameter.
 @extend_schema(
     methods=["POST"], operation_id="model_versions_upload", summary="Upload a model package; it is validated "
     "before it can be activated",
-    request={"multipart/form-data": UploadSerializer},
+    request={"multipart/form-data": {"type": "object", "required": ["file"], "additionalProperties": False,
+                                     "properties": {"file": {"type": "string", "format": "binary",
+                                                             "description": "The model package (.clinnova)"}}}},
     responses={201: OpenApiResponse(VersionOut, description="Validated"),
                202: OpenApiResponse(VersionOut, description="Accepted: the booster checks and canary run as a job; "
                                                             "GET the version until its status is validated or "
@@ -126,7 +128,13 @@ def model_versions(request):
                 return Response({"code": "invalid", "message": f"disease '{disease}' must be one of "
                                  + ", ".join(Disease.values)}, status=400)
             qs = qs.filter(disease=disease)
-        return Response({"results": [version_payload(v) for v in qs]})
+        return Response(VersionListOut({"results": [version_payload(v) for v in qs]}).data)
+    unknown = sorted(set(request.data) - {"file"})
+    if unknown:
+        # As on the JSON API: a misspelt field is an error, not silently ignored.
+        return Response({"code": "invalid", "message": f"'{unknown[0]}' is not a field of this upload; send only "
+                         "the multipart field 'file'.",
+                         "errors": {name: ["is not a field of this request"] for name in unknown}}, status=400)
     form = UploadSerializer(data=request.data)
     if not form.is_valid():
         return Response({"code": "invalid", "message": "Send the model package as the multipart field 'file'.",
@@ -138,7 +146,7 @@ def model_versions(request):
     version = model_version_upload(data=upload.read(), filename=upload.name, actor=Actor.from_request(request))
     code = {"rejected": status.HTTP_422_UNPROCESSABLE_ENTITY,
             "validating": status.HTTP_202_ACCEPTED}.get(version.status, status.HTTP_201_CREATED)
-    response = Response(version_payload(version), status=code)
+    response = Response(VersionOut(version_payload(version)).data, status=code)
     if code == status.HTTP_202_ACCEPTED:
         response["Location"] = reverse("api-model-version", args=[version.pk])
     return response
@@ -149,7 +157,7 @@ def model_versions(request):
 @api_view(["GET"])
 @permission_classes([IsModelAdmin])
 def model_version_detail(request, pk: int):
-    return Response(version_payload(get_object_or_404(ModelVersion.objects.defer("package"), pk=pk)))
+    return Response(VersionOut(version_payload(get_object_or_404(ModelVersion.objects.defer("package"), pk=pk))).data)
 
 
 class ActivateIn(serializers.Serializer):
@@ -181,4 +189,4 @@ def model_version_activate_view(request, pk: int):
     except RegistryError as exc:
         return Response({"code": "not_activatable", "message": str(exc)}, status=409)
     version.refresh_from_db()
-    return Response({**version_payload(version), "rescore": {"id": run.pk, **run.progress()}})
+    return Response(ActivatedOut({**version_payload(version), "rescore": {"id": run.pk, **run.progress()}}).data)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from doors.api import contract
+from doors.api.responses import ScalarField
+from patients.dates import EARLIEST_YEAR
 from patients.dictionary import Disease
 from patients.models import Outcome, Sex
+from recommendations.selectors import FAILED, NO_ACTIVE_MODEL, PENDING, READY
 
 
 def _choice(choices, **kwargs) -> serializers.ChoiceField:
@@ -33,17 +39,29 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
+@extend_schema_field({"type": "string", "enum": contract.drug_enum(),
+                      "description": "ATC code (current, pre-2024 or older) or INN name from the drug catalogue "
+                                     "(GET /api/v1/dictionary/)"})
+class DrugField(serializers.CharField):
+    """Resolved against the catalogue by the visit service, which names the field and value it refuses."""
+
+
+@extend_schema_field({"type": "integer", "minimum": EARLIEST_YEAR, "maximum": dt.date.today().year})
+class BirthYearField(serializers.IntegerField):
+    """The range is the visit service's (patients.services), which names the year it refuses."""
+
+
 class PatientIn(StrictSerializer):
     id = serializers.CharField(max_length=100, help_text="The EHR's pseudonymous patient id")
     sex = _choice(Sex.choices)
-    birth_year = serializers.IntegerField()
+    birth_year = BirthYearField(help_text="An age of 0 to 120 at the visit")
     diagnosed_on = serializers.DateField(required=False, allow_null=True)
 
 
 class TherapyIn(StrictSerializer):
     """A therapy line: sent again with a stop (and its reason) when the drug stops; a restart is a new start."""
 
-    drug = serializers.CharField(max_length=100, help_text="ATC code (current or pre-2024) or INN name")
+    drug = DrugField(max_length=100)
     start = serializers.DateField()
     stop = serializers.DateField(required=False, allow_null=True, default=None,
                                  help_text="Empty while the drug is taken; not after the visit date")
@@ -102,21 +120,35 @@ def _scalar(value) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
 
 
-def _measurements(help_text: str) -> serializers.DictField:
+@extend_schema_field(contract.measurements_schema())
+class MeasurementsField(serializers.DictField):
+    """Shape only: the data dictionary judges names, values and units and names each one it refuses."""
+
+
+@extend_schema_field(contract.measurements_schema(group="safety"))
+class ComorbiditiesField(MeasurementsField):
+    pass
+
+
+def _measurements(field_class, help_text: str) -> serializers.DictField:
     # allow_null on the child: null means "not measured", which the dictionary drops.
-    return serializers.DictField(child=MeasurementValue(allow_null=True), required=False, default=dict,
-                                 help_text=help_text)
+    return field_class(child=MeasurementValue(allow_null=True), required=False, default=dict, help_text=help_text)
 
 
 class AmendIn(StrictSerializer):
-    date = serializers.DateField(help_text="Visit date (ISO 8601)")
-    measurements = _measurements(MEASUREMENTS_HELP)
-    comorbidities = _measurements('Dictionary variables of group "safety" only, in the same form as measurements')
+    date = serializers.DateField(help_text="Visit date (ISO 8601), not after today")
+    measurements = _measurements(MeasurementsField, MEASUREMENTS_HELP + " Only variables recorded for the visit's "
+                                 "disease; derived variables (age, disease duration, prior therapies) are computed "
+                                 "from the record and refused.")
+    comorbidities = _measurements(ComorbiditiesField, 'Dictionary variables of group "safety" only, in the same form '
+                                  "as measurements, and not also in measurements")
 
 
 class VisitIn(AmendIn):
     # No "/": the id is a path segment of PUT /api/v1/visits/{visit_id}.
-    visit_id = serializers.RegexField(r"^[^/]+$", max_length=100, help_text="The EHR's visit id: the idempotency key",
+    # Trimmed, not blank, no NUL (as every text field), and no "/".
+    visit_id = serializers.RegexField(r"^[^/\x00]*[^/\s\x00][^/\x00]*$", max_length=100,
+                                      help_text="The EHR's visit id: the idempotency key",
                                       error_messages={"invalid": "must not contain '/'"})
     patient = PatientIn()
     disease = _choice(Disease.choices)
@@ -124,8 +156,8 @@ class VisitIn(AmendIn):
 
 
 class RecommendationLink(serializers.Serializer):
-    url = serializers.CharField()
-    status = serializers.CharField()
+    url = serializers.CharField(help_text="GET it until status is no longer pending")
+    status = serializers.ChoiceField(choices=[(s, s) for s in (PENDING, READY, FAILED, NO_ACTIVE_MODEL)])
 
 
 class VisitOut(serializers.Serializer):
@@ -167,13 +199,21 @@ class DiagnosisOut(serializers.Serializer):
     diagnosed_on = serializers.DateField()
 
 
+class ScoreOut(serializers.Serializer):
+    label = serializers.CharField()
+    value = serializers.FloatField()
+    category = serializers.CharField()
+    category_label = serializers.CharField()
+
+
 class PatientVisitOut(serializers.Serializer):
     id = serializers.UUIDField()
     visit_id = serializers.SerializerMethodField(help_text="Your visit id, when your system sent the visit")
     date = serializers.DateField(source="visit_date")
     disease = serializers.CharField()
-    measurements = serializers.DictField()
-    scores = serializers.DictField()
+    measurements = serializers.DictField(child=ScalarField(allow_null=True),
+                                         help_text="Keyed by data dictionary name, in the dictionary's unit")
+    scores = serializers.DictField(child=ScoreOut(), help_text="Derived scores (DAS28, HBI, ...) keyed by name")
     activity_score = serializers.FloatField(allow_null=True)
     activity_label = serializers.CharField()
     activity_category = serializers.CharField()

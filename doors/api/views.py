@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinnova.audit import Actor, audit_record
+from doors.api import responses
 from doors.api import serializers as s
 from doors.api.auth import EHRClientThrottle, EHRTokenAuthentication, IsEHRClient
 from doors.api.ingest import ehr_visit_amend, ehr_visit_ingest, visit_body
@@ -24,7 +24,7 @@ from recommendations import rules_catalogue
 from recommendations.selectors import recommendation_payload
 
 # The published contract does not change while the process runs: build it once.
-DICTIONARY = {
+DICTIONARY = responses.DictionaryOut({
     "variables": [v.as_dict() for v in dictionary.VARIABLES],
     "drugs": [d.as_dict() for d in drugs.DRUGS],
     "diseases": [
@@ -34,7 +34,7 @@ DICTIONARY = {
     ],
     # The safety rules and licensed indications every recommendation's flags come from, with their sources.
     **rules_catalogue.published(),
-}
+}).data
 
 
 def _error(description: str, serializer=s.ErrorOut) -> OpenApiResponse:
@@ -52,14 +52,16 @@ BODY_ERRORS = {
 }
 
 
-@extend_schema(summary="The data dictionary: variables, candidate drugs and diseases with their codes, and the safety "
-                       "rules and licensed indications with their sources",
-               responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The contract every door reads")})
 class DictionaryView(APIView):
     # Public and read-only: it is the contract an integrator reads before holding a token.
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
 
+    @extend_schema(operation_id="dictionary_retrieve",
+                   summary="The data dictionary: variables, candidate drugs and diseases with their codes, and the "
+                           "safety rules and licensed indications with their sources",
+                   responses={200: OpenApiResponse(responses.DictionaryOut,
+                                                   description="The contract every door reads")})
     def get(self, request):
         return Response(DICTIONARY, headers={"Cache-Control": "public, max-age=3600"})
 
@@ -84,7 +86,7 @@ class EHRView(APIView):
 
 class VisitsView(EHRView):
     @extend_schema(
-        summary="Store a visit (idempotent per visit_id)",
+        operation_id="visit_create", summary="Store a visit (idempotent per visit_id)",
         request=s.VisitIn,
         responses={
             201: OpenApiResponse(s.VisitOut, description="Stored; scoring has been queued"),
@@ -104,6 +106,7 @@ class VisitsView(EHRView):
 
 class VisitView(EHRView):
     @extend_schema(
+        operation_id="visit_amend",
         summary="Amend a visit this client sent: new date and measurements; the previous content is kept as a revision",
         request=s.AmendIn,
         responses={200: s.AmendedVisitOut, 404: _error("This client never sent this visit_id"), **BODY_ERRORS},
@@ -123,6 +126,7 @@ class VisitView(EHRView):
 
 class PatientView(EHRView):
     @extend_schema(
+        operation_id="patient_retrieve",
         summary="A patient of this client's site: diagnoses, visits with measurements and scores, therapy lines, "
                 "and the state today (each value with its date and whether it is current, expired or unknown)",
         responses={200: s.PatientOut, 401: UNAUTHORIZED, 404: _error("No such patient at this client's site"),
@@ -143,12 +147,12 @@ class PatientView(EHRView):
 
 class RecommendationView(EHRView):
     @extend_schema(
+        operation_id="recommendation_retrieve",
         summary="The recommendation of a visit: status and, when ready, ranked drugs with probability, safety flags "
                 "and SHAP values (trained on synthetic data, not for clinical use)",
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="status is pending, ready, failed or "
-                                        "no_active_model; when ready: model_version, drugs[rank, atc, name, class, "
-                                        "probability, contraindicated, flags, shap[feature, label, value, text, shap]], "
-                                        "base_value, missing, notice"),
+        responses={200: OpenApiResponse(responses.RecommendationOut,
+                                        description="status is pending, ready, failed or no_active_model; the drugs, "
+                                                    "model version and SHAP values once ready"),
                    401: UNAUTHORIZED, 404: _error("No such visit at this client's site"), 429: THROTTLED},
     )
     def get(self, request, visit_uuid):
@@ -160,11 +164,12 @@ class RecommendationView(EHRView):
             raise exceptions.NotFound("No such visit at your site.")
         audit_record(actor=actor, action="recommendation_read", obj=visit, patient_id=visit.patient_id,
                      site_code=visit.site.code, detail={"via": "api"})
-        return Response(recommendation_payload(visit))
+        return Response(responses.render_recommendation(recommendation_payload(visit)))
 
 
 class OutcomeView(EHRView):
     @extend_schema(
+        operation_id="outcome_record",
         summary="Record the outcome at the model's horizon of the decision taken at a visit this client sent, "
                 "when the later visits cannot decide it (e.g. the assessment was not sent as a visit)",
         request=s.OutcomeIn,

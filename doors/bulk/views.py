@@ -18,6 +18,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from doors.api.errors import PayloadTooLarge
+from doors.api.responses import ImportOut
+from doors.api.serializers import ErrorOut
 from doors.api.views import THROTTLED, UNAUTHORIZED, EHRView
 from doors.bulk.models import ImportFormat, ImportJob, ImportStatus
 from doors.bulk.service import import_create
@@ -47,7 +49,7 @@ class _Bounded:
 
 def import_status(job: ImportJob) -> dict:
     url = reverse("ehr_api:import", args=[job.pk])
-    return {
+    return ImportOut({
         "id": str(job.pk), "status": job.status, "format": job.format,
         "progress": {"done": job.cursor, "total": job.total},
         "visits": {"stored": job.stored, "already_stored": job.existing, "rejected": job.rejected,
@@ -56,7 +58,10 @@ def import_status(job: ImportJob) -> dict:
         "status_url": url,
         "report_url": reverse("ehr_api:import-report", args=[job.pk]),
         "created_at": job.created_at, "finished_at": job.finished_at,
-    }
+    }).data
+
+
+NOT_FOUND = OpenApiResponse(ErrorOut, description="No such import at this client's site")
 
 
 class ImportsView(EHRView):
@@ -67,14 +72,15 @@ class ImportsView(EHRView):
         super(EHRView, self).initial(request, *args, **kwargs)
 
     @extend_schema(
+        operation_id="import_create",
         summary="Import a site's history: NDJSON of visits (application/x-ndjson, one VisitIn per line) or of "
                 "FHIR R4 resources (application/fhir+ndjson: Patient, Encounter, Observation, Condition, "
                 "MedicationStatement); idempotent per visit id like POST /visits/; only each patient's latest "
                 "visit is scored",
         request={"application/x-ndjson": OpenApiTypes.BINARY, "application/fhir+ndjson": OpenApiTypes.BINARY},
-        responses={202: OpenApiResponse(OpenApiTypes.OBJECT, description="Accepted; poll status_url"),
-                   401: UNAUTHORIZED, 413: OpenApiResponse(description="Over BULK_IMPORT_MAX_BYTES"),
-                   415: OpenApiResponse(description="Not one of the NDJSON media types"), 429: THROTTLED},
+        responses={202: OpenApiResponse(ImportOut, description="Accepted; poll status_url"),
+                   401: UNAUTHORIZED, 413: OpenApiResponse(ErrorOut, description="Over BULK_IMPORT_MAX_BYTES"),
+                   415: OpenApiResponse(ErrorOut, description="Not one of the NDJSON media types"), 429: THROTTLED},
     )
     def post(self, request):
         media_type = request.content_type.split(";")[0].strip().lower()
@@ -107,9 +113,10 @@ def _job_for_client(request, job_id) -> ImportJob:
 
 
 class ImportView(EHRView):
-    @extend_schema(summary="An import's progress: 202 with X-Progress while it runs, 200 when done or failed",
-                   responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 401: UNAUTHORIZED,
-                              404: OpenApiResponse(description="No such import at this client's site")})
+    @extend_schema(operation_id="import_retrieve", summary="An import's progress: 202 with X-Progress while it runs, 200 when done or failed",
+                   responses={200: OpenApiResponse(ImportOut, description="Done or failed"),
+                              202: OpenApiResponse(ImportOut, description="Still running"), 401: UNAUTHORIZED,
+                              404: NOT_FOUND, 429: THROTTLED})
     def get(self, request, job_id):
         job = _job_for_client(request, job_id)
         body = import_status(job)
@@ -120,9 +127,12 @@ class ImportView(EHRView):
 
 
 class ImportReportView(EHRView):
-    @extend_schema(summary="The visits an import did not store, one JSON object per line (application/x-ndjson)",
-                   responses={200: OpenApiTypes.STR, 401: UNAUTHORIZED,
-                              404: OpenApiResponse(description="No such import at this client's site")})
+    @extend_schema(operation_id="import_report_retrieve", summary="The visits an import did not store, one JSON object per line (application/x-ndjson)",
+                   responses={(200, "application/x-ndjson"): OpenApiResponse(
+                                  OpenApiTypes.STR, description="One JSON object per line: line, lines, visit_id, "
+                                                                "code, message, errors"),
+                              (401, "application/json"): UNAUTHORIZED,
+                              (404, "application/json"): NOT_FOUND, (429, "application/json"): THROTTLED})
     def get(self, request, job_id):
         job = _job_for_client(request, job_id)
         rows = job.problems.order_by("unit").values("lines", "visit_id", "code", "message", "errors")

@@ -1,4 +1,9 @@
+import json
+
 from clinnova.models import AuditEvent
+from doors.api.responses import RecommendationOut, render_recommendation
+from patients.models import Visit
+from recommendations.selectors import recommendation_payload
 from tests.patients.api_helpers import auth, visit_body
 
 
@@ -42,3 +47,16 @@ def test_another_sites_client_gets_404_for_the_recommendation(client, ehr_lu, eh
     response = client.get(body["recommendation"]["url"], **auth(ehr_fr[1]))
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_the_recommendation_is_rendered_exactly_as_its_published_serializer_renders_it(
+        client, ehr_lu, ra_model, django_capture_on_commit_callbacks):
+    _, token = ehr_lu
+    with django_capture_on_commit_callbacks(execute=True):
+        body = post_visit(client, token)
+    served = client.get(body["recommendation"]["url"], **auth(token)).json()
+    reference = json.loads(json.dumps(RecommendationOut(recommendation_payload(Visit.objects.get())).data))
+    assert served == reference and served["drugs"][0]["shap"]
+    # A key the selector adds without declaring it in the schema does not reach a client.
+    payload = {**recommendation_payload(Visit.objects.get()), "undeclared": 1}
+    assert "undeclared" not in render_recommendation(payload)

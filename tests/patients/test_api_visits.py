@@ -235,3 +235,25 @@ def test_put_of_a_visit_id_this_client_never_sent_is_a_404(client, ehr_lu, ehr_f
     r = put(client, ehr_fr[1], "V-1", body)
     assert r.status_code == 404
     assert r.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("where", ["top", "patient", "therapy"])
+def test_post_refuses_an_unknown_key_naming_it_and_stores_nothing(client, ehr_lu, where):
+    body = visit_body()
+    {"top": body, "patient": body["patient"], "therapy": body["therapies"][0]}[where]["crp_value"] = 14
+    r = post(client, ehr_lu[1], body)
+    assert r.status_code == 400
+    field = {"top": "crp_value", "patient": "patient.crp_value", "therapy": "therapies[0].crp_value"}[where]
+    assert r.json()["errors"] == [{"field": field, "value": 14, "message": "is not a field of this request"}]
+    assert nothing_stored()
+
+
+def test_put_refuses_an_unknown_key_as_post_does_and_keeps_the_visit(client, ehr_lu):
+    _, token = ehr_lu
+    post(client, token, visit_body())
+    # The whole POST body sent again as an amendment: only date, measurements and comorbidities can change.
+    r = put(client, token, "V-1", {**visit_body(), "date": visit_body()["date"]})
+    assert r.status_code == 400
+    assert {e["field"] for e in r.json()["errors"]} == {"visit_id", "patient", "disease", "therapies"}
+    assert all(e["message"] == "is not a field of this request" for e in r.json()["errors"])
+    assert Visit.objects.get().version == 1
