@@ -247,6 +247,10 @@ EHR_API_MAX_BODY_BYTES = envint("EHR_API_MAX_BODY_BYTES", 256 * 1024)
 # A CDS Hooks call carries the EHR's prefetch: the service's template asks for at most 100 recent observations
 # (~1 KB each), so 1 MB leaves room for verbose EHRs; a larger call is answered 413 with a JSON reason.
 CDS_MAX_BODY_BYTES = envint("CDS_MAX_BODY_BYTES", 1024 * 1024)
+# A FHIR transaction may be a patient's whole record: Synthea writes one Bundle per patient with every Encounter,
+# Claim and ExplanationOfBenefit (a few MB for 40 encounters). 16 MB holds long records; JSON this size takes
+# about ten times its size in memory while it is read.
+FHIR_MAX_BODY_BYTES = envint("FHIR_MAX_BODY_BYTES", 16 * 1024 * 1024)
 # How far ahead a CDS client's JWT may expire. CDS Hooks 2.0 sets no maximum; its examples and the sandbox sign
 # tokens for 300 s. Longer-lived tokens widen a replay window (their jti is kept until exp): raise this only for
 # an EHR that signs longer lifetimes, never beyond an hour.

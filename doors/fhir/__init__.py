@@ -2,8 +2,8 @@
 
     GET  /fhir/metadata                          CapabilityStatement (public): exactly the interactions below
     POST /fhir  (or /fhir/)                      transaction or batch Bundle of Patient, Encounter, Observation,
-                                                 Condition, MedicationStatement, MedicationRequest: one Bundle is
-                                                 one visit
+                                                 Condition, MedicationStatement, MedicationRequest: a batch is one
+                                                 visit; a transaction is one visit per Encounter (a whole record)
     GET  /fhir/Patient/<id>                      Clinnova's id (a response's location) or the EHR's own Patient.id
     GET  /fhir/Encounter/<id>                    the visit a response's location names
     GET  /fhir/RiskAssessment/<id>               the current recommendation of that visit (a searchset's fullUrl)
@@ -23,14 +23,35 @@ element as a FHIRPath expression (`Bundle.entry[2].resource.valueQuantity.code`)
 anything can be stored (exactly one Patient and one Encounter) comes first; nothing is stored:
 
     400  not a Bundle we can read: malformed JSON, fhir.resources validation, Bundle.type other than
-         transaction or batch, not exactly one Patient and one Encounter, and in a transaction an unsupported
-         resource or request method or a reference that does not resolve inside the Bundle
+         transaction or batch, not exactly one Patient (and in a batch one Encounter), two Encounters with one
+         visit id, and in a transaction a request method other than POST or PUT or a reference that does not
+         resolve inside the Bundle
     422  valid FHIR that the data dictionary cannot accept: an unknown LOINC, SNOMED CT or ICD-10 code, a unit
          that does not convert, a value out of range, a missing visit date or birth date
     409  the Encounter was stored before with different content (amend it with PUT /api/v1/visits/<id>)
-    401, 406, 413, 415, 429 as for the JSON API
+    401, 406, 415, 429 as for the JSON API; 413 over FHIR_MAX_BODY_BYTES (16 MB: a whole record)
 
-A transaction is all or nothing. A batch answers each entry on its own (R4 http.html#brules): an entry of a type
+A transaction is a patient's record as an EHR or Synthea exports it (R4 http.html 3.1.0.11.2 "Transaction
+Processing Rules": "servers SHALL either accept all actions and return a 200 OK, along with a response bundle ...
+or reject all resources and return an HTTP 400 or 500 type response"). Clinnova keeps no record of most of what
+such a record holds. Creating a resource of a type it does not use (Claim, ExplanationOfBenefit, Provenance,
+Immunization, Procedure, DiagnosticReport, CarePlan, Organization, Practitioner, Location, ...), or an Observation
+or Condition whose code is not in the data dictionary (or a variable not recorded for the disease, or one derived
+from the record), is an action the server can accept by keeping nothing: the entry is answered `200 OK` with an
+informational OperationOutcome "not stored: ..." and is not validated further. Refusing the whole record for it
+would make every real export fail. Whatever is used is still all or nothing: a bad reference, a unit that does not
+convert, a value out of range fails the transaction, the issue that matters first.
+
+Several Encounters (visits_map in visit_mapping.py): each Encounter becomes a visit dated at its period.start,
+with the Observations, Conditions and medications that reference it (an Observation without an encounter goes to
+the Encounter whose period holds its effective date). A diagnosis or comorbidity belongs to the patient: its
+Condition goes with every visit from its onset on. Encounters before the disease was diagnosed, and Encounters
+that carry nothing of the data dictionary, are not stored as visits (said in their response entry). The visits
+are stored as history and only the patient's latest visit is scored, as the bulk import does
+(recommendations.jobs.scoring_held, latest_visits_score). Each visit keeps its Encounter id as its idempotency key:
+posting the same record again stores nothing new and scores nothing again.
+
+A batch answers each entry on its own (R4 http.html#brules): an entry of a type
 or method not read, or with a reference outside the Bundle, gets 400; an Observation, Condition or medication
 that cannot be mapped gets 422 with its OperationOutcome; the rest of the visit is stored. Problems with the
 Patient, the Encounter or the disease fail the whole batch, which is then no visit. A medication that is not in

@@ -6,7 +6,7 @@ is looked up in the data dictionary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
@@ -57,6 +57,9 @@ class ReadBundle:
     # each batch entry on its own (http.html#brules), so these get their own error and the rest is stored.
     rejected: dict[int, list[Issue]]
     count: int  # entries in the request: the response has one per request entry
+    # Transaction entries of a resource type Clinnova keeps no record of (Claim, Provenance, Immunization, ...):
+    # acknowledged with an informational outcome, never stored, never validated further (see doors/fhir/__init__).
+    acknowledged: dict[int, list[Issue]] = field(default_factory=dict)
 
     def of_type(self, resource_type: str) -> list[Entry]:
         return [e for e in self.entries if e.type == resource_type]
@@ -71,18 +74,21 @@ def bundle_read(raw: Any) -> ReadBundle:
         raise FHIRError(400, [Issue("structure", f"Bundle.type is {raw.get('type')!r}: only transaction and "
                                     "batch Bundles are accepted", "Bundle.type")])
     batch = raw["type"] == "batch"
-    entries, rejected = _entries_check(raw.get("entry"), batch=batch)
-    _structure_validate(raw, skip=set(rejected))
+    entries, rejected, acknowledged = _entries_check(raw.get("entry"), batch=batch)
+    _structure_validate(raw, skip=set(rejected) | set(acknowledged))
     for index, issues in _references_check(entries, batch=batch).items():
         rejected[index] = issues
     entries = [e for e in entries if e.index not in rejected]
-    return ReadBundle(kind=raw["type"], entries=entries, rejected=rejected, count=len(raw["entry"]))
+    return ReadBundle(kind=raw["type"], entries=entries, rejected=rejected, count=len(raw["entry"]),
+                      acknowledged=acknowledged)
 
 
-def _entries_check(raw_entries: Any, *, batch: bool) -> tuple[list[Entry], dict[int, list[Issue]]]:
+def _entries_check(raw_entries: Any, *, batch: bool) -> tuple[list[Entry], dict[int, list[Issue]],
+                                                                dict[int, list[Issue]]]:
     if not isinstance(raw_entries, list) or not raw_entries:
         raise FHIRError(400, [Issue("required", "the Bundle has no entries", "Bundle.entry")])
     issues: dict[int, list[Issue]] = {}
+    acknowledged: dict[int, list[Issue]] = {}
     entries = []
     for i, raw in enumerate(raw_entries):
         raw = raw if isinstance(raw, dict) else {}
@@ -92,25 +98,41 @@ def _entries_check(raw_entries: Any, *, batch: bool) -> tuple[list[Entry], dict[
         if not isinstance(resource, dict):
             issues[i] = [Issue("required", "every entry needs a resource", f"Bundle.entry[{i}].resource", label)]
             continue
+        method = request.get("method") if isinstance(request, dict) else None
+        kind = resource.get("resourceType")
+        if kind not in SUPPORTED and not batch and method in METHODS and isinstance(kind, str) and kind:
+            # R4 http.html#transaction: the server accepts all actions or rejects all. Creating a resource of a
+            # type this server keeps no record of is an action it can accept: it says so and stores nothing.
+            acknowledged[i] = [Issue("informational", f"not stored: {kind[:60]} is not used by Clinnova",
+                                     f"Bundle.entry[{i}].resource", label, severity="information")]
+            continue
         if resource.get("resourceType") not in SUPPORTED:
             issues[i] = [Issue("not-supported", f"{resource.get('resourceType')!r} is not read here; a Bundle "
                                f"holds {', '.join(SUPPORTED)}", f"Bundle.entry[{i}].resource", label)]
             continue
-        method = request.get("method") if isinstance(request, dict) else None
         if method not in METHODS:
             issues[i] = [Issue("not-supported", f"request.method {method!r}: entries are created with POST "
                                "(or PUT)", f"Bundle.entry[{i}].request.method", label)]
             continue
         entries.append(Entry(i, full_url, resource))
-    # The rule that decides whether anything can be stored comes first: a whole record (a history of 39
-    # encounters) is told that, not first the hundreds of entries of types that are not read.
+    # The rule that decides whether anything can be stored comes first, not the entries that are not read.
+    # A transaction may carry a patient's whole record (Synthea writes 39 Encounters in one): each Encounter
+    # becomes a visit (doors/fhir/visit_mapping.visits_map). A batch is one visit.
     counts = {t: sum(1 for e in entries if e.type == t) for t in ("Patient", "Encounter")}
-    shape = [Issue("structure", f"a Bundle is one visit: it needs exactly one {resource_type} (found {n}); send "
-                   "a patient's history as one Bundle per Encounter", "Bundle.entry")
-             for resource_type, n in counts.items() if n != 1]
+    shape = []
+    if counts["Patient"] != 1:
+        shape.append(Issue("structure", f"a Bundle is one patient's record: it needs exactly one Patient (found "
+                           f"{counts['Patient']})", "Bundle.entry"))
+    if batch and counts["Encounter"] != 1:
+        shape.append(Issue("structure", f"a batch Bundle is one visit: it needs exactly one Encounter (found "
+                           f"{counts['Encounter']}); send a patient's history as a transaction, or as one Bundle "
+                           "per Encounter", "Bundle.entry"))
+    elif counts["Encounter"] == 0:
+        shape.append(Issue("structure", "a transaction needs at least one Encounter (found 0): each Encounter of "
+                           "the patient is a visit", "Bundle.entry"))
     if shape or (issues and not batch):
         raise FHIRError(400, shape + [i for index in sorted(issues) for i in issues[index]])
-    return entries, issues
+    return entries, issues, acknowledged
 
 
 def _structure_validate(raw: dict, *, skip: set[int]) -> None:

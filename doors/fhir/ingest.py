@@ -10,10 +10,11 @@ from doors.api.errors import Conflict
 from doors.api.ingest import Received, ehr_visit_ingest
 from doors.fhir.bundle import bundle_read
 from doors.fhir.errors import FHIRError, Issue, operation_outcome
-from doors.fhir.visit_mapping import MappedVisit, visit_map
+from doors.fhir.visit_mapping import MappedVisit, RecordMapped, visit_map, visits_map
 from patients.dictionary import DictionaryError, FieldError
 from patients.models import EHRClient, Visit, VisitSource
 from patients.selectors import patient_for_client
+from recommendations.jobs import latest_visits_score, scoring_held
 
 
 def fhir_bundle_ingest(*, client: EHRClient, raw: Any, actor) -> dict:
@@ -22,14 +23,29 @@ def fhir_bundle_ingest(*, client: EHRClient, raw: Any, actor) -> dict:
     Raises FHIRError (400 structure, 422 dictionary, 409 same visit id with other content); then nothing
     is stored.
     """
-    mapped = visit_map(bundle_read(raw), client=client)
+    bundle = bundle_read(raw)
+    if bundle.kind == "transaction" and len(bundle.of_type("Encounter")) > 1:
+        return _record_ingest(client=client, record=visits_map(bundle, client=client), actor=actor)
+    mapped = visit_map(bundle, client=client)
     patient = mapped.data["patient"]
-    patient_known = bool(
+    patient_known = _patient_known(client, patient)
+    with transaction.atomic():
+        received = _visit_ingest(client, mapped, actor)
+    return response_bundle(mapped, received, patient_known=patient_known)
+
+
+def _patient_known(client: EHRClient, patient: dict) -> bool:
+    return bool(
         (patient["id"] and patient_for_client(clients=[client], identifier=(client.identifier_system, patient["id"])))
         or (patient["fhir_id"] and patient_for_client(clients=[client], patient_id=patient["fhir_id"])))
+
+
+def _visit_ingest(client: EHRClient, mapped: MappedVisit, actor) -> Received:
+    """One mapped visit through the JSON door's service (inside the caller's transaction); FHIRError naming the
+    entry and element when the service refuses it."""
     try:
         with transaction.atomic():
-            received = ehr_visit_ingest(client=client, data=mapped.data, actor=actor, source=VisitSource.FHIR)
+            return ehr_visit_ingest(client=client, data=mapped.data, actor=actor, source=VisitSource.FHIR)
     except DictionaryError as exc:
         raise FHIRError(422, [_issue_for(mapped, e) for e in exc.errors]) from None
     except Conflict as exc:
@@ -37,7 +53,28 @@ def fhir_bundle_ingest(*, client: EHRClient, raw: Any, actor) -> dict:
         issues = [_issue_for(mapped, FieldError(f, None, "differs from the visit stored for this Encounter"),
                              code="conflict") for f in differing]
         raise FHIRError(409, [Issue("conflict", str(exc.detail), "Bundle.entry")] + issues) from None
-    return response_bundle(mapped, received, patient_known=patient_known)
+
+
+def _record_ingest(*, client: EHRClient, record: RecordMapped, actor) -> dict:
+    """A patient's record (several Encounters) as visits, all or none. As the bulk import does, the visits are
+    stored as history and only the patient's latest visit is scored (recommendations.jobs.latest_visits_score),
+    which a re-post finds already scored: it changes nothing."""
+    patient_known = _patient_known(client, record.visits[0].data["patient"])
+    with transaction.atomic():
+        with scoring_held():
+            received = [_visit_ingest(client, mapped, actor) for mapped in record.visits]
+        latest_visits_score([received[-1].key.visit.patient_id])
+    answers: dict[int, dict] = {}
+    for mapped, got in zip(record.visits, received):
+        for index, entry in enumerate(response_bundle(mapped, got, patient_known=patient_known)["entry"]):
+            if index in mapped.targets or (index in mapped.notes and index not in answers):
+                answers.setdefault(index, entry)
+    for index, issues in record.notes.items():
+        answers.setdefault(index, {"response": {"status": "200 OK", "outcome": operation_outcome(issues)}})
+    entries = [answers.get(index) or {"response": {"status": "200 OK", "outcome": operation_outcome([Issue(
+        "informational", "not stored: nothing in this entry is used by Clinnova", severity="information")])}}
+        for index in range(record.count)]
+    return {"resourceType": "Bundle", "type": f"{record.kind}-response", "entry": entries}
 
 
 def _issue_for(mapped: MappedVisit, error: FieldError, *, code: str = "value") -> Issue:
@@ -59,6 +96,12 @@ def response_bundle(mapped: MappedVisit, received: Received, *, patient_known: b
     entries = []
     by_index = {e.index: e for e in mapped.entries}
     for index in range(mapped.count):
+        if index in mapped.notes and index not in mapped.targets:
+            entries.append({"response": {"status": "200 OK", "outcome": operation_outcome(mapped.notes[index])}})
+            continue
+        if index not in by_index and index not in mapped.rejected:
+            entries.append({})  # not part of this visit (another Encounter of the same record)
+            continue
         if index in mapped.rejected:
             issues = mapped.rejected[index]
             unreadable = any(i.code in ("not-supported", "structure", "required", "not-found") for i in issues) \
@@ -67,9 +110,6 @@ def response_bundle(mapped: MappedVisit, received: Received, *, patient_known: b
                                          "outcome": operation_outcome(issues)}})
             continue
         e = by_index[index]
-        if index in mapped.notes:
-            entries.append({"response": {"status": "200 OK", "outcome": operation_outcome(mapped.notes[index])}})
-            continue
         kind, key = mapped.targets.get(e.index, (e.type, ""))
         response: dict = {"status": "200 OK" if kind == "Patient" and patient_known else status}
         location = _location(kind, key, visit)

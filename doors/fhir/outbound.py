@@ -34,10 +34,14 @@ def capability_statement() -> dict:
         "format": ["json"],
         "rest": [{
             "mode": "server",
-            "documentation": "One Bundle is one visit: exactly one Patient and one Encounter (period.start is the "
+            "documentation": "A batch is one visit: exactly one Patient and one Encounter (period.start is the "
                              "visit date; its id is the idempotency key shared with POST /api/v1/visits/). "
+                             "A transaction is one patient's record: each Encounter that carries data of the "
+                             "dictionary is a visit, and only the latest is scored. "
                              "A batch answers each entry on its own (an entry that cannot be used gets its own "
-                             "status and OperationOutcome); a transaction is all or nothing. "
+                             "status and OperationOutcome); a transaction is all or nothing, and acknowledges "
+                             "with 200 and an informational outcome the entries of types or codes Clinnova does "
+                             "not use (nothing of them is stored). "
                              "Errors: 400 unreadable Bundle, 422 codes or values the data dictionary refuses, "
                              "409 the Encounter was stored with other content, 406 a format other than JSON; "
                              "each issue names the entry and element.",

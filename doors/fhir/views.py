@@ -44,13 +44,18 @@ class FHIRJSONRenderer(JSONRenderer):
 
 class FHIRJSONParser(BoundedJSONParser):
     media_type = "application/fhir+json"
+    limit_setting = "FHIR_MAX_BODY_BYTES"
+
+
+class FHIRPlainJSONParser(BoundedJSONParser):
+    limit_setting = "FHIR_MAX_BODY_BYTES"
 
 
 class FHIRView(APIView):
     authentication_classes = [EHRTokenAuthentication]
     permission_classes = [IsEHRClient]
     throttle_classes = [EHRClientThrottle]
-    parser_classes = [FHIRJSONParser, BoundedJSONParser]
+    parser_classes = [FHIRJSONParser, FHIRPlainJSONParser]
     renderer_classes = [FHIRJSONRenderer, JSONRenderer]
 
     def initial(self, request, *args, **kwargs):
@@ -62,7 +67,7 @@ class FHIRView(APIView):
                                            f"(_format=json or application/fhir+json)")
         super().initial(request, *args, **kwargs)  # authentication, permission and throttling come first
         if request.method == "POST":
-            body_limit_check(request)
+            body_limit_check(request, "FHIR_MAX_BODY_BYTES")
             if request.content_type.split(";")[0].strip().lower() not in MEDIA_TYPES:
                 raise exceptions.UnsupportedMediaType(request.content_type or "(none)")
 

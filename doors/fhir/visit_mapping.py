@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from doors.fhir import codes
-from doors.fhir.bundle import Entry, ReadBundle
+from doors.fhir.bundle import REFERENCES, Entry, ReadBundle
 from doors.fhir.errors import FHIRError, Issue
-from doors.fhir.observations import MappingError, date_of, observation_read
+from doors.fhir.observations import MappingError, date_of, effective_date, observation_read, variable_of
 from patients import dictionary, drugs
 from patients.dictionary import DISEASE_CODES, DictionaryError, Kind
 from patients.diseases import SNOMED_DISEASE, disease_of_icd10
@@ -48,7 +48,8 @@ class MappedVisit:
 class _Collector:
     """Issues sorted into those that fail the whole Bundle and those a batch answers per entry."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, transaction: bool = False) -> None:
+        self.transaction = transaction
         self.fatal: list[Issue] = []
         self.per_entry: dict[int, list[Issue]] = {}
         self.notes: dict[int, list[Issue]] = {}
@@ -60,10 +61,19 @@ class _Collector:
     def entry_fails(self, entry: Entry, issue: Issue) -> None:
         self.per_entry.setdefault(entry.index, []).append(issue)
 
+    def entry_unused(self, entry: Entry, issue: Issue) -> None:
+        """Data Clinnova does not use (a code outside the data dictionary, a variable not recorded for this
+        disease): acknowledged in a transaction, as a type it keeps no record of is; a batch answers it 422."""
+        if self.transaction:
+            self.notes.setdefault(entry.index, []).append(Issue("informational", f"not stored: {issue.diagnostics}",
+                                                                issue.expression, issue.entry, severity="information"))
+        else:
+            self.entry_fails(entry, issue)
+
 
 def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
     """The visit a Bundle describes, or FHIRError(422) listing every entry and element at fault."""
-    out = _Collector()
+    out = _Collector(transaction=bundle.kind == "transaction")
     [patient_entry] = bundle.of_type("Patient")
     [encounter_entry] = bundle.of_type("Encounter")
     mapped = MappedVisit(kind=bundle.kind, data={}, entries=bundle.entries)
@@ -78,10 +88,12 @@ def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
 
     if out.fatal or (bundle.kind == "transaction" and out.per_entry):
         rejected = [i for index in sorted(out.per_entry) for i in out.per_entry[index]]
-        raise FHIRError(422, out.fatal + rejected)
+        # Conditions acknowledged as not used explain a missing disease ("this coding is not one we read").
+        unused = [i for e in bundle.of_type("Condition") for i in out.notes.get(e.index, [])]
+        raise FHIRError(422, out.fatal + rejected + unused)
     mapped.rejected = {**bundle.rejected, **out.per_entry}
     mapped.count = bundle.count
-    mapped.notes = out.notes
+    mapped.notes = {**bundle.acknowledged, **out.notes}
     for index in out.per_entry:
         mapped.targets.pop(index, None)
     mapped.targets[patient_entry.index] = ("Patient", "")
@@ -263,9 +275,9 @@ def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
         if var is None:
             shown = ", ".join(f"{c.get('system', '?')}|{c.get('code', '?')}" for c in
                               (r.get("code") or {}).get("coding") or []) or "no coding"
-            out.entry_fails(e, e.issue("code", f"{shown} is neither a disease Clinnova scores (ICD-10 {ICD10_LIST} "
-                                       "or their SNOMED CT codes and sub-types) nor a comorbidity of the data dictionary",
-                                       code="code-invalid"))
+            out.entry_unused(e, e.issue("code", f"{shown} is neither a disease Clinnova scores (ICD-10 {ICD10_LIST} "
+                                        "or their SNOMED CT codes and sub-types) nor a comorbidity of the data "
+                                        "dictionary", code="code-invalid"))
         elif var.kind != Kind.BOOLEAN:
             out.entry_fails(e, e.issue("code", f"{var.label} needs its grade: send an Observation coded "
                                        f"{codes.VARIABLE}|{var.name}", code="code-invalid"))
@@ -298,6 +310,10 @@ def _arterial_event_add(e: Entry, r: dict, verification: str | None, comorbiditi
 
 
 def _comorbidity_add(e: Entry, var, value: Any, comorbidities: dict, mapped: MappedVisit, out: _Collector) -> None:
+    if comorbidities.get(var.name) == value:
+        # The same finding recorded again (at another encounter of the record): one statement, not a conflict.
+        mapped.targets[e.index] = ("Condition" if e.type == "Condition" else "Observation", var.name)
+        return
     if var.name in comorbidities:
         first, _ = mapped.fields[f"comorbidities.{var.name}"]
         out.entry_fails(e, e.issue("code", f"{var.label} is also given in {first.label}: send it once"))
@@ -310,6 +326,11 @@ def _comorbidity_add(e: Entry, var, value: Any, comorbidities: dict, mapped: Map
 def _observations_map(entries: list[Entry], disease: str | None, mapped: MappedVisit, measurements: dict,
                       comorbidities: dict, out: _Collector, *, visit_date: dt.date | None) -> None:
     for e in entries:
+        try:
+            variable_of(e.resource.get("code"))
+        except MappingError as exc:
+            out.entry_unused(e, e.issue(exc.element, str(exc), code=exc.code))
+            continue
         try:
             measured = observation_read(e.resource)
         except MappingError as exc:
@@ -325,12 +346,12 @@ def _observations_map(entries: list[Entry], disease: str | None, mapped: MappedV
         var = measured.variable
         element = f"{measured.element}.value" if measured.element == "valueQuantity" else measured.element
         if var.origin == dictionary.Origin.DERIVED:
-            out.entry_fails(e, e.issue("code", f"{var.label} is derived from the patient's record and cannot be "
+            out.entry_unused(e, e.issue("code", f"{var.label} is derived from the patient's record and cannot be "
                                        "posted", code="business-rule"))
             continue
         if disease is not None and not var.used_for(disease):
             used = ", ".join(sorted(str(d) for d in var.diseases))
-            out.entry_fails(e, e.issue("code", f"{var.label} is not recorded for {disease} (only for {used})",
+            out.entry_unused(e, e.issue("code", f"{var.label} is not recorded for {disease} (only for {used})",
                                        code="business-rule"))
             continue
         if var.name in measurements or var.name in comorbidities:
@@ -496,3 +517,128 @@ def _request_line(e: Entry, out: _Collector):
         return start, stop, Outcome.NOT_RECORDED, "status"
     out.entry_noted(e, f"status {status!r} is not a therapy the patient is or was on: not recorded as a therapy line")
     return None
+
+
+@dataclass
+class RecordMapped:
+    """A transaction carrying several Encounters (a patient's record): one MappedVisit per Encounter kept as a
+    visit, oldest first, and what became of the others."""
+    kind: str
+    count: int
+    visits: list[MappedVisit]
+    # Entries answered 200 with an informational outcome only: encounters not kept as visits and what they carried,
+    # observations dated in none of the encounters, and the entries the Bundle's reading acknowledged.
+    notes: dict[int, list[Issue]] = field(default_factory=dict)
+
+
+def _encounter_of(e: Entry, encounters: dict[str, Entry]) -> Entry | None:
+    element = next((el for el, target, _ in REFERENCES.get(e.type, ()) if target == "Encounter"), None)
+    ref = e.resource.get(element) if element else None
+    return encounters.get(ref.get("reference")) if isinstance(ref, dict) else None
+
+
+def _period_of(e: Entry) -> tuple[dt.date | None, dt.date | None]:
+    period = e.resource.get("period") or {}
+    start = date_of(period.get("start"))
+    return start, date_of(period.get("end")) or start
+
+
+def _noted(e: Entry, message: str) -> Issue:
+    return Issue("informational", message, e.path(), e.label, severity="information")
+
+
+def visits_map(bundle: ReadBundle, *, client: EHRClient) -> RecordMapped:
+    """A transaction with several Encounters as one visit per Encounter, each mapped by visit_map.
+
+    Each Encounter gets the Observations, Conditions and medications that reference it, and the Observations
+    without an encounter reference dated within its period. A diagnosis or a comorbidity belongs to the patient: a
+    Condition goes with every visit on or after its onset (else its encounter's date). A medication that names no
+    encounter goes with the latest visit. Encounters before the disease was diagnosed are not visits of it, and
+    an Encounter that carries nothing of the data dictionary is not kept as an empty visit: both are said.
+    FHIRError when any visit cannot be stored (the transaction is all or nothing).
+    """
+    patient = bundle.of_type("Patient")
+    encounters = bundle.of_type("Encounter")
+    by_ref: dict[str, Entry] = {}
+    for enc in encounters:
+        if enc.full_url:
+            by_ref[enc.full_url] = enc
+        if isinstance(enc.resource.get("id"), str):
+            by_ref[f"Encounter/{enc.resource['id']}"] = enc
+    seen: dict[str, Entry] = {}
+    for enc in encounters:
+        visit_id, _ = _encounter_map(enc, _Collector())
+        if visit_id in seen:
+            raise FHIRError(400, [enc.issue("id", f"the visit id {visit_id!r} is also the id of "
+                                            f"{seen[visit_id].label}: a resource appears in a transaction once (R4 "
+                                            "http.html#trules), and each Encounter is a visit", code="duplicate")])
+        if visit_id:
+            seen[visit_id] = enc
+    dates = {enc.index: _period_of(enc) for enc in encounters}
+    undated = [enc for enc in encounters if dates[enc.index][0] is None]
+    if undated:
+        raise FHIRError(422, [enc.issue("period.start", "the visit date is required as a full date (period.start)",
+                                        code="required") for enc in undated])
+    order = sorted(encounters, key=lambda enc: (dates[enc.index][0], enc.index))
+    own: dict[int, list[Entry]] = {enc.index: [] for enc in encounters}
+    shared_conditions: list[tuple[dt.date | None, Entry]] = []
+    loose_medications: list[Entry] = []
+    notes: dict[int, list[Issue]] = dict(bundle.acknowledged)
+    for e in bundle.entries:
+        if e.type in ("Patient", "Encounter"):
+            continue
+        encounter = _encounter_of(e, by_ref)
+        if e.type == "Condition":
+            r = e.resource
+            onset = date_of(r.get("onsetDateTime")) or date_of((r.get("onsetPeriod") or {}).get("start"))
+            shared_conditions.append((onset or (dates[encounter.index][0] if encounter else None), e))
+        elif encounter is not None:
+            own[encounter.index].append(e)
+        elif e.type == "Observation":
+            effective = effective_date(e.resource)
+            home = next((enc for enc in order if effective is not None
+                         and dates[enc.index][0] <= effective <= dates[enc.index][1]), None)
+            if home is None:
+                notes[e.index] = [_noted(e, "not stored: the Observation names no encounter and its date falls in "
+                                            "none of the Bundle's encounters")]
+            else:
+                own[home.index].append(e)
+        else:
+            loose_medications.append(e)
+    disease_onsets = [onset for onset, e in shared_conditions if _disease_of(e.resource.get("code") or {})]
+    diagnosed = min((d for d in disease_onsets if d is not None), default=None)
+    if diagnosed is not None and dates[order[-1].index][0] < diagnosed:
+        raise FHIRError(422, [Issue("business-rule", f"every Encounter is dated before the disease's onset "
+                                    f"({diagnosed.isoformat()}): none is a visit of it", "Bundle.entry")])
+    visits: list[MappedVisit] = []
+    empty: list[tuple[Entry, MappedVisit]] = []
+    skipped: list[tuple[Entry, str]] = []
+    latest = order[-1]
+    for enc in order:
+        day = dates[enc.index][0]
+        if diagnosed is not None and day < diagnosed:
+            skipped.append((enc, f"dated {day.isoformat()}, before the disease was diagnosed "
+                                 f"({diagnosed.isoformat()}): not a visit of it"))
+            continue
+        members = [*patient, enc, *own[enc.index],
+                   *(e for onset, e in shared_conditions if onset is None or onset <= day),
+                   *(loose_medications if enc is latest else ())]
+        sub = ReadBundle(kind=bundle.kind, entries=sorted(members, key=lambda e: e.index), rejected={},
+                         count=bundle.count)
+        mapped = visit_map(sub, client=client)
+        if any(e.index in mapped.targets for e in own[enc.index]) or (enc is latest and loose_medications):
+            visits.append(mapped)
+        else:
+            empty.append((enc, mapped))
+    if not visits and empty:
+        # Nothing of the dictionary anywhere: the latest Encounter is still the patient's visit, so the record
+        # (diagnosis, therapies) is kept and said to be unrankable rather than lost.
+        visits.append(empty.pop()[1])
+    skipped += [(enc, "carries no variable of Clinnova's data dictionary: not stored as a visit")
+                for enc, _ in empty]
+    for enc, why in skipped:
+        notes[enc.index] = [_noted(enc, f"not stored: the Encounter is {why}" if why.startswith("dated")
+                                   else f"not stored: the Encounter {why}")]
+        for e in own[enc.index]:
+            notes.setdefault(e.index, [_noted(e, f"not stored: its Encounter ({enc.label}) is not kept as a visit")])
+    return RecordMapped(kind=bundle.kind, count=bundle.count, visits=visits, notes=notes)

@@ -182,3 +182,150 @@ def multi_encounter_record(disease: str, encounters: int = 3) -> dict:
         more = synthea_bundle(disease, patient_id=patient["resource"]["id"], extras=True)
         bundle["entry"] += more["entry"][1:]
     return bundle
+
+
+def _at(day: dt.date, minute: int = 0) -> str:
+    return f"{day.isoformat()}T09:{minute:02d}:12-05:00"
+
+
+def synthea_record(disease: str, *, encounters: int = 12, every_days: int = 91, dental_at: int = 5) -> dict:
+    """A patient's whole record as Synthea's FHIR R4 exporter writes it (one transaction, urn:uuid references):
+    the Patient, Organization, Practitioner and Location first, then per Encounter its vitals (8302-2 height,
+    29463-7 weight, 39156-5 BMI), smoking status 72166-2 = 449868002, a blood pressure panel (85354-9, components
+    only) and a pain score, labs with their LOINC codes and UCUM units (CRP, haemoglobin, platelets, ALT, eGFR
+    33914-3, the disease's own), a DiagnosticReport, a Procedure or an Immunization, a Claim and its
+    ExplanationOfBenefit; the disease Condition and its MedicationRequests at the third encounter; a dental
+    encounter carrying nothing of the data dictionary; a Provenance last. Encounters are `every_days` apart, the
+    last on VISIT_DATE."""
+    spec = DISEASES[disease]
+    patient_id = _id()
+    base = synthea_bundle(disease, patient_id=patient_id)
+    patient = base["entry"][0]["resource"]
+    patient_ref = {"reference": f"urn:uuid:{patient_id}"}
+    org = {"resourceType": "Organization", "id": _id(), "active": True, "name": "BOSTON MEDICAL CENTER",
+           "identifier": [{"system": SYNTHEA, "value": "ef58ea08-d883-3957-8300-150554edc8fb"}]}
+    practitioner = {"resourceType": "Practitioner", "id": _id(), "active": True,
+                    "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "9999977894"}],
+                    "name": [{"family": "Hayes766", "given": ["Lavonda167"], "prefix": ["Dr."]}], "gender": "female"}
+    location = {"resourceType": "Location", "id": _id(), "status": "active", "name": "BOSTON MEDICAL CENTER",
+                "managingOrganization": {"reference": f"urn:uuid:{org['id']}"}}
+    resources: list[dict] = [patient, org, practitioner, location]
+    days = [VISIT_DATE - dt.timedelta(days=every_days * (encounters - 1 - k)) for k in range(encounters)]
+    diagnosis = days[2]
+    code, display = spec["condition"]
+    for k, day in enumerate(days):
+        encounter = {
+            "resourceType": "Encounter", "id": _id(), "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "type": [_coding(SNOMED, "185349003", "Encounter for check up (procedure)")],
+            "subject": patient_ref, "period": {"start": _at(day), "end": _at(day, 41)},
+            "participant": [{"individual": {"reference": f"urn:uuid:{practitioner['id']}"}}],
+            "location": [{"location": {"reference": f"urn:uuid:{location['id']}"}}],
+            "serviceProvider": {"reference": f"urn:uuid:{org['id']}"},
+        }
+        encounter_ref = {"reference": f"urn:uuid:{encounter['id']}"}
+        resources.append(encounter)
+        if k == dental_at:  # a dental check-up: a Procedure and its Claim, nothing of the data dictionary
+            encounter["type"] = [_coding(SNOMED, "185345009", "Encounter for symptom (procedure)")]
+            resources += [_procedure(patient_ref, encounter_ref, day), *_claim(patient_ref, encounter_ref, day)]
+            continue
+        observations = [
+            ("8302-2", "Body Height", 164.2, "cm", "vital-signs"),
+            ("29463-7", "Body Weight", round(72.0 + k * 0.4, 1), "kg", "vital-signs"),
+            ("39156-5", "Body mass index (BMI) [Ratio]", round((72.0 + k * 0.4) / 1.642 ** 2, 1), "kg/m2",
+             "vital-signs"),
+            ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported", 2, "{score}", "vital-signs"),
+            ("1988-5", "C reactive protein [Mass/volume] in Serum or Plasma", round(30.0 - 1.5 * (k % 16), 1), "mg/L",
+             "laboratory"),
+            ("718-7", "Hemoglobin [Mass/volume] in Blood", 12.4, "g/dL", "laboratory"),
+            ("777-3", "Platelets [#/volume] in Blood by Automated count", 301.5, "10*3/uL", "laboratory"),
+            ("1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma", 24.0, "U/L",
+             "laboratory"),
+            ("33914-3", "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or "
+             "Blood by Creatinine-based formula (MDRD)", 88.1, "mL/min/{1.73_m2}", "laboratory"),
+        ] + [(loinc, text, value, unit, "laboratory") for loinc, text, value, unit in spec["labs"]]
+        obs = [{**_observation(patient_ref, encounter_ref, loinc, text, category,
+                               valueQuantity={"value": value, "unit": unit, "system": UCUM, "code": unit}),
+                "effectiveDateTime": _at(day, 5), "issued": f"{day.isoformat()}T09:05:12.117-05:00"}
+               for loinc, text, value, unit, category in observations]
+        obs.append({**_observation(patient_ref, encounter_ref, "72166-2", "Tobacco smoking status", "social-history",
+                                   valueCodeableConcept=_coding(SNOMED, "449868002", "Smokes tobacco daily (finding)")),
+                    "effectiveDateTime": _at(day, 5)})
+        obs.append({**_observation(patient_ref, encounter_ref, "85354-9", "Blood pressure panel", "vital-signs"),
+                    "effectiveDateTime": _at(day, 5),
+                    "component": [{"code": _coding(LOINC, loinc, text),
+                                   "valueQuantity": {"value": value, "unit": "mm[Hg]", "system": UCUM,
+                                                     "code": "mm[Hg]"}}
+                                  for loinc, text, value in (("8462-4", "Diastolic Blood Pressure", 81),
+                                                             ("8480-6", "Systolic Blood Pressure", 128))]})
+        report = {"resourceType": "DiagnosticReport", "id": _id(), "status": "final",
+                  "code": _coding(LOINC, "58410-2", "CBC panel - Blood by Automated count"),
+                  "subject": patient_ref, "encounter": encounter_ref, "effectiveDateTime": _at(day, 5),
+                  "issued": f"{day.isoformat()}T09:05:12.117-05:00",
+                  "result": [{"reference": f"urn:uuid:{o['id']}"} for o in obs[5:7]]}
+        resources += [*obs, report]
+        if k == 0:
+            resources.append({"resourceType": "Condition", "id": _id(), "subject": patient_ref,
+                              "encounter": encounter_ref, "onsetDateTime": _at(day),
+                              "clinicalStatus": _coding("http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                                        "active", "Active"),
+                              "code": _coding(SNOMED, "160903007", "Full-time employment (finding)")})
+        if k == 2:
+            condition = {
+                "resourceType": "Condition", "id": _id(), "subject": patient_ref, "encounter": encounter_ref,
+                "clinicalStatus": _coding("http://terminology.hl7.org/CodeSystem/condition-clinical", "active",
+                                          "Active"),
+                "verificationStatus": _coding("http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                                              "confirmed", "Confirmed"),
+                "code": _coding(SNOMED, code, display), "onsetDateTime": _at(diagnosis), "recordedDate": _at(day)}
+            resources.append(condition)
+            resources += [{
+                "resourceType": "MedicationRequest", "id": _id(), "status": "active", "intent": "order",
+                "medicationCodeableConcept": _coding(RXNORM, rxnorm, text), "subject": patient_ref,
+                "encounter": encounter_ref, "authoredOn": _at(day, 30),
+                "requester": {"reference": f"urn:uuid:{practitioner['id']}"},
+                "reasonReference": [{"reference": f"urn:uuid:{condition['id']}"}],
+                "dosageInstruction": [{"sequence": 1, "asNeededBoolean": False}],
+            } for rxnorm, text in spec["medications"]]
+        if k % 4 == 1:
+            resources.append({"resourceType": "Immunization", "id": _id(), "status": "completed",
+                              "vaccineCode": _coding("http://hl7.org/fhir/sid/cvx", "140",
+                                                     "Influenza, seasonal, injectable, preservative free"),
+                              "patient": patient_ref, "encounter": encounter_ref, "occurrenceDateTime": _at(day),
+                              "primarySource": True})
+        if k == 4:
+            resources.append({"resourceType": "CarePlan", "id": _id(), "status": "active", "intent": "order",
+                              "subject": patient_ref, "encounter": encounter_ref,
+                              "category": [_coding(SNOMED, "384758001", "Self-care interventions (procedure)")],
+                              "period": {"start": _at(day)}})
+        resources += _claim(patient_ref, encounter_ref, day)
+    resources.append({"resourceType": "Provenance", "id": _id(),
+                      "target": [{"reference": f"urn:uuid:{r['id']}"} for r in resources[:5]],
+                      "recorded": _at(VISIT_DATE, 59), "agent": [{"who": {"reference": f"urn:uuid:{org['id']}"}}]})
+    return {"resourceType": "Bundle", "type": "transaction", "entry": copy.deepcopy([_entry(r) for r in resources])}
+
+
+def _procedure(patient_ref: dict, encounter_ref: dict, day: dt.date) -> dict:
+    return {"resourceType": "Procedure", "id": _id(), "status": "completed",
+            "code": _coding(SNOMED, "234975001", "Dental care (regime/therapy)"), "subject": patient_ref,
+            "encounter": encounter_ref, "performedPeriod": {"start": _at(day, 10), "end": _at(day, 30)}}
+
+
+def _claim(patient_ref: dict, encounter_ref: dict, day: dt.date) -> list[dict]:
+    claim_id = _id()
+    return [
+        {"resourceType": "Claim", "id": claim_id, "status": "active",
+         "type": _coding("http://terminology.hl7.org/CodeSystem/claim-type", "professional", "professional"),
+         "use": "claim", "patient": patient_ref, "created": _at(day, 41),
+         "billablePeriod": {"start": _at(day), "end": _at(day, 41)},
+         "priority": _coding("http://terminology.hl7.org/CodeSystem/processpriority", "normal", "normal"),
+         "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "Medicaid"}}],
+         "item": [{"sequence": 1, "productOrService": _coding(SNOMED, "185349003", "Encounter for check up"),
+                   "encounter": [encounter_ref]}],
+         "total": {"value": 136.8, "currency": "USD"}},
+        {"resourceType": "ExplanationOfBenefit", "id": _id(), "status": "active",
+         "type": _coding("http://terminology.hl7.org/CodeSystem/claim-type", "professional", "professional"),
+         "use": "claim", "patient": patient_ref, "created": _at(day, 41), "insurer": {"display": "Medicaid"},
+         "claim": {"reference": f"urn:uuid:{claim_id}"}, "outcome": "complete",
+         "insurance": [{"focal": True, "coverage": {"display": "Medicaid"}}]},
+    ]

@@ -97,18 +97,15 @@ def two_encounters(b):
 
 CASES = [
     # (breaks the Bundle, status, issue code, expression, entry named in details.text)
-    (unknown_loinc, 422, "code-invalid", "Bundle.entry[3].resource.code", "Bundle.entry[3] (fullUrl urn:uuid:obs-crp)"),
     (unit_that_does_not_convert, 422, "value", "Bundle.entry[3].resource.valueQuantity.code", "Bundle.entry[3]"),
     (crp_out_of_range, 422, "value", "Bundle.entry[3].resource.valueQuantity.value", "Bundle.entry[3]"),
     (quantity_without_ucum_code, 422, "required", "Bundle.entry[3].resource.valueQuantity.code", "Bundle.entry[3]"),
-    (derived_variable_posted, 422, "business-rule", "Bundle.entry[3].resource.code", "Bundle.entry[3]"),
-    (condition_clinnova_does_not_know, 422, "code-invalid", "Bundle.entry[11].resource.code", "Bundle.entry[11]"),
     (patient_without_an_id_or_the_clients_identifier, 422, "required", "Bundle.entry[0].resource.id",
      "Bundle.entry[0] (fullUrl urn:uuid:patient-1)"),
     (visit_date_in_the_future, 422, "value", "Bundle.entry[1].resource.period.start", "Bundle.entry[1]"),
     (quantity_with_a_comparator, 422, "value", "Bundle.entry[3].resource.valueQuantity.comparator", "Bundle.entry[3]"),
-    (disease_coded_in_a_system_that_only_mentions_icd_10, 422, "code-invalid", "Bundle.entry[2].resource.code",
-     "Bundle.entry[2]"),
+    # The Condition is data Clinnova does not use (acknowledged); what fails is the visit without its disease.
+    (disease_coded_in_a_system_that_only_mentions_icd_10, 422, "required", "Bundle.entry", None),
     (collection_bundle, 400, "structure", "Bundle.type", None),
     (dangling_subject, 400, "not-found", "Bundle.entry[3].resource.subject.reference", "Bundle.entry[3]"),
     (encounter_reference_to_a_patient, 400, "not-found", "Bundle.entry[3].resource.encounter.reference",
@@ -116,9 +113,9 @@ CASES = [
     (not_a_decimal, 400, "structure", "Bundle.entry[3].resource.valueQuantity.value", "Bundle.entry[3]"),
     (element_fhir_does_not_have, 400, "structure", "Bundle.entry[3].resource.valueQuantity.precision",
      "Bundle.entry[3]"),
-    (unsupported_resource, 400, "not-supported", "Bundle.entry[4].resource", "Bundle.entry[4]"),
     (entry_without_request, 400, "not-supported", "Bundle.entry[4].request.method", "Bundle.entry[4]"),
-    (two_encounters, 400, "structure", "Bundle.entry", None),
+    (two_encounters, 400, "duplicate", "Bundle.entry[12].resource.id",
+     "Bundle.entry[12] (fullUrl urn:uuid:encounter-2)"),
 ]
 
 
@@ -141,27 +138,60 @@ def test_a_bad_bundle_answers_an_operation_outcome_naming_entry_and_element(clie
     assert nothing_stored()
 
 
-def test_an_unknown_code_fails_a_transaction_even_when_everything_else_is_fine(client, ehr_lu):
+UNUSED = [
+    # (what the entry carries that Clinnova does not use, the batch's per-entry status, issue code, expression)
+    (unknown_loinc, "422 Unprocessable Entity", "code-invalid", "Bundle.entry[3].resource.code"),
+    (derived_variable_posted, "422 Unprocessable Entity", "business-rule", "Bundle.entry[3].resource.code"),
+    (condition_clinnova_does_not_know, "422 Unprocessable Entity", "code-invalid", "Bundle.entry[11].resource.code"),
+    (unsupported_resource, "400 Bad Request", "not-supported", "Bundle.entry[4].resource"),
+]
+
+
+@pytest.mark.parametrize("breaks, batch_status, code, expression", UNUSED, ids=[c[0].__name__ for c in UNUSED])
+@pytest.mark.parametrize("kind", ["transaction", "batch"])
+def test_data_clinnova_does_not_use_is_acknowledged_in_a_transaction_and_refused_per_entry_in_a_batch(
+        client, ehr_lu, kind, breaks, batch_status, code, expression):
+    """R4 http.html#transaction: all actions accepted or all rejected; keeping no record of what the server does
+    not use is an action it accepts, so the rest of the transaction is stored. A batch answers each entry."""
+    ehr, token = ehr_lu
+    bundle = ra_bundle(ehr.identifier_system, kind=kind)
+    breaks(bundle)
+    response = post_bundle(client, token, bundle)
+    assert response.status_code == 200, response.json()
+    index = int(expression.split("[")[1].split("]")[0])
+    answered = response.json()["entry"][index]["response"]
+    [issue] = answered["outcome"]["issue"]
+    assert issue["expression"] == [expression]
+    if kind == "transaction":
+        assert answered["status"] == "200 OK" and issue["severity"] == "information"
+        assert issue["diagnostics"].startswith("not stored: ")
+    else:
+        assert answered["status"] == batch_status and issue["severity"] == "error" and issue["code"] == code
+    assert Visit.objects.count() == 1
+
+
+def test_an_unknown_code_is_said_when_it_is_all_a_transaction_stores_nothing_of(client, ehr_lu):
     ehr, token = ehr_lu
     bundle = ra_bundle(ehr.identifier_system)
     bundle["entry"].append(observation("urn:uuid:obs-x", {"system": SNOMED, "code": "271649006"},
                                        **quantity(120, "mm[Hg]")))
     response = post_bundle(client, token, bundle)
-    assert response.status_code == 422
-    [issue] = response.json()["issue"]
-    assert issue["expression"] == ["Bundle.entry[12].resource.code"]
+    assert response.status_code == 200
+    [issue] = response.json()["entry"][12]["response"]["outcome"]["issue"]
+    assert issue["expression"] == ["Bundle.entry[12].resource.code"] and issue["severity"] == "information"
     assert "271649006" in issue["diagnostics"]
-    assert nothing_stored()
+    assert Visit.objects.count() == 1
 
 
 def test_every_problem_is_reported_at_once(client, ehr_lu):
     ehr, token = ehr_lu
     bundle = ra_bundle(ehr.identifier_system)
-    unknown_loinc(bundle)
+    unit_that_does_not_convert(bundle)
     bundle["entry"][4]["resource"]["valueQuantity"]["value"] = 500  # ESR over 150 mm/h
     response = post_bundle(client, token, bundle)
     expressions = [i["expression"][0] for i in response.json()["issue"]]
-    assert expressions == ["Bundle.entry[3].resource.code", "Bundle.entry[4].resource.valueQuantity.value"]
+    assert expressions == ["Bundle.entry[3].resource.valueQuantity.code",
+                           "Bundle.entry[4].resource.valueQuantity.value"]
     assert "150" in response.json()["issue"][1]["diagnostics"]
 
 

@@ -75,19 +75,26 @@ def test_a_batch_answers_what_it_does_not_read_entry_by_entry_and_stores_the_res
     assert Visit.objects.get().measurements["esr"] == 38.0
 
 
-def test_a_transaction_with_an_entry_it_cannot_read_stores_nothing(client, ehr_lu):
+def test_a_transaction_acknowledges_the_entries_it_does_not_use_and_stores_the_visit(client, ehr_lu):
     ehr, token = ehr_lu
-    response = post_bundle(client, token, synthea_bundle("rheumatoid_arthritis", extras=True))
-    assert response.status_code == 400
-    assert response.json()["resourceType"] == "OperationOutcome"
-    assert Visit.objects.count() == 0
+    bundle = synthea_bundle("rheumatoid_arthritis", extras=True)
+    response = post_bundle(client, token, bundle)
+    assert response.status_code == 200, response.json()
+    statuses = {e["resource"]["resourceType"] + ":" + e["resource"].get("code", {}).get("text", ""):
+                r["response"] for e, r in zip(bundle["entry"], response.json()["entry"])}
+    for kind in ("Claim:", "ExplanationOfBenefit:", "Provenance:"):
+        assert statuses[kind]["status"] == "200 OK"
+        assert statuses[kind]["outcome"]["issue"][0]["diagnostics"] == \
+            f"not stored: {kind[:-1]} is not used by Clinnova"
+    height = statuses["Observation:Body Height"]["outcome"]["issue"][0]
+    assert height["severity"] == "information" and height["diagnostics"].startswith("not stored: ")
+    assert Visit.objects.get().measurements["esr"] == 38.0
 
 
-@pytest.mark.parametrize("kind", ["transaction", "batch"])
-def test_a_whole_synthea_record_is_told_first_that_a_bundle_is_one_visit(client, ehr_lu, kind):
+def test_a_whole_synthea_record_sent_as_a_batch_is_told_first_that_a_batch_is_one_visit(client, ehr_lu):
     ehr, token = ehr_lu
     record = multi_encounter_record("rheumatoid_arthritis", encounters=3)
-    record["type"] = kind
+    record["type"] = "batch"
     response = post_bundle(client, token, record)
     assert response.status_code == 400
     first = response.json()["issue"][0]
