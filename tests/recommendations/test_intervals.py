@@ -39,7 +39,7 @@ def test_a_package_whose_members_do_not_match_its_manifest_is_refused():
     lying = package_copy(package_copy(data, members=False), ensemble=manifest["ensemble"])
     with pytest.raises(PackageError) as caught:
         package_read(lying, max_bytes=len(lying) + 1)
-    assert caught.value.check == "members" and "20 members" in caught.value.message
+    assert caught.value.check == "members" and f"{len(members)} members" in caught.value.message
 
 
 def test_a_stored_ranking_carries_intervals_tiers_and_at_most_one_confident_top_suggestion(
@@ -144,3 +144,20 @@ def test_values_say_their_unit_and_whether_they_are_high_or_low_for_the_patient(
     # A woman (the fixture's patient): anaemia below 120 g/L (WHO 2011).
     assert rows["haemoglobin"]["reference"]["position"] == "low"
     assert rows["albumin"]["reference"]["position"] == "within" and "reference" not in rows["albumin"]["text"]
+
+
+def test_a_malformed_ensemble_member_is_refused_before_xgboost_reads_it():
+    import io
+    import zipfile
+
+    from recommendations.package import package_checks
+
+    source = zipfile.ZipFile(io.BytesIO(pretrained_bytes(RA)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            target.writestr(name, b"{not a model" if name == "members/02.ubj" else source.read(name))
+    data = out.getvalue()
+    report, _, booster = package_checks(data, max_bytes=len(data) + 1)
+    failed = next(c for c in report if not c.passed)
+    assert booster is None and failed.name == "booster_load" and "members/02.ubj" in failed.message
