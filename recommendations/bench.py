@@ -143,7 +143,8 @@ def end_to_end(*, n: int = 300, warmup: int = 10) -> dict | str:
             conn.close()
             if response.status != 201:
                 raise RuntimeError(f"POST answered {response.status}: {payload}")
-            deadline = start + 10
+            # The first jobs wait for the worker to start and load the model (joining its ensemble): not timed.
+            deadline = start + (60 if i < warmup else 10)
             while not Recommendation.objects.filter(visit_id=payload["visit"], superseded_at__isnull=True).exists():
                 if time.perf_counter() > deadline:
                     raise RuntimeError(f"visit {payload['visit']} not scored within 10 s")
