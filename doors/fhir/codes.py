@@ -61,3 +61,10 @@ ARTERIAL_EVENTS = {
 # 266927001 "Tobacco smoking consumption unknown" is in US Core's smoking status value set (C-CDA "Current Smoking
 # Status", OID 2.16.840.1.113883.11.20.9.38), beside the codes patients.dictionary maps to never/former/current.
 SNOMED_UNKNOWN = {"smoking_status": ("266927001",)}
+
+# Intervals and tiers (issue 12). R4's prediction.probability[x] holds a decimal or a Range, not both: with an interval
+# the Range is sent (low/high in %) and the point estimate travels in this extension (valueQuantity, %).
+PROBABILITY_ESTIMATE = "urn:clinnova:fhir:StructureDefinition:probability-estimate"
+# The tier of the drug (1 = best; drugs of one tier cannot be told apart) and whether it is the top suggestion.
+RANKING_TIER = "urn:clinnova:fhir:StructureDefinition:ranking-tier"
+TOP_SUGGESTION = "urn:clinnova:fhir:StructureDefinition:top-suggestion"

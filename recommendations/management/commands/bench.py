@@ -21,12 +21,20 @@ class Command(BaseCommand):
         one = bench.pipeline(rows, batch=batch, overlapped=False)
         over = bench.pipeline(rows, batch=batch, overlapped=True)
         raw = max(raw, bench.raw_limit(rows))  # the limit measured before and after, the better kept
+        intervals = bench.interval_cost(rows)
         self.stdout.write("")
         self.stdout.write(f"{'measure':<58}{'visits/s':>10}{'vs raw':>8}")
         self.stdout.write(f"{'raw limit: predict + SHAP, in memory':<58}{raw:>10.0f}{1.0:>8.2f}")
         self.stdout.write(f"{f'pipeline, batches of {batch} one after another':<58}{one:>10.0f}{one / raw:>8.2f}")
         self.stdout.write(f"{f'pipeline, batches of {batch}, write overlapping next build':<58}{over:>10.0f}"
                           f"{over / raw:>8.2f}")
+        if isinstance(intervals, str):
+            self.stdout.write(f"intervals: {intervals}")
+        else:
+            self.stdout.write(f"intervals, per visit (median): booster predict + SHAP {intervals['single_ms']:.2f} ms; "
+                              f"{intervals['members']}-member ensemble (one joined booster) "
+                              f"{intervals['ensemble_ms']:.2f} ms more "
+                              f"(×{(intervals['single_ms'] + intervals['ensemble_ms']) / intervals['single_ms']:.2f})")
         e2e = bench.end_to_end(n=e2e_visits) if e2e_visits else "--e2e-visits 0"
         if isinstance(e2e, str):
             self.stdout.write(f"end to end: skipped, {e2e}")

@@ -1,0 +1,89 @@
+"""Tiers and the top suggestion from a bootstrap ensemble's member probabilities."""
+
+import numpy as np
+import pytest
+
+from recommendations.tiers import beats, interval, rank_tiers, top_suggestion_index
+
+
+def _members(*columns):
+    return np.column_stack([np.asarray(c, dtype=float) for c in columns])
+
+
+def test_a_one_point_lead_within_the_members_spread_shares_the_first_tier():
+    rng = np.random.default_rng(1)
+    a = 0.40 + rng.normal(0, 0.02, 20)
+    b = 0.39 + rng.normal(0, 0.02, 20)
+    p = _members(a, b)
+    assert [t.indices for t in rank_tiers(p)] == [(0, 1)]
+    assert top_suggestion_index(p) is None
+
+
+def test_a_drug_that_beats_every_other_in_every_member_is_the_top_suggestion_alone_in_tier_one():
+    p = _members([0.6, 0.62, 0.61, 0.63], [0.40, 0.41, 0.42, 0.39], [0.41, 0.40, 0.38, 0.42])
+    tiers = rank_tiers(p)
+    assert tiers[0].number == 1 and tiers[0].indices == (0,)
+    assert set(tiers[1].indices) == {1, 2} and tiers[1].number == 2
+    assert top_suggestion_index(p) == 0
+
+
+def test_tiers_split_at_the_confidence_threshold():
+    # Column 0 beats column 1 in 8 of 10 members (exactly 0.8): a new tier; 7 of 10: same tier.
+    a = np.full(10, 0.5)
+    b = np.array([0.4] * 8 + [0.6] * 2)
+    assert beats(_members(a, b), 0, 1) == pytest.approx(0.8)
+    assert [t.indices for t in rank_tiers(_members(a, b))] == [(0,), (1,)]
+    b7 = np.array([0.4] * 7 + [0.6] * 3)
+    assert [t.indices for t in rank_tiers(_members(a, b7))] == [(0, 1)]
+
+
+def test_the_top_suggestion_needs_to_beat_the_whole_field_at_once_not_each_drug_alone():
+    # The leader beats B in 8/10 members and C in 8/10, but is the single best in only 6/10.
+    lead = np.full(10, 0.5)
+    b = np.array([0.6, 0.6] + [0.4] * 8)
+    c = np.array([0.4, 0.4, 0.6, 0.6] + [0.4] * 6)
+    p = _members(lead, b, c)
+    assert beats(p, 0, 1) >= 0.8 and beats(p, 0, 2) >= 0.8
+    assert top_suggestion_index(p) is None
+
+
+def test_ties_in_every_member_count_half_and_never_separate():
+    p = _members([0.5] * 5, [0.5] * 5)
+    assert beats(p, 0, 1) == 0.5
+    assert len(rank_tiers(p)) == 1
+    assert top_suggestion_index(p) is None
+
+
+def test_a_single_booster_gives_no_order_and_no_top_suggestion():
+    p = _members([0.9], [0.1], [0.5])
+    assert [t.indices for t in rank_tiers(p)] == [(0, 2, 1)]
+    assert top_suggestion_index(p) is None
+
+
+def test_a_single_candidate_is_never_called_top():
+    assert top_suggestion_index(_members([0.5, 0.6, 0.7])) is None
+    assert rank_tiers(_members([0.5, 0.6, 0.7]))[0].indices == (0,)
+
+
+def test_tiers_cover_every_column_once_in_order_of_mean():
+    rng = np.random.default_rng(7)
+    p = rng.uniform(0, 1, size=(15, 9))
+    tiers = rank_tiers(p)
+    flat = [j for t in tiers for j in t.indices]
+    assert sorted(flat) == list(range(9))
+    means = p.mean(axis=0)
+    assert all(means[x] >= means[y] for x, y in zip(flat, flat[1:]))
+    assert [t.number for t in tiers] == list(range(1, len(tiers) + 1))
+
+
+def test_the_interval_is_the_members_5th_to_95th_percentile():
+    p = _members(np.linspace(0, 1, 101))
+    low, high = interval(p)
+    assert low[0] == pytest.approx(0.05) and high[0] == pytest.approx(0.95)
+
+
+def test_it_rejects_a_matrix_that_is_not_members_by_drugs():
+    with pytest.raises(ValueError, match="2-D"):
+        rank_tiers(np.array([0.1, 0.2]))
+    with pytest.raises(ValueError, match="NaN"):
+        top_suggestion_index(np.array([[0.1, np.nan], [0.2, 0.3]]))
