@@ -21,7 +21,7 @@ from typing import Any
 
 from patients import units
 # The diseases live in patients/diseases.py; doors read them here, with the variables.
-from patients.diseases import ALL, CD, DISEASE_CODES, IBD, MS, RA, UC, Disease  # noqa: F401
+from patients.diseases import ALL, CD, DISEASE_CODES, IBD, MINIMUM_DATA_SET, MS, RA, UC, Disease  # noqa: F401
 from patients.screening import SCREENING_VARIABLES
 from patients.variables import Kind, Origin, Titre, Variable
 from patients.variables import boolean as _b
@@ -208,6 +208,11 @@ def variables_for(disease: str, *, origin: Origin | None = None) -> list[Variabl
 def features_for(disease: str) -> list[str]:
     """The default model feature order for a disease: dictionary order, features only."""
     return [v.name for v in VARIABLES if v.used_for(disease) and v.feature]
+
+
+def minimum_data_set(disease: str) -> list[str]:
+    """The inputs a ranking for this disease needs (patients.diseases.MINIMUM_DATA_SET), in order."""
+    return [name for name, _reason in MINIMUM_DATA_SET.get(disease, ())]
 
 
 def label(name: str) -> str:

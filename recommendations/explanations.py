@@ -40,6 +40,30 @@ def percent(p: float) -> str:
     return f"{p * 100:.0f} %"
 
 
+def points_scale(base_value: float, margin: float) -> float:
+    """Percentage points of response per log-odds unit for this drug: (p − p_base) / (margin − base), ×100.
+
+    SHAP values add up in log-odds; a clinician reads probabilities. Multiplying every value by this one factor
+    gives effects in percentage points that add up *exactly* to the drug's probability minus the average
+    patient's, keep each value's sign and order, and do not depend on the order in which inputs are taken
+    (a waterfall converted step by step would). It is DeepLIFT's Rescale rule for a nonlinearity
+    y = f(x): multiplier Δy/Δx (Shrikumar A, Greenside P, Kundaje A, "Learning Important Features Through
+    Propagating Activation Differences", ICML 2017, PMLR 70:3145–3153, section 3.5.1), here f the logistic
+    function and x the margin; Deep SHAP composes SHAP values with the same multipliers (Lundberg SM, Lee S-I,
+    NeurIPS 2017, section 4.2). When margin ≈ base the factor is the slope of the logistic there.
+    """
+    delta = margin - base_value
+    if abs(delta) < 1e-9:
+        p = sigmoid(base_value)
+        return p * (1.0 - p) * 100.0
+    return (sigmoid(margin) - sigmoid(base_value)) / delta * 100.0
+
+
+def points(shap: float, scale: float) -> float:
+    """A SHAP value (log-odds) in percentage points of response, with the drug's points_scale."""
+    return shap * scale
+
+
 @dataclass(frozen=True)
 class Tick:
     x: str

@@ -20,6 +20,8 @@ from patients import dictionary
 from patients.drugs import BY_ATC
 
 DRUG_PREFIX = "drug:"
+# The stored SHAP value of the other candidates' indicator columns, summed (see scoring.LoadedModel.shap_of).
+OTHER_DRUGS = "drug:*"
 # Drug-relative features: their value depends on the candidate drug, not only on the patient.
 DRUG_RELATIVE = ("prior_same_class_failure",)
 # Where a recommendation's stored inputs keep the drug classes that failed before (drug-relative features).
@@ -39,6 +41,8 @@ def column_names(features: Sequence[str], drugs: Sequence[str]) -> list[str]:
 
 def column_label(name: str) -> str:
     """The label shown next to a SHAP value."""
+    if name == OTHER_DRUGS:
+        return "The other candidate drugs (how the model encodes which drug a row is about)"
     if name.startswith(DRUG_PREFIX):
         drug = BY_ATC.get(name[len(DRUG_PREFIX):])
         return f"Candidate drug: {drug.name}" if drug else name

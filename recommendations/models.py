@@ -16,6 +16,7 @@ from django.utils import timezone
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC
 from patients.models import Visit
+from recommendations.features import DRUG_PREFIX, OTHER_DRUGS
 
 
 class ModelStatus(models.TextChoices):
@@ -130,6 +131,11 @@ class Recommendation(models.Model):
     features = models.JSONField(default=dict)
     missing = models.JSONField(default=list, help_text="Model inputs that were not recorded")
     base_value = models.FloatField(null=True, blank=True, help_text="SHAP base value (log-odds)")
+    # False when an input of the disease's minimum data set (patients.diseases.MINIMUM_DATA_SET) is missing: the
+    # ranking is shown greyed, "not enough data to rank", and names no top suggestion.
+    rankable = models.BooleanField(default=True)
+    missing_for_ranking = models.JSONField(default=list, blank=True,
+                                           help_text="Inputs of the minimum data set that were not recorded")
     created_at = models.DateTimeField(default=timezone.now)
     superseded_at = models.DateTimeField(null=True, blank=True)
 
@@ -155,10 +161,20 @@ class RecommendationItem(models.Model):
     drug_atc = models.CharField(max_length=8)
     rank = models.PositiveSmallIntegerField()
     probability = models.FloatField()
+    # The 90 % interval of the probability over the model's bootstrap ensemble (recommendations.tiers); null for a
+    # model version without an ensemble.
+    probability_low = models.FloatField(null=True, blank=True)
+    probability_high = models.FloatField(null=True, blank=True)
+    # 1 = best: drugs in one tier cannot be told apart by the ensemble. Null outside the tiers (contraindicated or
+    # current drugs, a ranking without enough data, a model version without an ensemble).
+    tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The one drug that beats every other drug to start in >= 80 % of the ensemble's members, if any.
+    top_suggestion = models.BooleanField(default=False)
     margin = models.FloatField(help_text="Model output in log-odds; base value + sum of SHAP values")
     # A list, not a dict: thousands of rows per batch, and the names are in the model's manifest.
     shap = models.JSONField(default=list, help_text="SHAP values (log-odds): the model's features in manifest "
-                                                    "order, then this drug's own indicator")
+                                                    "order, then this drug's own indicator, then (since intervals) "
+                                                    "the sum of the other drugs' indicators")
     flags = models.JSONField(default=list)
     contraindicated = models.BooleanField(default=False)
     # The patient was already taking it on the visit date: shown as current therapy, never as a drug to start.
@@ -179,7 +195,8 @@ class RecommendationItem(models.Model):
 
     def shap_by_column(self, features: list[str]) -> dict[str, float]:
         """The SHAP values keyed by column name, given the model version's feature list."""
-        return dict(zip([*features, f"drug:{self.drug_atc}"], self.shap))
+        # Rows stored before intervals lack the last value; zip stops there.
+        return dict(zip([*features, f"{DRUG_PREFIX}{self.drug_atc}", OTHER_DRUGS], self.shap))
 
 
 class OverrideReason(models.TextChoices):

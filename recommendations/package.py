@@ -2,6 +2,10 @@
 
     manifest.json   what the model is (format_version 1, see package_manifest.MANIFEST_SCHEMA)
     model.ubj       the booster as XGBoost UBJSON (model.json, XGBoost JSON, is accepted too)
+    members/01.ubj  optional: the boosters of a bootstrap ensemble, as many as manifest.ensemble.members
+    …               says (01 … NN, UBJSON). Scoring takes probability and SHAP values from model.ubj and
+                    the interval and tiers from the members (recommendations.tiers). A package without
+                    members (every package before intervals) still loads: its drugs just have no interval.
 
 There is no pickle or joblib anywhere: a package is data, so reading one can never
 run code. Every way a package can be wrong is a named check ("size", "archive",
@@ -38,12 +42,14 @@ from recommendations.package_manifest import (
 __all__ = [
     "CHECKS", "COLUMN_LAYOUT", "FORMAT_VERSION", "MODEL_CARD_SECTIONS", "OUTCOMES", "Check", "PackageError",
     "booster_checks_run", "booster_load", "package_build", "package_checks", "package_load", "package_precheck",
-    "package_read", "package_sha256",
+    "package_load_members", "package_read", "package_sha256",
 ]
 
 MANIFEST_NAME = "manifest.json"
 BOOSTER_NAMES = {"model.ubj": "ubj", "model.json": "json"}
-MAX_ENTRIES = 10
+MAX_MEMBERS = 40
+MAX_ENTRIES = 2 + MAX_MEMBERS
+MEMBER_DIR = "members/"
 MAX_TOTAL_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200
 # Tiny members compress well without harm; the ratio limit is about large ones.
@@ -72,8 +78,10 @@ class Check:
 # --- building ----------------------------------------------------------------
 
 
-def package_build(*, manifest: dict, booster: xgboost.Booster) -> bytes:
-    """The package bytes; the same manifest and booster always give the same bytes.
+def package_build(*, manifest: dict, booster: xgboost.Booster, members: list[xgboost.Booster] = ()) -> bytes:
+    """The package bytes; the same manifest and boosters always give the same bytes.
+
+    `members` are the bootstrap ensemble's boosters; manifest.ensemble.members must count them.
 
     Raises PackageError when the manifest would not pass package_read, so a bad
     package is never written.
@@ -84,10 +92,17 @@ def package_build(*, manifest: dict, booster: xgboost.Booster) -> bytes:
     if found := manifest_model_problem(manifest):
         raise PackageError(*found)
     _booster_fits(booster, manifest)
+    if len(members) != _members_declared(manifest):
+        raise PackageError("members", f"manifest.ensemble.members says {_members_declared(manifest)} members; "
+                                      f"{len(members)} boosters were given")
+    for member in members:
+        _booster_fits(member, manifest)
+    entries = [(MANIFEST_NAME, json.dumps(manifest, indent=2, ensure_ascii=False).encode()),
+               ("model.ubj", bytes(booster.save_raw("ubj")))]
+    entries += [(member_name(i), bytes(m.save_raw("ubj"))) for i, m in enumerate(members)]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name, payload in ((MANIFEST_NAME, json.dumps(manifest, indent=2, ensure_ascii=False).encode()),
-                              ("model.ubj", bytes(booster.save_raw("ubj")))):
+        for name, payload in entries:
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = (stat.S_IFREG | 0o644) << 16
@@ -113,6 +128,13 @@ class _Reading:
     booster_bytes: bytes = b""
     fmt: str = ""
     booster: xgboost.Booster | None = None
+    member_bytes: list[bytes] = field(default_factory=list)
+    member_boosters: list[xgboost.Booster] = field(default_factory=list)
+
+
+def member_name(i: int) -> str:
+    """The archive name of ensemble member i (0-based): members/01.ubj, members/02.ubj, …"""
+    return f"{MEMBER_DIR}{i + 1:02d}.ubj"
 
 
 def _check_size(r: _Reading) -> str:
@@ -184,12 +206,14 @@ def _check_bomb(r: _Reading) -> str:
 
 
 def _check_contents(r: _Reading) -> str:
-    extra = sorted(set(r.members) - {MANIFEST_NAME, *BOOSTER_NAMES})
+    members = {member_name(i) for i in range(MAX_MEMBERS)}
+    extra = sorted(set(r.members) - {MANIFEST_NAME, *BOOSTER_NAMES, *members})
     if extra:
-        # Nothing else is ever read, so nothing else is stored: a package is exactly a manifest and a booster.
+        # Nothing else is ever read, so nothing else is stored: a package is a manifest, a booster and members.
         raise PackageError("contents", f"the package holds {', '.join(repr(n) for n in extra[:5])} besides the "
-                                       f"manifest and booster; a package holds {MANIFEST_NAME} and model.ubj "
-                                       "(or model.json) only")
+                                       f"manifest and boosters; a package holds only {MANIFEST_NAME}, model.ubj "
+                                       f"(or model.json) and ensemble members {member_name(0)} … "
+                                       f"{member_name(MAX_MEMBERS - 1)}")
     if MANIFEST_NAME not in r.members:
         raise PackageError("contents", f"the package has no {MANIFEST_NAME}")
     boosters = [name for name in BOOSTER_NAMES if name in r.members]
@@ -200,7 +224,12 @@ def _check_contents(r: _Reading) -> str:
     r.fmt = BOOSTER_NAMES[boosters[0]]
     r.manifest_bytes = _member_read(r, MANIFEST_NAME)
     r.booster_bytes = _member_read(r, boosters[0])
-    return f"{MANIFEST_NAME} and {boosters[0]}"
+    present = sorted(name for name in r.members if name.startswith(MEMBER_DIR))
+    if present != [member_name(i) for i in range(len(present))]:
+        raise PackageError("contents", f"ensemble members must be numbered {member_name(0)} onwards without gaps; "
+                                       f"the package holds {', '.join(present[:5])}")
+    r.member_bytes = [_member_read(r, name) for name in present]
+    return f"{MANIFEST_NAME} and {boosters[0]}" + (f" and {len(present)} ensemble members" if present else "")
 
 
 def _member_read(r: _Reading, name: str) -> bytes:
@@ -243,6 +272,20 @@ def _check_manifest_schema(r: _Reading) -> str:
     return f"format_version {FORMAT_VERSION}"
 
 
+def _members_declared(manifest: dict) -> int:
+    return int(manifest.get("ensemble", {}).get("members", 0))
+
+
+def _check_members(r: _Reading) -> str:
+    declared = _members_declared(r.manifest)
+    if declared != len(r.member_bytes):
+        raise PackageError("members", f"manifest.ensemble.members says {declared} members but the package holds "
+                                      f"{len(r.member_bytes)} ({MEMBER_DIR}…)")
+    if declared == 1:
+        raise PackageError("members", "an ensemble of 1 member gives no interval; ship 0 or at least 2 members")
+    return f"{declared} ensemble members" if declared else "no ensemble (no intervals)"
+
+
 def _check_model_names(name: str) -> Callable[[_Reading], str]:
     def check(r: _Reading) -> str:
         found = manifest_model_problem(r.manifest)
@@ -256,24 +299,34 @@ def _check_model_names(name: str) -> Callable[[_Reading], str]:
 
 def _check_booster_structure(r: _Reading) -> str:
     try:
-        return booster_structure_check(r.booster_bytes, r.fmt)
+        described = booster_structure_check(r.booster_bytes, r.fmt)
     except BoosterStructureError as exc:
         raise PackageError("booster_structure", str(exc)) from None
+    for i, data in enumerate(r.member_bytes):
+        try:
+            booster_structure_check(data, "ubj")
+        except BoosterStructureError as exc:
+            raise PackageError("booster_structure", f"{member_name(i)}: {exc}") from None
+    return described + (f"; {len(r.member_bytes)} members alike" if r.member_bytes else "")
 
 
 def _check_booster_load(r: _Reading) -> str:
     r.booster = _booster_parse(r.booster_bytes, r.fmt)
-    return f"XGBoost {r.fmt} booster, {r.booster.num_boosted_rounds()} rounds"
+    r.member_boosters = [_booster_parse(data, "ubj", name=member_name(i)) for i, data in enumerate(r.member_bytes)]
+    return f"XGBoost {r.fmt} booster, {r.booster.num_boosted_rounds()} rounds" + (
+        f", and {len(r.member_boosters)} ensemble members" if r.member_boosters else "")
 
 
 def _check_objective(r: _Reading) -> str:
-    _objective_check(r.booster)
+    for booster in [r.booster, *r.member_boosters]:
+        _objective_check(booster)
     return "binary:logistic"
 
 
 def _check_feature_count(r: _Reading) -> str:
-    _booster_fits(r.booster, r.manifest)
-    _names_clear(r.booster)
+    for booster in [r.booster, *r.member_boosters]:
+        _booster_fits(booster, r.manifest)
+        _names_clear(booster)
     return f"{r.booster.num_features()} columns in the manifest layout"
 
 
@@ -282,7 +335,7 @@ STATIC_CHECKS: tuple[tuple[str, Callable[[_Reading], str]], ...] = (
     ("bomb", _check_bomb), ("contents", _check_contents), ("manifest_json", _check_manifest_json),
     ("manifest_schema", _check_manifest_schema), ("disease", _check_model_names("disease")),
     ("features", _check_model_names("features")), ("drugs", _check_model_names("drugs")),
-    ("booster_structure", _check_booster_structure),
+    ("members", _check_members), ("booster_structure", _check_booster_structure),
 )
 BOOSTER_CHECKS: tuple[tuple[str, Callable[[_Reading], str]], ...] = (
     ("booster_load", _check_booster_load), ("objective", _check_objective), ("feature_count", _check_feature_count),
@@ -365,10 +418,23 @@ def package_load(data: bytes, *, max_bytes: int) -> tuple[dict, xgboost.Booster]
     return manifest, booster_load(booster_bytes, fmt, manifest=manifest)
 
 
+def package_load_members(data: bytes, *, max_bytes: int) -> tuple[dict, xgboost.Booster, list[xgboost.Booster]]:
+    """(manifest, booster, ensemble members) of a package that passes every check; members is [] for a package
+    without an ensemble. Only for validated packages (scoring) or this project's own (training)."""
+    reading = _Reading(data=data, max_bytes=max_bytes)
+    for _name, check in STATIC_CHECKS:
+        check(reading)
+    booster = booster_load(reading.booster_bytes, reading.fmt, manifest=reading.manifest)
+    members = [booster_load(b, "ubj", manifest=reading.manifest, name=member_name(i))
+               for i, b in enumerate(reading.member_bytes)]
+    return reading.manifest, booster, members
+
+
 # --- the booster ----------------------------------------------------------------
 
 
-def booster_load(booster_bytes: bytes, fmt: str, *, manifest: dict | None = None) -> xgboost.Booster:
+def booster_load(booster_bytes: bytes, fmt: str, *, manifest: dict | None = None,
+                 name: str = "") -> xgboost.Booster:
     """The booster parsed from its raw bytes (XGBoost's own format, never pickle); PackageError "booster_load"
     when they are not a booster.
 
@@ -377,7 +443,7 @@ def booster_load(booster_bytes: bytes, fmt: str, *, manifest: dict | None = None
     carries names ("feature_count"). The returned booster carries no feature names, so callers pass plain
     float32 matrices in the manifest layout (recommendations.features.feature_matrix).
     """
-    booster = _booster_parse(booster_bytes, fmt)
+    booster = _booster_parse(booster_bytes, fmt, name=name)
     if manifest is not None:
         _objective_check(booster)
         _booster_fits(booster, manifest)
@@ -385,7 +451,7 @@ def booster_load(booster_bytes: bytes, fmt: str, *, manifest: dict | None = None
     return booster
 
 
-def _booster_parse(booster_bytes: bytes, fmt: str) -> xgboost.Booster:
+def _booster_parse(booster_bytes: bytes, fmt: str, *, name: str = "") -> xgboost.Booster:
     if fmt not in BOOSTER_NAMES.values():
         raise PackageError("booster_load", f"booster format {fmt!r} is unknown (expected ubj or json)")
     booster = xgboost.Booster(params={"nthread": 1})
@@ -393,7 +459,8 @@ def _booster_parse(booster_bytes: bytes, fmt: str) -> xgboost.Booster:
         booster.load_model(bytearray(booster_bytes))
     except xgboost.core.XGBoostError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-        raise PackageError("booster_load", f"the {fmt} booster cannot be read: {first_line}") from None
+        what = name or f"the {fmt} booster"
+        raise PackageError("booster_load", f"{what} cannot be read: {first_line}") from None
     return booster
 
 

@@ -59,7 +59,10 @@ MANIFEST_SCHEMA: dict[str, Any] = {
     "caveats": [TEXT],
     "model_card": {section: TEXT for section in MODEL_CARD_SECTIONS},
     "created_at": TIMESTAMP,
+    # Optional (packages before intervals have none): the bootstrap ensemble stored beside the booster.
+    "ensemble": {"members": COUNT, "method": TEXT, "interval_level": PROBABILITY, "tier_confidence": PROBABILITY},
 }
+OPTIONAL_KEYS = {"manifest.ensemble"}
 
 
 def manifest_problem(manifest: Any) -> str | None:
@@ -97,12 +100,13 @@ def _problem(value: Any, spec: Any, path: str) -> str | None:
         if not isinstance(value, dict):
             return f"{path} must be an object, got {manifest_kind(value)}"
         for key in spec:
-            if key not in value:
+            if key not in value and f"{path}.{key}" not in OPTIONAL_KEYS:
                 return f"{path}.{key} is missing"
         for key in value:
             if key not in spec and not str(key).startswith("x_"):
                 return f"{path}.{key} is not a known key (extensions must start with 'x_')"
-        return next((p for k, s in spec.items() if (p := _problem(value[k], s, f"{path}.{k}"))), None)
+        return next((p for k, s in spec.items() if k in value and (p := _problem(value[k], s, f"{path}.{k}"))),
+                    None)
     if isinstance(spec, list):
         if not isinstance(value, list):
             return f"{path} must be a list, got {manifest_kind(value)}"

@@ -3,6 +3,9 @@
 One vectorised XGBoost call per disease scores a whole batch of visits for all
 their candidates; `pred_contribs` gives the TreeSHAP values (the algorithm of
 shap.TreeExplainer, checked equal by a test) whose sum is the model margin.
+A second call scores the same rows with the package's bootstrap ensemble, joined
+into one booster (recommendations.ensemble): its members give each probability a
+90 % interval and group the drugs into tiers (recommendations.tiers).
 Results are written with bulk inserts.
 """
 
@@ -19,12 +22,15 @@ from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from patients.dictionary import minimum_data_set
 from patients.drugs import BY_ATC
 from patients.history import failed_classes
 from patients.models import Diagnosis, RecordEntry, TherapyExposure, Visit
 from patients.state import PatientState, patient_state
 from recommendations import safety
+from recommendations.canary import reference_rows
 from recommendations.conditions import Facts
+from recommendations.ensemble import Ensemble, ensemble_join
 from recommendations.features import DRUG_RELATIVE, FAILED_CLASSES_KEY, column_names, feature_matrix
 from recommendations.models import (
     ModelStatus,
@@ -34,7 +40,8 @@ from recommendations.models import (
     RecommendationStatus,
     ScoringJob,
 )
-from recommendations.package import package_load
+from recommendations.package import package_load_members
+from recommendations.tiers import interval, rank_tiers, top_suggestion_index
 
 
 @dataclass(frozen=True)
@@ -47,27 +54,41 @@ class LoadedModel:
     booster: xgb.Booster
     # Precomputed once per model: the rules that can fire for each drug.
     rules: dict
+    # The bootstrap ensemble, joined into one booster; None for a package without members (no intervals).
+    ensemble: Ensemble | None = None
 
     def shap_of(self, block: np.ndarray, d: int) -> list[float]:
         """SHAP values of one drug's row of a (rounded) block, stored compactly: the features in manifest
-        order, then the drug's own indicator (see RecommendationItem.shap_by_column).
+        order, the drug's own indicator, then the other drugs' indicators summed (see
+        RecommendationItem.shap_by_column).
 
-        The other drugs' indicators are 0 in this row; their small contributions stay in the
-        margin (base value + all contributions) but say nothing about this drug.
+        The other drugs' indicators are 0 in this row, yet the trees split on them, so they carry small
+        contributions. They say nothing about the patient, but without them the stored values would not add
+        up to the margin: base value + every stored value = margin.
         """
         n_f = len(self.features)
         values = block[d, :n_f].tolist()
         values.append(block[d, n_f + d].item())
+        others = block[d, n_f:n_f + len(self.drugs)].sum() - block[d, n_f + d]
+        values.append(round(float(others), SHAP_DIGITS))
         return values
 
+    def members_of(self, matrix: xgb.DMatrix) -> np.ndarray | None:
+        """(n_rows, n_members) ensemble probabilities of the rows, or None without an ensemble."""
+        return None if self.ensemble is None else self.ensemble.probabilities(matrix)
 
-# Rows per INSERT statement: 9 parameters each stays under SQLite's 32,766-parameter limit.
+
+# Rows per INSERT statement: 13 parameters each stays under SQLite's 32,766-parameter limit.
 ITEM_INSERT_CHUNK = 1000
+# Stored SHAP values keep 6 decimals: ~25 values then add up to the margin within ~1e-5 (the API promises 1e-4).
+SHAP_DIGITS = 6
 
 # Model versions are immutable, so a process keeps each one it has loaded.
 # Keyed by id and file hash: a database restored or re-created under the same ids (tests do) cannot make
 # a process answer with another version's booster.
 _loaded: dict[tuple[int, str], LoadedModel] = {}
+# Joining the members takes ~1 s; the join depends on the package bytes only, so it is kept by their hash.
+_ensembles: dict[str, Ensemble] = {}
 _lock = threading.Lock()
 
 
@@ -78,11 +99,17 @@ def model_load(version: ModelVersion) -> LoadedModel:
         if cached is not None:
             return cached
         data = bytes(ModelVersion.objects.values_list("package", flat=True).get(pk=version.pk))
-        manifest, booster = package_load(data, max_bytes=len(data) + 1)
+        manifest, booster, members = package_load_members(data, max_bytes=len(data) + 1)
         booster.set_param({"nthread": 1})
         features, drugs = manifest["features"], manifest["drugs"]
+        ensemble = None
+        if members:
+            ensemble = _ensembles.get(version.sha256)
+            if ensemble is None:
+                ensemble = _ensembles[version.sha256] = ensemble_join(members,
+                                                                       reference=reference_rows(features, drugs))
         loaded = LoadedModel(version.pk, manifest["disease"], features, drugs, column_names(features, drugs), booster,
-                             rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs})
+                             rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs}, ensemble=ensemble)
         _loaded[key] = loaded
         return loaded
 
@@ -130,11 +157,50 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 TIERS = (safety.START, safety.OUTSIDE_LICENCE, safety.CONTRAINDICATED_TIER)
 
 
-def _rank(items: list[dict]) -> None:
+def _rank(items: list[dict], members: np.ndarray | None = None, *, rankable: bool = True) -> None:
+    """Order the items (see TIERS) and, with ensemble members ((n_drugs, n_members) in item order of
+    model.drugs, i.e. item["_column"]), give the drugs to start and those outside their licence their tiers,
+    and the top suggestion when one drug to start beats all the others (recommendations.tiers).
+
+    Without members (a model version without an ensemble) or without the minimum data set there are no tiers
+    and no top suggestion: nothing supports an order beyond the point estimates.
+    """
     items.sort(key=lambda it: (it["current"], TIERS.index(safety.tier_of(it["flags"])), -it["probability"],
                                it["drug_atc"]))
+    for item in items:
+        item.setdefault("tier", None)
+        item.setdefault("top_suggestion", False)
+    if members is not None and rankable:
+        number = 0
+        for group in (safety.START, safety.OUTSIDE_LICENCE):
+            grouped = [it for it in items if not it["current"] and safety.tier_of(it["flags"]) == group]
+            if not grouped:
+                continue
+            matrix = members[[it["_column"] for it in grouped]].T
+            for tier in rank_tiers(matrix):
+                for j in tier.indices:
+                    grouped[j]["tier"] = number + tier.number
+            number += len({it["tier"] for it in grouped})
+            if group == safety.START:
+                top = top_suggestion_index(matrix)
+                if top is not None:
+                    grouped[top]["top_suggestion"] = True
+        # Inside each group, tier by tier (inside a tier the page says "similar"; the order is the point estimate).
+        items.sort(key=lambda it: (it["current"], TIERS.index(safety.tier_of(it["flags"])), it["tier"] or 0,
+                                   -it["probability"], it["drug_atc"]))
     for rank, item in enumerate(items, start=1):
         item["rank"] = rank
+
+
+def ranking_missing(values: dict, disease: str) -> list[str]:
+    """The inputs of the disease's minimum data set that are unknown in these values (empty: rankable)."""
+    return [name for name in minimum_data_set(disease) if values.get(name) is None]
+
+
+def rows_score(model: LoadedModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(TreeSHAP contributions, ensemble member probabilities or None) of stacked feature rows."""
+    matrix = xgb.DMatrix(rows, missing=np.nan, nthread=1)
+    return model.booster.predict(matrix, pred_contribs=True), model.members_of(matrix)
 
 
 def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
@@ -161,38 +227,47 @@ def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
         failed = [sorted(failed_classes(visits[j.visit_id].patient.therapies.all(), visits[j.visit_id].visit_date))
                   for j in disease_jobs]
         matrices = [feature_matrix(v, model.features, model.drugs, failed_classes=f) for v, f in zip(values, failed)]
-        contribs = model.booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1), pred_contribs=True)
+        contribs, members = rows_score(model, np.vstack(matrices))
         n_drugs = len(model.drugs)
         for i, (job, state, vals, classes) in enumerate(zip(disease_jobs, states, values, failed)):
             block = contribs[i * n_drugs:(i + 1) * n_drugs]
             visit = visits[job.visit_id]
             missing = [f for f in model.features if f not in DRUG_RELATIVE and vals.get(f) is None]
+            for_ranking = ranking_missing(vals, disease)
             recs.append(Recommendation(
                 visit_id=visit.pk, job=job, status=RecommendationStatus.READY, model_version=version,
                 # With the drug classes that failed before, the drug-relative feature of every row is known too.
                 features={**{f: vals.get(f) for f in model.features if f not in DRUG_RELATIVE},
                           FAILED_CLASSES_KEY: classes}, missing=missing,
-                base_value=float(block[0, -1]),
+                base_value=float(block[0, -1]), rankable=not for_ranking, missing_for_ranking=for_ranking,
             ))
             items.append(items_ranked(model, block, facts=Facts.of(state, disease=disease),
-                                      current=state.current_drugs))
+                                      current=state.current_drugs, rankable=not for_ranking,
+                                      members=None if members is None else members[i * n_drugs:(i + 1) * n_drugs]))
     _store(recs, items)
     return recs
 
 
-def items_ranked(model: LoadedModel, block: np.ndarray, *, facts: Facts, current: set[str] = frozenset()) -> list[dict]:
-    """One row per candidate drug, ranked, with probability, safety and licence flags (read from the patient's
-    state, `facts`) and SHAP values (plain dicts: thousands per batch, written by _store; the CDS service ranks
-    unsaved visits with it too)."""
+def items_ranked(model: LoadedModel, block: np.ndarray, *, facts: Facts, current: set[str] = frozenset(),
+                 members: np.ndarray | None = None, rankable: bool = True) -> list[dict]:
+    """One row per candidate drug, ranked, with probability, its interval over the ensemble `members`
+    ((n_drugs, n_members) probabilities, None without an ensemble), tier and top suggestion, safety and licence
+    flags (read from the patient's state, `facts`) and SHAP values (plain dicts: thousands per batch, written
+    by _store; the CDS service ranks unsaved visits with it too)."""
     margins = block.sum(axis=1, dtype=np.float64)
-    rounded = np.round(block.astype(np.float64), 5)  # once per visit, not per value
+    rounded = np.round(block.astype(np.float64), SHAP_DIGITS)  # once per visit, not per value
     probs = _sigmoid(margins)
     if not np.all(np.isfinite(probs)):
         raise ValueError(f"model version {model.version_id} produced a non-finite probability")
     out = _flagged(model, probs, facts=facts, current=current)
+    low = high = None
+    if members is not None:
+        low, high = interval(members.T)
     for d, item in enumerate(out):
-        item.update(margin=float(margins[d]), shap=model.shap_of(rounded, d))
-    _rank(out)
+        item.update(margin=float(margins[d]), shap=model.shap_of(rounded, d), _column=d,
+                    probability_low=None if low is None else round(float(low[d]), 6),
+                    probability_high=None if high is None else round(float(high[d]), 6))
+    _rank(out, members, rankable=rankable)
     return out
 
 
@@ -234,13 +309,15 @@ def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
         # Thousands of rows per batch: multi-row INSERTs with JSON encoded here beat the ORM's per-field work
         # (and psycopg2's executemany, which makes one round trip per row).
         rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], _json_floats(it["shap"]),
-                 json.dumps(it["flags"]) if it["flags"] else "[]", it["contraindicated"], it["current"])
+                 json.dumps(it["flags"]) if it["flags"] else "[]", it["contraindicated"], it["current"],
+                 it.get("probability_low"), it.get("probability_high"), it.get("tier"), it.get("top_suggestion", False))
                 for rec, rec_items in zip(recs, items) for it in rec_items]
         table = RecommendationItem._meta.db_table
         with connection.cursor() as cursor:
             for start in range(0, len(rows), ITEM_INSERT_CHUNK):
                 chunk = rows[start:start + ITEM_INSERT_CHUNK]
-                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                values = ", ".join(["(" + ", ".join(["%s"] * 13) + ")"] * len(chunk))
                 cursor.execute(
                     f"INSERT INTO {table} (recommendation_id, drug_atc, rank, probability, margin, shap, flags, "
-                    f"contraindicated, current) VALUES {values}", [v for row in chunk for v in row])
+                    f"contraindicated, current, probability_low, probability_high, tier, top_suggestion) "
+                    f"VALUES {values}", [v for row in chunk for v in row])

@@ -19,7 +19,8 @@ from patients.dictionary import Disease
 from patients.drugs import BY_ATC
 from recommendations.cohort import Cohort, cohort_generate
 from recommendations.cohort_effects import EFFECTS
-from recommendations.package import COLUMN_LAYOUT, FORMAT_VERSION, OUTCOMES
+from recommendations.package import COLUMN_LAYOUT, FORMAT_VERSION, OUTCOMES, package_build
+from recommendations.tiers import DEFAULT_CONFIDENCE, INTERVAL_LEVEL
 
 DEFAULT_SEED = 7
 # Large enough that drug × patient interactions of ~0.5 log-odds are learned, and still < 1 s to train.
@@ -46,6 +47,12 @@ PARAMS = {
 }
 SPLIT = (0.6, 0.2, 0.2)  # train, validation (early stopping), test (reported metrics)
 DIGITS = 4
+# Bootstrap ensemble members per package (see ensemble_train). 20: measured by `manage.py bench` and
+# docs/intervals.md — the 5–95 % interval's ends move by a median of < 1 point between two independent
+# 20-member ensembles, against ~2 points with 5 members, while scoring all 20 costs ~1 ms per visit.
+DEFAULT_MEMBERS = 20
+ENSEMBLE_METHOD = ("bootstrap: each member is trained with the shipped booster's parameters and number of rounds on "
+                   "a resample (with replacement, as multinomial weights) of the training patients")
 
 
 def model_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = DEFAULT_PATIENTS,
@@ -72,6 +79,50 @@ def model_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = DEF
     }
     split = {"train": len(train), "validation": len(validation), "test": len(test)}
     return manifest_compose(cohort=cohort, metrics=metrics, split=split, created_at=created_at), booster
+
+
+def ensemble_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = DEFAULT_PATIENTS,
+                   created_at: str = SHIPPED_CREATED_AT, members: int = DEFAULT_MEMBERS,
+                   ) -> tuple[dict, xgboost.Booster, list[xgboost.Booster]]:
+    """(manifest, booster, members): model_train's booster and manifest, plus `members` boosters trained on
+    bootstrap resamples of the same training patients, for the probability intervals and tiers.
+
+    The bootstrap (Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 6 and 13; bagging,
+    Breiman 1996, Machine Learning 24:123-140) resamples the training patients with replacement; a patient
+    drawn k times gets weight k, which is the same as repeating the row k times (the hessian sums that
+    min_child_weight reads count weights). Each member keeps the booster's parameters and its number of
+    rounds, so the spread of the members is the spread of *this* model over resampled data: the interval
+    of a probability is the members' 5th to 95th percentile (recommendations.tiers.interval).
+    The shipped booster still gives the probability and SHAP values, so explanations add up exactly.
+    """
+    if members == 1 or members < 0:
+        raise ValueError(f"members must be 0 or at least 2 (1 gives no interval), got {members}")
+    manifest, booster = model_train(disease=disease, seed=seed, n_patients=n_patients, created_at=created_at)
+    if not members:
+        return manifest, booster, []
+    cohort = cohort_generate(disease=disease, n_patients=n_patients, seed=seed)
+    train, _validation, _test = patient_split(n_patients=cohort.n_patients, seed=seed)
+    rounds = booster.num_boosted_rounds()
+    boosters = []
+    for k in range(members):
+        rng = np.random.default_rng([seed, 0xB007, k])
+        weights = np.bincount(rng.integers(0, len(train), len(train)), minlength=len(train)).astype(np.float32)
+        drawn = weights > 0
+        matrix = xgboost.DMatrix(cohort.X[train[drawn]], label=cohort.y[train[drawn]], weight=weights[drawn],
+                                 missing=np.nan, feature_names=cohort.columns, nthread=PARAMS["nthread"])
+        boosters.append(xgboost.train({**PARAMS, "seed": seed * 1000 + k + 1}, matrix, num_boost_round=rounds,
+                                      verbose_eval=False))
+    manifest["ensemble"] = {"members": members, "method": ENSEMBLE_METHOD, "interval_level": INTERVAL_LEVEL,
+                            "tier_confidence": DEFAULT_CONFIDENCE}
+    return manifest, booster, boosters
+
+
+def package_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = DEFAULT_PATIENTS,
+                  created_at: str = SHIPPED_CREATED_AT, members: int = DEFAULT_MEMBERS) -> bytes:
+    """The package bytes (booster and ensemble members) of ensemble_train: what train_models ships."""
+    manifest, booster, boosters = ensemble_train(disease=disease, seed=seed, n_patients=n_patients,
+                                                 created_at=created_at, members=members)
+    return package_build(manifest=manifest, booster=booster, members=boosters)
 
 
 def patient_split(*, n_patients: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

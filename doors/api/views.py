@@ -147,8 +147,11 @@ class RecommendationView(EHRView):
                 "and SHAP values (trained on synthetic data, not for clinical use)",
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="status is pending, ready, failed or "
                                         "no_active_model; when ready: model_version, drugs[rank, atc, name, class, "
-                                        "probability, contraindicated, flags, shap[feature, label, value, text, shap]], "
-                                        "base_value, missing, notice"),
+                                        "probability, interval{low, high, level} (null without an ensemble), "
+                                        "tier (1 = best; null outside the tiers), top_suggestion, group, "
+                                        "contraindicated, flags, margin, shap[feature, label, value, text, shap] "
+                                        "(base_value + Σ shap = margin)], base_value, missing, rankable, "
+                                        "missing_for_ranking, notice"),
                    401: UNAUTHORIZED, 404: _error("No such visit at this client's site"), 429: THROTTLED},
     )
     def get(self, request, visit_uuid):

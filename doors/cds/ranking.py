@@ -12,8 +12,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import xgboost as xgb
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
@@ -33,6 +31,8 @@ from recommendations.scoring import (
     active_versions,
     items_ranked,
     model_load,
+    ranking_missing,
+    rows_score,
     state_prefetches,
 )
 from recommendations.selectors import current_recommendation, explanation
@@ -50,6 +50,9 @@ class RankedDrug:
     contraindicated: bool
     flags: list[dict]
     reasons: list[str]  # empty below the top EXPLAINED drugs
+    interval: tuple[float, float] | None = None  # 90 % interval (recommendations.tiers); None without an ensemble
+    tier: int | None = None
+    top_suggestion: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ class Ranking:
     as_of: dt.date
     live: bool  # scored on the fly, not stored
     overlaid: tuple[str, ...] = ()  # variables taken from prefetched observations
+    # Inputs of the disease's minimum data set that are missing: the ranking names no top suggestion.
+    missing_for_ranking: tuple[str, ...] = ()
+
+    @property
+    def rankable(self) -> bool:
+        return not self.missing_for_ranking
 
 
 def ranking_for(patient: Patient, *, prefetched: Any = None) -> Ranking | None:
@@ -114,9 +123,13 @@ def _stored(visit: Visit) -> Ranking | None:
     names = rec.model_version.manifest["features"]
     drugs = [RankedDrug(atc=it.drug_atc, name=it.drug.name, class_label=it.drug.class_label,
                         probability=it.probability, contraindicated=it.contraindicated, flags=it.flags,
-                        reasons=main_reasons(explanation(it, rec.features, names)) if it.rank <= EXPLAINED else [])
+                        reasons=main_reasons(explanation(it, rec.features, names, rec.base_value))
+                        if it.rank <= EXPLAINED else [],
+                        interval=None if it.probability_low is None else (it.probability_low, it.probability_high),
+                        tier=it.tier, top_suggestion=it.top_suggestion)
              for it in rec.items.all()]
-    return Ranking(visit=visit, model_version=rec.model_version, drugs=drugs, as_of=visit.visit_date, live=False)
+    return Ranking(visit=visit, model_version=rec.model_version, drugs=drugs, as_of=visit.visit_date, live=False,
+                   missing_for_ranking=tuple(rec.missing_for_ranking))
 
 
 def _live(visit: Visit, newer: dict[str, Any], as_of: dt.date) -> Ranking | None:
@@ -132,21 +145,27 @@ def _live(visit: Visit, newer: dict[str, Any], as_of: dt.date) -> Ranking | None
     values = state.known()
     failed = failed_classes(visit.patient.therapies.all(), as_of)
     rows = feature_matrix(values, model.features, model.drugs, failed_classes=failed)
-    # nthread=1: for ten rows, starting XGBoost's thread pool costs ~45 ms, building the matrix 0.1 ms.
-    contribs = model.booster.predict(xgb.DMatrix(rows, missing=np.nan, nthread=1), pred_contribs=True)
-    # The scoring service's flags and order.
-    items = items_ranked(model, contribs, facts=Facts.of(state, disease=visit.disease), current=state.current_drugs)
+    # One thread (rows_score): for ten rows, starting XGBoost's thread pool costs ~45 ms, building the matrix 0.1 ms.
+    contribs, members = rows_score(model, rows)
+    missing = ranking_missing(values, visit.disease)
+    # The scoring service's flags, order, intervals and tiers.
+    items = items_ranked(model, contribs, facts=Facts.of(state, disease=visit.disease), current=state.current_drugs,
+                         members=members, rankable=not missing)
     features = {**{f: values.get(f) for f in model.features}, FAILED_CLASSES_KEY: sorted(failed)}
-    return Ranking(visit=visit, model_version=version, drugs=[_ranked_drug(it, features, model) for it in items],
-                   as_of=as_of, live=True, overlaid=tuple(sorted(newer)))
+    base_value = float(contribs[0, -1])
+    return Ranking(visit=visit, model_version=version,
+                   drugs=[_ranked_drug(it, features, model, base_value) for it in items],
+                   as_of=as_of, live=True, overlaid=tuple(sorted(newer)), missing_for_ranking=tuple(missing))
 
 
-def _ranked_drug(it: dict, features: dict, model: LoadedModel) -> RankedDrug:
+def _ranked_drug(it: dict, features: dict, model: LoadedModel, base_value: float) -> RankedDrug:
     drug = BY_ATC[it["drug_atc"]]
     reasons = []
     if it["rank"] <= EXPLAINED:
         # An unsaved item: explanation() reads its SHAP values the way it reads a stored one.
-        item = RecommendationItem(drug_atc=drug.atc, shap=it["shap"])
-        reasons = main_reasons(explanation(item, features, model.features))
+        item = RecommendationItem(drug_atc=drug.atc, shap=it["shap"], margin=it["margin"])
+        reasons = main_reasons(explanation(item, features, model.features, base_value))
+    interval = None if it.get("probability_low") is None else (it["probability_low"], it["probability_high"])
     return RankedDrug(atc=drug.atc, name=drug.name, class_label=drug.class_label, probability=it["probability"],
-                      contraindicated=it["contraindicated"], flags=it["flags"], reasons=reasons)
+                      contraindicated=it["contraindicated"], flags=it["flags"], reasons=reasons, interval=interval,
+                      tier=it.get("tier"), top_suggestion=it.get("top_suggestion", False))

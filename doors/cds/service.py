@@ -108,7 +108,8 @@ def cards_for(patient: Patient, ranking: Ranking) -> list[dict]:
     links = [{"label": "Open the patient in Clinnova", "url": settings.SITE_URL + patient.get_absolute_url(),
               "type": "absolute"}]
     top = ranking.drugs[:TOP]
-    summary = "Clinnova: " + ", ".join(f"{d.name} {d.probability:.0%}{_outside(d)}" for d in top)
+    summary = "Clinnova: " + ("not enough data to rank; " if not ranking.rankable else "") + ", ".join(
+        f"{d.name} {d.probability:.0%}{_interval(d)}{' top' if d.top_suggestion else ''}{_outside(d)}" for d in top)
     cards = [{"uuid": str(uuid.uuid4()), "summary": _short(summary), "indicator": "info",
               "detail": _detail(ranking, top), "source": source, "links": links}]
     for drug in top:
@@ -124,6 +125,11 @@ _CARD_KINDS = (
     (("check_before_starting",), "warning", "check before starting"),
     (("not_recommended", "caution"), "warning", "caution"),
 )
+
+
+def _interval(drug: RankedDrug) -> str:
+    """' (38–45 %)': the 90 % interval, or nothing for a model version without one."""
+    return f" ({drug.interval[0] * 100:.0f}–{drug.interval[1] * 100:.0f} %)" if drug.interval else ""
 
 
 def _outside(drug: RankedDrug) -> str:
@@ -154,11 +160,20 @@ def _detail(ranking: Ranking, top: list[RankedDrug]) -> str:
     mv = ranking.model_version
     # The outcome is the uploaded manifest's words: shown literally, never as markdown.
     outcome = markdown_escape((mv.manifest or {}).get("outcome", "response"))
-    lines = [f"**Modelled chance of response** ({outcome})", ""]
+    lines = [f"**Modelled chance of response** ({outcome})", "", "90 % interval in brackets.", ""]
+    if not ranking.rankable:
+        missing = ", ".join(dictionary.label(name) for name in ranking.missing_for_ranking)
+        lines += [f"**Not enough data to rank — missing: {missing}.** No top suggestion; the drugs are listed by "
+                  "their estimates.", ""]
+    elif top and all(d.interval is None for d in top):
+        lines += ["No interval for this model version: no tiers or top suggestion.", ""]
     for rank, drug in enumerate(top, start=1):
         kinds = [kind for severities, _, kind in _CARD_KINDS if any(f["severity"] in severities for f in drug.flags)]
         marks = f" · {', '.join(kinds)}" if kinds else ""
-        lines.append(f"{rank}. **{drug.name}** ({drug.class_label}): {drug.probability:.0%}{marks}")
+        place = " · **top suggestion**" if drug.top_suggestion else (
+            f" · tier {drug.tier}" if drug.tier is not None and ranking.rankable else "")
+        lines.append(f"{rank}. **{drug.name}** ({drug.class_label}): {drug.probability:.0%}{_interval(drug)}"
+                     f"{place}{marks}")
         lines += [f"   - {reason}" for reason in drug.reasons]
     basis = f"visit of {ranking.visit.visit_date.isoformat()}"
     if ranking.live:

@@ -53,3 +53,10 @@ ARTERIAL_EVENTS = {
     "230690007": "stroke",
     "266257000": "transient ischaemic attack",
 }
+
+# Intervals and tiers (issue 12). R4's prediction.probability[x] holds a decimal or a Range, not both: with an interval
+# the Range is sent (low/high in %) and the point estimate travels in this extension (valueQuantity, %).
+PROBABILITY_ESTIMATE = "urn:clinnova:fhir:StructureDefinition:probability-estimate"
+# The tier of the drug (1 = best; drugs of one tier cannot be told apart) and whether it is the top suggestion.
+RANKING_TIER = "urn:clinnova:fhir:StructureDefinition:ranking-tier"
+TOP_SUGGESTION = "urn:clinnova:fhir:StructureDefinition:top-suggestion"

@@ -57,10 +57,18 @@ def capability_statement() -> dict:
 
 
 def main_reasons(shap_rows: list[dict], n: int = 3) -> list[str]:
-    """The largest SHAP contributions in words: 'CRP 14 mg/L raises the chance of response'."""
-    # The candidate's own indicator column says "this drug", not why: it is left out.
-    rows = [r for r in shap_rows if not r["feature"].startswith("drug:")][:n]
-    return [f"{r['text']} {'raises' if r['shap'] > 0 else 'lowers'} the chance of response" for r in rows]
+    """The largest effects in words: 'CRP 14 mg/L (high; reference ≤ 5) raises the chance of response by 4
+    points'. Only recorded inputs that carry an effect (row["reason"]); the drug's own columns say "this drug", not
+    why, and are left out."""
+    rows = [r for r in shap_rows if not r["feature"].startswith("drug:") and r.get("reason", True)][:n]
+    return [f"{r['text']} {'raises' if r['shap'] > 0 else 'lowers'} the chance of response"
+            + (f" by {abs(r['pp']):.0f} point{'s' if round(abs(r['pp'])) != 1 else ''}" if "pp" in r else "")
+            for r in rows]
+
+
+def _percent(p: float) -> dict:
+    """A probability (0–1) as an R4 Quantity in percent (UCUM %), the unit R4 gives probabilities."""
+    return {"value": round(p * 100, 2), "unit": "%", "system": codes.UCUM, "code": "%"}
 
 
 def risk_assessment_searchset(visit: Visit | None, payload: dict | None, *, self_url: str) -> dict:
@@ -92,6 +100,10 @@ def risk_assessment(visit: Visit, payload: dict) -> dict:
     if payload.get("note"):
         missing = ", ".join(m["label"] for m in payload["missing"])
         notes.append({"text": f"{payload['note']} Not recorded: {missing}."})
+    if payload.get("ranking_note"):
+        notes.append({"text": f"{payload['ranking_note']}. No top suggestion; the drugs are listed by their estimates."})
+    if payload.get("interval_note"):
+        notes.append({"text": payload["interval_note"]})
     return {
         "resourceType": "RiskAssessment",
         "id": str(visit.pk),
@@ -125,16 +137,27 @@ def _flag_extension(flag: dict) -> dict:
 
 
 def _prediction(drug: dict, outcome: str) -> dict:
-    rationale = f"Rank {drug['rank']}: {drug['name']} ({drug['atc']}, {drug['class']}). Main reasons: " \
-                + "; ".join(main_reasons(drug["shap"])) + "."
+    place = f"Rank {drug['rank']}" + (f", tier {drug['tier']}" if drug.get("tier") is not None else "") \
+        + (", top suggestion" if drug.get("top_suggestion") else "")
+    interval = drug.get("interval")
+    spread = f" 90 % interval {interval['low'] * 100:.0f}–{interval['high'] * 100:.0f} %." if interval else ""
+    reasons = main_reasons(drug["shap"])
+    rationale = f"{place}: {drug['name']} ({drug['atc']}, {drug['class']}).{spread} Main reasons: " \
+                + ("; ".join(reasons) if reasons else "no single recorded input moves the estimate by a point") + "."
     for flag in drug["flags"]:
         rationale += f" {SEVERITY_LABELS[flag['severity']]}: {flag['message']} (source: {flag['source']})"
     return {
         "extension": [{"url": codes.CANDIDATE_DRUG, "valueCodeableConcept": {
             "coding": [{"system": codes.ATC[0], "code": drug["atc"], "display": drug["name"]}], "text": drug["name"]}},
-            {"url": codes.RANKING_GROUP, "valueCode": drug["tier"]}]
+            {"url": codes.RANKING_GROUP, "valueCode": drug["group"]}]
+        + ([{"url": codes.RANKING_TIER, "valueInteger": drug["tier"]}] if drug.get("tier") is not None else [])
+        + [{"url": codes.TOP_SUGGESTION, "valueBoolean": bool(drug.get("top_suggestion"))}]
+        + ([{"url": codes.PROBABILITY_ESTIMATE, "valueQuantity": _percent(drug["probability"])}] if interval else [])
         + [_flag_extension(flag) for flag in drug["flags"]],
         "outcome": {"text": outcome},
-        "probabilityDecimal": drug["probability"],
+        # probability[x] is a choice: the interval when there is one (the estimate then in its extension), else the
+        # estimate as a decimal (0–1; R4's ras-2 only asks for <= 100).
+        **({"probabilityRange": {"low": _percent(interval["low"]), "high": _percent(interval["high"])}}
+           if interval else {"probabilityDecimal": drug["probability"]}),
         "rationale": rationale,
     }

@@ -344,11 +344,11 @@ class DecisionForm(forms.Form):
     @staticmethod
     def _ranked_note(d: dict) -> str:
         parts = [f"{d['probability'] * 100:.0f} %"]
-        if d["rank"] == 1 and d.get("tier", "start") == "start":
+        if d.get("top_suggestion"):
             parts.append("top suggestion")
         if d["contraindicated"]:
             parts.append("contraindicated")
-        elif d.get("tier") == "not_licensed":
+        elif d.get("group") == "not_licensed":
             parts.append("not licensed")
         if d.get("check_before_starting"):
             parts.append("check before starting")

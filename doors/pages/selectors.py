@@ -189,8 +189,8 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
     drugs = (recommendation or {}).get("drugs", [])
     # The ranking's groups (recommendations.scoring._rank): drugs to start, then outside their licence, then
     # contraindicated, then the patient's current therapies.
-    contraindicated = [d for d in drugs if d["tier"] == "contraindicated"]
-    not_licensed = [d for d in drugs if d["tier"] == "not_licensed"]
+    contraindicated = [d for d in drugs if d["group"] == "contraindicated"]
+    not_licensed = [d for d in drugs if d["group"] == "not_licensed"]
     current_lines, past_lines = therapy_lines(state)
     flow_visits, flow_rows = flowsheet(record["visits"], disease=diagnosis.disease if diagnosis else None)
     return {
@@ -215,7 +215,7 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
         "first_contra_rank": contraindicated[0]["rank"] if contraindicated else None,
         "not_licensed": not_licensed,
         "first_unlicensed_rank": not_licensed[0]["rank"] if not_licensed else None,
-        "checks_needed": sum(1 for d in drugs if d["tier"] == "start" and d["check_before_starting"]),
+        "checks_needed": sum(1 for d in drugs if d["group"] == "start" and d["check_before_starting"]),
         "decisions": decisions_for_patient(patient),
         "current_therapies": current_lines,
     }
@@ -252,6 +252,7 @@ def _recommendation(visit: Visit | None, therapies: list[TherapyExposure]) -> di
         created = dt.datetime.fromisoformat(payload["created_at"])
         payload["id"] = (Recommendation.objects.filter(visit=visit, created_at=created)
                          .values_list("pk", flat=True).first())
+    _tier_words(payload.get("drugs", []), rankable=payload.get("rankable", True))
     for drug in payload.get("drugs", []):
         _drug_relative_words(drug, therapies, visit.visit_date)
         for flag in drug["flags"]:
@@ -263,6 +264,22 @@ def _recommendation(visit: Visit | None, therapies: list[TherapyExposure]) -> di
         payload["baseline_pct"] = round(sigmoid(payload["base_value"]) * 100)
         payload["outcome_short"] = (payload["model_version"].get("outcome") or "as the model card defines it").rstrip(".")
     return payload
+
+
+def _tier_words(drugs: list[dict], *, rankable: bool) -> None:
+    """What the page shows of intervals and tiers: the interval in whole percent, the position in the list (the
+    tier: drugs of one tier share it, "similar" rather than an order), and the other drugs of the tier."""
+    by_tier: dict[int, list[str]] = {}
+    for d in drugs:
+        if d.get("tier") is not None:
+            by_tier.setdefault(d["tier"], []).append(d["name"])
+    for d in drugs:
+        interval = d.get("interval")
+        d["interval_pct"] = (interval["low"] * 100, interval["high"] * 100) if interval else None
+        d["interval_width"] = max(interval["high"] - interval["low"], 0.005) * 100 if interval else None
+        shared = [name for name in by_tier.get(d.get("tier"), []) if name != d["name"]]
+        d["similar_to"] = shared if rankable else []
+        d["position"] = d["tier"] if d.get("tier") is not None else d["rank"]
 
 
 def _recorded_words(evidence: list[dict]) -> str:

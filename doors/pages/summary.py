@@ -41,12 +41,19 @@ def summary_text(ctx: dict, *, clinician: str, printed_at: dt.datetime) -> str:
         lines += ["",
                   f"Model: {latest.get_disease_display()} version {mv['version']}. {rec['notice']}.",
                   f"Response means: {rec['outcome_short']}. Average patient: {rec['baseline_pct']} %.",
-                  "Ranked drugs (chance of response):"]
+                  "Ranked drugs (chance of response, 90 % interval):"]
+        if rec.get("ranking_note"):
+            lines.insert(-1, rec["ranking_note"] + "; no top suggestion.")
+        if rec.get("interval_note"):
+            lines.insert(-1, rec["interval_note"])
         for d in rec["drugs"]:
             flags = "; ".join(f"{'CONTRAINDICATED' if f['severity'] == 'contraindicated' else 'Caution'}: "
                               f"{f['message']}" for f in d["flags"])
-            top = " (top suggestion)" if d["rank"] == 1 and not d["contraindicated"] else ""
-            lines.append(f"{d['rank']}. {d['name']} {round(d['probability'] * 100)} %{top}"
+            top = " (top suggestion)" if d.get("top_suggestion") else (
+                f" (similar to {', '.join(d['similar_to'])})" if d.get("similar_to") else "")
+            low_high = d.get("interval_pct")
+            interval = f" ({low_high[0]:.0f}–{low_high[1]:.0f} %)" if low_high else ""
+            lines.append(f"{d.get('position', d['rank'])}. {d['name']} {round(d['probability'] * 100)} %{interval}{top}"
                          + (f" [{flags}]" if flags else ""))
         if rec.get("missing"):
             lines.append("Not recorded: " + ", ".join(m["label"] for m in rec["missing"]) + ".")

@@ -40,9 +40,15 @@ def test_the_recommendation_reads_as_a_risk_assessment_with_one_prediction_per_d
     assert len(predictions) == len(ra_model.manifest["drugs"])
     top = predictions[0]
     assert top["outcome"]["text"] == ra_model.manifest["outcome"]
-    assert 0 < top["probabilityDecimal"] < 1
-    assert top["rationale"].startswith("Rank 1: ")
-    assert "Main reasons:" in top["rationale"] and "chance of response" in top["rationale"]
+    # probability[x] is a choice: with the ensemble's interval the Range in %, the estimate in its extension.
+    assert "probabilityDecimal" not in top
+    low, high = top["probabilityRange"]["low"], top["probabilityRange"]["high"]
+    assert low["unit"] == high["unit"] == "%" and low["system"] == "http://unitsofmeasure.org"
+    assert 0 <= low["value"] <= high["value"] <= 100
+    estimate = next(e["valueQuantity"] for e in top["extension"] if e["url"].endswith("probability-estimate"))
+    assert estimate["unit"] == "%" and 0 < estimate["value"] < 100
+    assert top["rationale"].startswith("Rank 1")
+    assert "90 % interval" in top["rationale"] and "Main reasons:" in top["rationale"]
     assert top["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] in ra_model.manifest["drugs"]
     assert AuditEvent.objects.filter(action="recommendation_read", object_id=str(scored_visit.pk)).exists()
 

@@ -53,7 +53,7 @@ def test_the_json_recommendation_carries_each_kind_with_its_source_and_the_ranki
     fingolimod = next(d for d in payload["drugs"] if d["name"] == "fingolimod")
     licence = next(f for f in fingolimod["flags"] if f["rule"] == "licence")
     assert licence["severity"] == "not_licensed" and fingolimod["licensed"] is False
-    assert fingolimod["tier"] == "not_licensed" and licence["source"].startswith("Gilenya (fingolimod) EU SmPC, "
+    assert fingolimod["group"] == "not_licensed" and licence["source"].startswith("Gilenya (fingolimod) EU SmPC, "
                                                                                  "section 4.1")
     # Nothing recorded about hepatitis B: anti-CD20 antibodies ask for it before starting.
     ocrelizumab = next(d for d in payload["drugs"] if d["name"] == "ocrelizumab")
@@ -62,7 +62,7 @@ def test_the_json_recommendation_carries_each_kind_with_its_source_and_the_ranki
                  and f["evidence"][0]["variable"] == "hbsag")
     assert check["message"].startswith("HBsAg not recorded; Anti-HBc not recorded — required before starting "
                                        "ocrelizumab; SmPC 4.4")
-    assert {d["tier"] for d in payload["drugs"]} == {"not_licensed"}
+    assert {d["group"] for d in payload["drugs"]} == {"not_licensed"}
 
 
 def test_no_ppms_patient_gets_an_unlicensed_drug_as_top_suggestion_on_the_page(alice_client, ppms_visit):

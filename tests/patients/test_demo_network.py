@@ -50,8 +50,8 @@ def test_no_ppms_patient_of_the_demo_network_gets_a_drug_outside_its_licence_as_
     for payload in ppms:
         # Either a drug licensed for this patient leads (ocrelizumab in early PPMS with MRI activity), or no drug
         # to start exists and the page shows no top suggestion.
-        if payload["drugs"][0]["tier"] != "start":
-            assert not [d for d in payload["drugs"] if d["tier"] == "start"]
+        if payload["drugs"][0]["group"] != "start":
+            assert not [d for d in payload["drugs"] if d["group"] == "start"]
         for drug in payload["drugs"]:
             if drug["name"] in ("fingolimod", "ofatumumab"):
-                assert drug["tier"] in ("not_licensed", "contraindicated", "current") and drug["licensed"] is not True
+                assert drug["group"] in ("not_licensed", "contraindicated", "current") and drug["licensed"] is not True

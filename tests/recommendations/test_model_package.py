@@ -20,6 +20,7 @@ from patients.drugs import candidates_for
 from recommendations.features import column_names
 from recommendations.package import (
     CHECKS,
+    MAX_ENTRIES,
     MODEL_CARD_SECTIONS,
     OUTCOMES,
     PackageError,
@@ -226,8 +227,8 @@ def test_a_member_whose_header_claims_a_huge_size_is_refused(package):
 
 
 def test_an_archive_with_too_many_entries_is_refused(package):
-    extras = {f"note{i}.txt": b"hello" for i in range(10)}
-    _refused(_zip(_members(package) | extras), "entries", "12 entries")
+    extras = {f"note{i}.txt": b"hello" for i in range(MAX_ENTRIES)}
+    _refused(_zip(_members(package) | extras), "entries", f"{MAX_ENTRIES + 2} entries")
 
 
 @pytest.mark.parametrize("name", ["model.pkl", "readme.txt"])

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC
-from recommendations.package import package_build, package_checks, package_sha256
-from recommendations.training import DEFAULT_PATIENTS, DEFAULT_SEED, SHIPPED_CREATED_AT, model_train
+from recommendations.package import package_checks, package_sha256
+from recommendations.training import DEFAULT_MEMBERS, DEFAULT_PATIENTS, DEFAULT_SEED, SHIPPED_CREATED_AT, package_train
 
 
 class Command(BaseCommand):
@@ -31,6 +31,9 @@ class Command(BaseCommand):
                             help=f"Cohort and XGBoost seed (default {DEFAULT_SEED}).")
         parser.add_argument("--n-patients", type=int, default=DEFAULT_PATIENTS,
                             help=f"Synthetic patients per disease (default {DEFAULT_PATIENTS}).")
+        parser.add_argument("--members", type=int, default=DEFAULT_MEMBERS,
+                            help=f"Bootstrap ensemble members per package, for intervals (default {DEFAULT_MEMBERS}; "
+                                 "0 ships a single booster without intervals).")
         parser.add_argument("--out", default=str(settings.PRETRAINED_DIR), help="Directory to write the packages to.")
         parser.add_argument("--created-at", default=SHIPPED_CREATED_AT,
                             help="Manifest created_at: an ISO 8601 date-time with time zone, or 'now'.")
@@ -43,10 +46,9 @@ class Command(BaseCommand):
         out.mkdir(parents=True, exist_ok=True)
         rows, per_drug = [], []
         for disease in options["disease"] or Disease.values:
-            manifest, booster = model_train(disease=disease, seed=options["seed"], n_patients=options["n_patients"],
-                                            created_at=created_at)
-            data = package_build(manifest=manifest, booster=booster)
-            checks, _, _ = package_checks(data, max_bytes=settings.MODEL_UPLOAD_MAX_BYTES)
+            data = package_train(disease=disease, seed=options["seed"], n_patients=options["n_patients"],
+                                 created_at=created_at, members=options["members"])
+            checks, manifest, _ = package_checks(data, max_bytes=settings.MODEL_UPLOAD_MAX_BYTES)
             failed = [c for c in checks if not c.passed]
             if failed:  # never ship a package the registry would refuse
                 raise CommandError(f"{disease}: the new package fails check {failed[0].name}: {failed[0].message}")
