@@ -126,7 +126,8 @@ class Effect:
         if self.scale == "at_least":
             return f"{self.centre:g}{unit} or more vs less"
         step = "+1" if self.step == 1 else f"{self.step:g}{unit}"
-        return f"per {step}, centred at {self.centre:g}{unit}"
+        flat = "" if self.cap is None else f", flat beyond ±{self.cap * self.step:g}{unit}"
+        return f"per {step}, centred at {self.centre:g}{unit}{flat}"
 
     def applies(self, *, disease: str, drug: Drug) -> bool:
         if self.disease not in ("all", disease) or self.feature not in features_for(disease):

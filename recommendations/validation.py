@@ -13,10 +13,10 @@ add that the model's choices add (1 = all of it, 0 = no better than one drug for
 mean regret = mean over patients of (best true probability − true probability of the model's choice), in
 probability (the report prints percentage points).
 
-Top-suggestion agreement across retrainings: the same patients are scored by R independently retrained
-models (another cohort draw, bootstrap and booster seed each); a model gives a patient a top suggestion when
-recommendations.tiers.top_suggestion_index finds one in its ensemble members. Agreement is the share of
-(patient, retraining) pairs with a top suggestion whose drug is the rank-1 drug of every other retraining.
+Top-suggestion agreement across retrainings: the model gives a patient a top suggestion when
+recommendations.tiers.top_suggestion_index finds one in its ensemble members; the same patients are scored by
+independently retrained models (another cohort draw and booster seed each). Agreement is the share of patients
+with a top suggestion whose suggested drug every retrained model ranks first.
 
 Calibration per drug: on the held-out patients treated with each drug, the calibration slope (logistic
 regression of y on logit p) and calibration-in-the-large (intercept with logit p as offset; Van Calster B et
@@ -83,41 +83,41 @@ def ranking_metrics(*, p_true: np.ndarray, p_model: np.ndarray, available: np.nd
 
 @dataclass(frozen=True)
 class Agreement:
-    share: float | None  # None when no retraining gave anyone a top suggestion
-    with_top: float  # share of (patient, retraining) pairs that got a top suggestion
-    pairs: int  # (patient, retraining) pairs with a top suggestion
-    retrainings: int
+    share: float | None  # None when the model gave nobody a top suggestion
+    with_top: float  # share of patients who got a top suggestion
+    patients: int  # patients with a top suggestion
+    retrainings: int  # the shipped model and the retrained ones
 
     def as_dict(self) -> dict:
         return {"top_agreement": _round(self.share), "with_top_suggestion": _round(self.with_top),
-                "pairs": self.pairs, "retrainings": self.retrainings}
+                "patients_with_top": self.patients, "retrainings": self.retrainings}
 
 
-def top_agreement(member_probabilities: list[np.ndarray], *, available: np.ndarray | None = None) -> Agreement:
-    """Agreement of the top suggestion across retrainings.
+def top_agreement(member_probabilities: np.ndarray, retrained: list[np.ndarray], *,
+                  available: np.ndarray | None = None) -> Agreement:
+    """Agreement of the model's top suggestions with retrained models.
 
-    member_probabilities: one array per retraining, shaped (n_members, n_patients, n_drugs), for the same
-    patients. A retraining's rank-1 drug is the highest mean over its members (the order tiers uses).
+    member_probabilities: the model's ensemble, (n_members, n_patients, n_drugs); retrained: one
+    (n_patients, n_drugs) array of probabilities per retrained model, for the same patients. Among the patients
+    given a top suggestion (recommendations.tiers.top_suggestion_index on their available candidates), the share
+    whose suggested drug every retrained model ranks first.
     """
-    stacks = [np.asarray(m, dtype=float) for m in member_probabilities]
-    if len(stacks) < 2:
-        raise ValueError("agreement needs at least two retrainings")
-    n_patients, n_drugs = stacks[0].shape[1:]
+    members = np.asarray(member_probabilities, dtype=float)
+    if not retrained:
+        raise ValueError("agreement needs at least one retrained model")
+    n_patients, n_drugs = members.shape[1:]
     available = np.ones((n_patients, n_drugs), dtype=bool) if available is None else np.asarray(available, bool)
-    rank1 = np.stack([np.where(available, m.mean(axis=0), -np.inf).argmax(axis=1) for m in stacks])
-    pairs = agreeing = 0
-    for r, members in enumerate(stacks):
-        others = np.delete(rank1, r, axis=0)
-        for i in range(n_patients):
-            columns = np.flatnonzero(available[i])
-            top = top_suggestion_index(members[:, i, columns])
-            if top is None:
-                continue
-            pairs += 1
-            agreeing += bool((others[:, i] == columns[top]).all())
-    total = n_patients * len(stacks)
-    return Agreement(share=agreeing / pairs if pairs else None, with_top=pairs / total, pairs=pairs,
-                     retrainings=len(stacks))
+    rank1 = np.stack([np.where(available, np.asarray(p, dtype=float), -np.inf).argmax(axis=1) for p in retrained])
+    with_top = agreeing = 0
+    for i in range(n_patients):
+        columns = np.flatnonzero(available[i])
+        top = top_suggestion_index(members[:, i, columns])
+        if top is None:
+            continue
+        with_top += 1
+        agreeing += bool((rank1[:, i] == columns[top]).all())
+    return Agreement(share=agreeing / with_top if with_top else None, with_top=with_top / n_patients,
+                     patients=with_top, retrainings=len(retrained) + 1)
 
 
 # --- calibration with intervals -----------------------------------------------------------------------------------
@@ -193,3 +193,65 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def _round(value):
     return None if value is None else round(float(value), DIGITS)
+
+
+# --- the printed report ---------------------------------------------------------------------------------------------
+
+# The figures the issue's targets name: gain captured ≥ 60 %, top-suggestion agreement ≥ 90 %, per-drug
+# calibration slopes within 0.8–1.2.
+TARGETS = {"gain_captured": 0.60, "top_agreement": 0.90, "slope": (0.8, 1.2)}
+REPORT_HEADER = ["disease", "gain captured", "over retrainings", "mean regret", "achievable", "top agreement",
+                 "with top suggestion", "slopes (min–max)", "slopes in 0.8–1.2"]
+DRUG_HEADER = ["disease", "ATC", "split", "n", "slope (95 % CI)", "intercept (95 % CI)", "O/E (95 % CI)"]
+
+
+def report_row(disease: str, manifest: dict) -> list[str]:
+    """One line of the ranking report from a package manifest ("–" where a figure was not measured)."""
+    e = (manifest.get("metrics") or {}).get("x_evaluation") or {}
+    slopes = [c.get("calibration_slope") for c in (e.get("per_drug") or {}).values()]
+    slopes = [s for s in slopes if s is not None]
+    low, high = TARGETS["slope"]
+    return [
+        disease, _pct(e.get("gain_captured")),
+        "–" if not e.get("gain_captured_range") else "–".join(_pct(v) for v in e["gain_captured_range"]),
+        _points(e.get("mean_regret")), _points(e.get("achievable_gain")), _pct(e.get("top_agreement")),
+        _pct(e.get("with_top_suggestion")),
+        f"{min(slopes):.2f}–{max(slopes):.2f}" if slopes else "–",
+        f"{sum(low <= s <= high for s in slopes)}/{len(slopes)}" if slopes else "–",
+    ]
+
+
+def drug_rows(disease: str, manifest: dict) -> list[list[str]]:
+    """Per-drug calibration lines: on the held-out test split and on the fresh evaluation cohort."""
+    metrics = manifest.get("metrics") or {}
+    rows = []
+    fresh = (metrics.get("x_evaluation") or {}).get("per_drug") or {}
+    for atc, m in (metrics.get("per_drug") or {}).items():
+        for split, c in (("test", m.get("x_calibration")), ("fresh", fresh.get(atc))):
+            if c:
+                rows.append([disease, atc, split, str(c["n"]), _with_interval(c, "calibration_slope", "slope_interval"),
+                             _with_interval(c, "calibration_intercept", "intercept_interval"),
+                             _with_interval(c, "oe", "oe_interval")])
+    return rows
+
+
+def _with_interval(c: dict, key: str, interval: str) -> str:
+    if c.get(key) is None:
+        return "–"
+    ci = c.get(interval)
+    return f"{c[key]:.2f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{value * 100:.0f} %"
+
+
+def _points(value) -> str:
+    return "–" if value is None else f"{value * 100:.2f} pt"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -11,8 +11,9 @@ from django.conf import settings
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC, DrugClass, candidates_for
 from recommendations.cohort import Cohort, cohort_generate
-from recommendations.package import package_checks, package_load
+from recommendations.package import package_checks, package_load, package_load_members
 from recommendations.training import model_train
+from recommendations.validation import TARGETS, calibration, ranking_metrics
 
 CD, UC, RA, MS = Disease.values
 VEDOLIZUMAB, ADALIMUMAB, RITUXIMAB, ABATACEPT = "L04AG05", "L04AB04", "L01FA01", "L04AA24"
@@ -83,8 +84,39 @@ def test_training_with_the_shipped_seed_reproduces_the_shipped_metrics(shipped, 
     manifest, _ = shipped[disease]
     retrained, booster = model_train(disease=disease, seed=manifest["training_data"]["seed"],
                                      n_patients=manifest["training_data"]["n_patients"])
-    assert retrained["metrics"] == manifest["metrics"]
+    # x_evaluation, the ranking report, needs the retrainings too; the test below recomputes its own figures.
+    shipped_metrics = {k: v for k, v in manifest["metrics"].items() if k != "x_evaluation"}
+    assert retrained["metrics"] == shipped_metrics
     assert booster.num_boosted_rounds() == manifest["metrics"]["best_iteration"] + 1
+
+
+@pytest.mark.parametrize("disease", Disease.values)
+def test_the_shipped_ranking_report_is_what_the_shipped_package_does_on_its_fresh_cohort(disease):
+    """Recompute the manifest's gain captured, regret and per-drug calibration from the package itself."""
+    manifest, booster, members = package_load_members(_shipped_bytes(disease),
+                                                      max_bytes=settings.MODEL_UPLOAD_MAX_BYTES)
+    report = manifest["metrics"]["x_evaluation"]
+    fresh = cohort_generate(disease=disease, n_patients=int(report["n"]), seed=report["seed"])
+    assert report["seed"] != manifest["training_data"]["seed"]
+    candidates = xgboost.DMatrix(fresh.candidate_rows(np.arange(fresh.n_patients)), missing=np.nan)
+    mean = np.mean([m.predict(candidates) for m in members], axis=0).reshape(fresh.n_patients, -1)
+    ranking = ranking_metrics(p_true=fresh.p_all, p_model=mean, available=fresh.available)
+    assert ranking.gain_captured == pytest.approx(report["gain_captured"], abs=1e-4)
+    assert ranking.mean_regret == pytest.approx(report["mean_regret"], abs=1e-4)
+    p = booster.predict(xgboost.DMatrix(fresh.X, missing=np.nan))
+    atc = manifest["drugs"][0]
+    mine = calibration(y=fresh.y[fresh.drug_atc == atc], p=p[fresh.drug_atc == atc])
+    assert mine["calibration_slope"] == pytest.approx(report["per_drug"][atc]["calibration_slope"], abs=1e-3)
+
+
+@pytest.mark.parametrize("disease", Disease.values)
+def test_the_shipped_models_meet_the_ranking_targets(shipped, disease):
+    report = shipped[disease][0]["metrics"]["x_evaluation"]
+    assert report["gain_captured"] >= TARGETS["gain_captured"], report["gain_captured"]
+    assert report["top_agreement"] >= TARGETS["top_agreement"], report["top_agreement"]
+    low, high = TARGETS["slope"]
+    slopes = {atc: c["calibration_slope"] for atc, c in report["per_drug"].items()}
+    assert all(low <= s <= high for s in slopes.values()), slopes
 
 
 # --- the effects table, seen through the trained models ---------------------------------
@@ -165,6 +197,27 @@ def test_active_ms_costs_platform_therapies_more_predicted_neda_than_high_effica
     assert all(drop(atc) > 0 for atc in cohort.drugs), "activity lowers NEDA-3 on every drug"
     assert np.mean([drop(a) for a in platform]) > np.mean([drop(a) for a in high]) + 0.05
     assert drop(INTERFERON) > drop(NATALIZUMAB) + 0.03
+
+
+def test_the_trained_models_learn_the_new_effect_families(shipped, patients):
+    """One check per family added with the sources of docs/synthetic-cohort.md."""
+    def predicted(disease: str, atc: str, **values: float) -> float:
+        return _predicted(shipped[disease][1], patients[disease], atc, **values)
+
+    # Crohn's: CRP raises the anti-TNF response; current smoking lowers it.
+    assert predicted(CD, "L04AB02", crp=30) > predicted(CD, "L04AB02", crp=2) + 0.03
+    assert predicted(CD, "L04AB02", smoking_status=2) < predicted(CD, "L04AB02", smoking_status=0) - 0.03
+    # UC (Dulai 2020): vedolizumab better after 2 years of disease, worse with severe endoscopic activity.
+    assert predicted(UC, VEDOLIZUMAB, disease_duration=4) > predicted(UC, VEDOLIZUMAB, disease_duration=1)
+    assert predicted(UC, VEDOLIZUMAB, mayo_endoscopic=2) > predicted(UC, VEDOLIZUMAB, mayo_endoscopic=3)
+    # RA: an anti-TNF on top of methotrexate; obesity lowers it.
+    assert predicted(RA, ADALIMUMAB, concomitant_methotrexate=1) > predicted(RA, ADALIMUMAB,
+                                                                              concomitant_methotrexate=0) + 0.03
+    assert predicted(RA, ADALIMUMAB, bmi=34) < predicted(RA, ADALIMUMAB, bmi=23)
+    # MS: the advantage of ocrelizumab over fingolimod shrinks with age.
+    young = predicted(MS, "L04AG08", age=28) - predicted(MS, "L04AE01", age=28)
+    older = predicted(MS, "L04AG08", age=50) - predicted(MS, "L04AE01", age=50)
+    assert young > older + 0.05
 
 
 # --- SHAP on the trained models -----------------------------------------------------------
