@@ -103,9 +103,11 @@ def test_the_shipped_ranking_report_is_what_the_shipped_package_does_on_its_fres
     ranking = ranking_metrics(p_true=fresh.p_all, p_model=mean, available=fresh.available)
     assert ranking.gain_captured == pytest.approx(report["gain_captured"], abs=1e-4)
     assert ranking.mean_regret == pytest.approx(report["mean_regret"], abs=1e-4)
-    p = booster.predict(xgboost.DMatrix(fresh.X, missing=np.nan))
+    assert report["calibration_seed"] not in (report["seed"], manifest["training_data"]["seed"])
+    calibrating = cohort_generate(disease=disease, n_patients=report["calibration_n"], seed=report["calibration_seed"])
+    p = booster.predict(xgboost.DMatrix(calibrating.X, missing=np.nan))
     atc = manifest["drugs"][0]
-    mine = calibration(y=fresh.y[fresh.drug_atc == atc], p=p[fresh.drug_atc == atc])
+    mine = calibration(y=calibrating.y[calibrating.drug_atc == atc], p=p[calibrating.drug_atc == atc])
     assert mine["calibration_slope"] == pytest.approx(report["per_drug"][atc]["calibration_slope"], abs=1e-3)
 
 
