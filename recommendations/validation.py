@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommendations.tiers import top_suggestion_index
+from recommendations.tiers import DEFAULT_CONFIDENCE, top_suggestion_index
 
 Z95 = 1.959964
 DIGITS = 4
@@ -94,7 +94,7 @@ class Agreement:
 
 
 def top_agreement(member_probabilities: np.ndarray, retrained: list[np.ndarray], *,
-                  available: np.ndarray | None = None) -> Agreement:
+                  available: np.ndarray | None = None, confidence: float = DEFAULT_CONFIDENCE) -> Agreement:
     """Agreement of the model's top suggestions with retrained models.
 
     member_probabilities: the model's ensemble, (n_members, n_patients, n_drugs); retrained: one
@@ -111,7 +111,7 @@ def top_agreement(member_probabilities: np.ndarray, retrained: list[np.ndarray],
     with_top = agreeing = 0
     for i in range(n_patients):
         columns = np.flatnonzero(available[i])
-        top = top_suggestion_index(members[:, i, columns])
+        top = top_suggestion_index(members[:, i, columns], confidence=confidence)
         if top is None:
             continue
         with_top += 1
