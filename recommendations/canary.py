@@ -38,13 +38,17 @@ def reference_rows(features: list[str], drugs: list[str]) -> np.ndarray:
     return matrix
 
 
-def canary_check(data: bytes) -> tuple[bool, str]:
+def canary_check(data: bytes, *, parsed: dict | None = None) -> tuple[bool, str]:
+    """Score the reference rows; `parsed` (manifest and booster the checks just read) saves reading them again."""
     import shap
     import xgboost as xgb
 
     from recommendations.package import package_load
 
-    manifest, booster = package_load(data, max_bytes=len(data) + 1)
+    if parsed and parsed.get("booster") is not None:
+        manifest, booster = parsed["manifest"], parsed["booster"]
+    else:
+        manifest, booster = package_load(data, max_bytes=len(data) + 1)
     features, drugs = manifest["features"], manifest["drugs"]
     X = reference_rows(features, drugs)
     dm = xgb.DMatrix(X, missing=np.nan, nthread=1)

@@ -2,8 +2,9 @@
 
 Works on the drug entries of recommendations.selectors.recommendation_payload.
 The model's output is in log-odds, where SHAP values add up; the page shows
-that scale and, under it, the probability each log-odds value means, so
-"+0.4" reads as "from 45 % to 55 %". Geometry is computed here and drawn by
+effects in percentage points of response instead (points_scale: an exact
+decomposition, so the points add up to the drug's chance), the log-odds only
+in each bar's tooltip. Geometry is computed here and drawn by
 the templates as inline SVG (no script, nothing for a CSP to block).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from recommendations.features import DRUG_PREFIX
+from recommendations.features import DRUG_PREFIX, OTHER_DRUGS
 
 WIDTH = 760
 LABEL_WIDTH = 330  # the plain-words text of each row
@@ -20,8 +21,6 @@ VALUE_WIDTH = 64  # "+0.231" on the right
 ROW_HEIGHT = 24
 TOP_AXIS = 34  # log-odds ticks above the rows
 BOTTOM_AXIS = 40  # probability ticks below the rows
-MIN_TICK_GAP = 44  # pixels between two probability labels
-PROBABILITY_TICKS = (0.5, 0.25, 0.75, 0.1, 0.9, 0.05, 0.95, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.02, 0.98, 0.01, 0.99)
 
 
 def _f(x: float) -> str:
@@ -112,126 +111,166 @@ class Waterfall:
 
 
 def drug_rows(drug: dict, base_value: float) -> list[dict]:
-    """The drug's SHAP rows, largest first, with its own indicator row standing for the whole drug effect.
+    """The drug's explanation rows (recommendation_payload's "shap"), largest effect first, each with "pp", and its
+    own indicator row standing for the whole drug effect.
 
-    One indicator column per candidate encodes which drug a row is about; the
-    other candidates' columns (0 here) also carry small SHAP values, left out of
-    the stored rows. Added to the drug's own row, they make the rows sum exactly
-    to the drug's score: base value + rows = margin.
+    One indicator column per candidate encodes which drug a row is about; the other candidates' columns (0 here)
+    carry small SHAP values of their own, stored as one row. Folded into the drug's own row, with any rounding
+    left, the rows sum exactly to the drug's score: base value + rows = margin, and Σ pp = p − p_base.
     """
-    rows = [dict(r) for r in drug["shap"]]
-    rest = float(drug["margin"]) - base_value - sum(r["shap"] for r in rows)
-    own = next((r for r in rows if r["feature"] == f"{DRUG_PREFIX}{drug['atc']}"), None)
+    scale = points_scale(base_value, float(drug["margin"]))
+    rows = []
+    for r in drug["shap"]:
+        row = dict(r)
+        row.setdefault("pp", points(row["shap"], scale))
+        rows.append(row)
+    own_key = f"{DRUG_PREFIX}{drug['atc']}"
+    own = next((r for r in rows if r["feature"] == own_key), None)
     if own is None:
-        own = {"feature": f"{DRUG_PREFIX}{drug['atc']}", "label": drug["name"], "value": None, "shap": 0.0}
+        own = {"feature": own_key, "label": drug["name"], "value": None, "shap": 0.0, "pp": 0.0}
         rows.append(own)
-    own["shap"] += rest
-    own["text"] = f"The drug itself: {drug['name']}"
-    rows.sort(key=lambda r: -abs(r["shap"]))
+    for other in [r for r in rows if r["feature"] == OTHER_DRUGS]:
+        rows.remove(other)
+    own["shap"] += float(drug["margin"]) - base_value - sum(r["shap"] for r in rows)
+    own["pp"] += (sigmoid(float(drug["margin"])) - sigmoid(base_value)) * 100 - sum(r["pp"] for r in rows)
+    own["text"] = f"{drug['name']} itself: this drug's average response in patients like the cohort"
+    own["reason"] = True
+    rows.sort(key=lambda r: -abs(r["pp"]))
     return rows
 
 
-def waterfall(drug: dict, base_value: float, *, top: int = 8, width: int = WIDTH,
-              label_width: int = LABEL_WIDTH, max_label: int = 0) -> Waterfall:
-    """From the base value, each of the `top` largest SHAP contributions in turn, the rest together, to the score.
+def waterfall_ends(drug: dict, base_value: float, *, top: int = 6) -> list[float]:
+    """The running totals (percent) the drug's waterfall passes through: what a shared scale must cover."""
+    ends = [sigmoid(base_value) * 100]
+    for _short, _full, pp, _shap in _entries(drug_rows(drug, base_value), top=top):
+        ends.append(ends[-1] + pp)
+    return ends
+
+
+def _entries(rows: list[dict], *, top: int) -> list[tuple[str, str, float, float]]:
+    """(text, full text, pp, log-odds) per shown row: the drug itself, the `top` largest effects of recorded inputs,
+    then the unrecorded inputs together and the smaller effects together, so nothing is hidden and no input
+    without a value or an effect is offered as a reason."""
+    own = next(r for r in rows if r["feature"].startswith(DRUG_PREFIX))
+    reasons = [r for r in rows if r is not own and r.get("reason")][:top]
+    shown = [own] + reasons
+    rest = [r for r in rows if r not in shown]
+    unrecorded = [r for r in rest if r.get("value") is None and not r["feature"].startswith(DRUG_PREFIX)]
+    small = [r for r in rest if r not in unrecorded]
+    entries = [(r["text"], r["text"], r["pp"], r["shap"]) for r in sorted(shown, key=lambda r: -abs(r["pp"]))]
+    if unrecorded:
+        names = ", ".join(r["label"] for r in unrecorded)
+        entries.append((f"Not recorded ({len(unrecorded)}): the model's defaults",
+                        f"Not recorded, the model's defaults for: {names}",
+                        sum(r["pp"] for r in unrecorded), sum(r["shap"] for r in unrecorded)))
+    if small:
+        n = len(small)
+        text = f"{n} smaller effect{'s' if n != 1 else ''} together"
+        entries.append((text, f"{text} (each under half a point)", sum(r["pp"] for r in small),
+                        sum(r["shap"] for r in small)))
+    return entries
+
+
+def waterfall(drug: dict, base_value: float, *, top: int = 6, width: int = WIDTH,
+              label_width: int = LABEL_WIDTH, max_label: int = 0, domain: tuple[float, float] | None = None
+              ) -> Waterfall:
+    """From the average patient's chance, each of the `top` largest effects in percentage points in turn, then the
+    rest together, to the drug's chance (see points_scale: the effects add up exactly).
 
     A narrower figure (width, label_width) suits two waterfalls side by side; max_label then shortens long
-    texts (the tooltip and the lists under the figure keep them whole).
+    texts (the tooltip and the lists under the figure keep them whole); `domain` (percent) gives two figures one
+    scale (waterfall_domain).
     """
     rows = drug_rows(drug, base_value)
-    shown, hidden = rows[:top], rows[top:]
 
     def short(text: str) -> str:
         return text if not max_label or len(text) <= max_label else text[:max_label - 1] + "…"
 
-    entries: list[tuple[str, str, float]] = [(short(r["text"]), r["text"], r["shap"]) for r in shown]
-    if hidden:
-        n = len(hidden)
-        text = f"{n} smaller effect{'s' if n != 1 else ''} together"
-        entries.append((text, text, sum(r["shap"] for r in hidden)))
-
-    ends = [base_value]
-    for _text, _feature, shap in entries:
-        ends.append(ends[-1] + shap)
-    lo, hi = _domain(ends)
+    entries = _entries(rows, top=top)
+    start_pct = sigmoid(base_value) * 100
+    ends = [start_pct]
+    for _text, _full, pp, _shap in entries:
+        ends.append(ends[-1] + pp)
+    lo, hi = domain or _domain(ends)
     bars_left, bars_right = label_width + 10, width - VALUE_WIDTH
 
     def x_of(v: float) -> float:
         return bars_left + (v - lo) / (hi - lo) * (bars_right - bars_left)
 
     n_rows = len(entries) + 2
-    steps = [_marker("base", short(f"Average patient: {percent(sigmoid(base_value))}"), base_value, 0, x_of,
-                     f"Average over the training data: log-odds {base_value:+.2f}, probability "
-                     f"{percent(sigmoid(base_value))}")]
-    cum = base_value
-    for i, (text, full_text, shap) in enumerate(entries, start=1):
-        start, cum = cum, cum + shap
+    steps = [_marker("base", short(f"Average patient: {start_pct:.0f} %"), start_pct, 0, x_of,
+                     f"Average over the training data: {start_pct:.1f} % (log-odds {base_value:+.2f})",
+                     value_text=f"{start_pct:.0f} %")]
+    cum = start_pct
+    for i, (text, full_text, pp, shap) in enumerate(entries, start=1):
+        start, cum = cum, cum + pp
         y = TOP_AXIS + i * ROW_HEIGHT
         x0, x1 = x_of(start), x_of(cum)
         steps.append(Step(
-            kind="up" if shap >= 0 else "down", text=text, value=f"{shap:+.3f}",
-            title=f"{full_text}: {'raises' if shap >= 0 else 'lowers'} the log-odds by {abs(shap):.3f} "
-                  f"(probability {percent(sigmoid(start))} → {percent(sigmoid(cum))})",
+            kind="up" if pp >= 0 else "down", text=short(text), value=f"{pp:+.1f}",
+            title=f"{full_text}: {'raises' if pp >= 0 else 'lowers'} the chance of response by {abs(pp):.1f} "
+                  f"percentage points ({start:.0f} % → {cum:.0f} %; log-odds {shap:+.3f})",
             bar_x=_f(min(x0, x1)), bar_width=_f(max(abs(x1 - x0), 2.0)), y=_f(y + 4), y_bottom=_f(y + ROW_HEIGHT - 4),
             text_y=_f(y + 16),
             marker_x="", link_x=_f(x1), link_y1=_f(y + ROW_HEIGHT - 4), link_y2=_f(y + ROW_HEIGHT + 4),
         ))
     name = drug["name"]
+    margin = float(drug["margin"])
     steps.append(_marker("score", short(f"{name}: {percent(drug['probability'])}"), cum, n_rows - 1, x_of,
-                         f"{name}: log-odds {cum:+.2f}, probability {percent(drug['probability'])}"))
+                         f"{name}: {percent(drug['probability'])} (log-odds {margin:+.2f})",
+                         value_text=percent(drug["probability"])))
 
     axis_bottom = TOP_AXIS + n_rows * ROW_HEIGHT
-    up = [{"text": r["text"], "shap": r["shap"], "value": f"{r['shap']:+.3f}"} for r in shown if r["shap"] > 0]
-    down = [{"text": r["text"], "shap": r["shap"], "value": f"{r['shap']:+.3f}"} for r in shown if r["shap"] < 0]
+    words = [{"text": full, "pp": pp, "value": f"{pp:+.1f} points"} for _t, full, pp, _s in entries]
+    up = [w for w in words if w["pp"] > 0]
+    down = [w for w in words if w["pp"] < 0]
     return Waterfall(
         width=width, height=axis_bottom + BOTTOM_AXIS, label_width=label_width, bars_left=_f(bars_left),
         bars_right=_f(bars_right), axis_top=_f(TOP_AXIS), axis_bottom=_f(axis_bottom),
         logodds_label_y=_f(TOP_AXIS - 8), probability_tick_y=_f(axis_bottom + 5),
         probability_label_y=_f(axis_bottom + 17),
         probability_caption_y=_f(axis_bottom + 34), value_x=_f(width - 4),
-        caption="Model score in log-odds (SHAP values add up on this scale)" if width >= 700
-        else "Score in log-odds (SHAP values add up)",
-        steps=steps, logodds_ticks=_logodds_ticks(lo, hi, x_of), probability_ticks=_probability_ticks(lo, hi, x_of),
+        caption="Chance of response (%); bars in percentage points, adding up to the drug's chance" if width >= 700
+        else "Chance of response (%); bars in points",
+        steps=steps, logodds_ticks=_percent_ticks(lo, hi, x_of), probability_ticks=[],
         title=f"Why {name} scores {percent(drug['probability'])}",
-        desc=_describe(name, base_value, drug["probability"], up, down),
+        desc=_describe(name, start_pct, drug["probability"], up, down),
         up=up, down=down,
     )
 
 
-def _marker(kind: str, text: str, value: float, row: int, x_of, title: str) -> Step:
+def waterfall_domain(drugs: list[dict], base_value: float, *, top: int = 6) -> tuple[float, float]:
+    """One percent scale covering every given drug's waterfall: the compare page's figures share it."""
+    ends = [e for d in drugs for e in waterfall_ends(d, base_value, top=top)]
+    return _domain(ends)
+
+
+def _marker(kind: str, text: str, value: float, row: int, x_of, title: str, *, value_text: str = "") -> Step:
     y = TOP_AXIS + row * ROW_HEIGHT
-    return Step(kind=kind, text=text, value=f"{value:+.2f}", title=title, bar_x="", bar_width="", y=_f(y + 2),
+    return Step(kind=kind, text=text, value=value_text, title=title, bar_x="", bar_width="", y=_f(y + 2),
                 y_bottom=_f(y + ROW_HEIGHT - 2), text_y=_f(y + 16), marker_x=_f(x_of(value)), link_x=_f(x_of(value)),
                 link_y1=_f(y + ROW_HEIGHT - 4), link_y2=_f(y + ROW_HEIGHT + 4))
 
 
 def _domain(values: list[float]) -> tuple[float, float]:
+    """A percent range around the values, padded, within 0–100."""
     lo, hi = min(values), max(values)
-    pad = max((hi - lo) * 0.12, 0.25)
-    return lo - pad, hi + pad
+    pad = max((hi - lo) * 0.12, 2.0)
+    return max(0.0, lo - pad), min(100.0, hi + pad)
 
 
-def _logodds_ticks(lo: float, hi: float, x_of) -> list[Tick]:
-    step = next(s for s in (0.25, 0.5, 1.0, 2.0, 5.0) if (hi - lo) / s <= 8)
+def _percent_ticks(lo: float, hi: float, x_of) -> list[Tick]:
+    step = next(s for s in (1, 2, 5, 10, 20, 25) if (hi - lo) / s <= 8)
     first = math.ceil(lo / step)
-    return [Tick(_f(x_of(k * step)), f"{k * step:+g}" if k else "0") for k in range(first, math.floor(hi / step) + 1)]
+    return [Tick(_f(x_of(k * step)), f"{k * step:g} %") for k in range(first, math.floor(hi / step) + 1)]
 
 
-def _probability_ticks(lo: float, hi: float, x_of) -> list[Tick]:
-    chosen: list[float] = []
-    for p in PROBABILITY_TICKS:
-        x = x_of(logit(p))
-        if lo <= logit(p) <= hi and all(abs(x - x_of(logit(q))) >= MIN_TICK_GAP for q in chosen):
-            chosen.append(p)
-    return [Tick(_f(x_of(logit(p))), f"{p * 100:g} %") for p in sorted(chosen)]
-
-
-def _describe(name: str, base: float, probability: float, up: list[dict], down: list[dict]) -> str:
-    text = f"From the average patient's {percent(sigmoid(base))} to {percent(probability)} for {name}."
+def _describe(name: str, base_pct: float, probability: float, up: list[dict], down: list[dict]) -> str:
+    text = f"From the average patient's {base_pct:.0f} % to {percent(probability)} for {name}."
     if up:
-        text += " Raised by: " + "; ".join(f"{r['text']} ({r['shap']:+.2f})" for r in up) + "."
+        text += " Raised by: " + "; ".join(f"{r['text']} ({r['pp']:+.1f} points)" for r in up) + "."
     if down:
-        text += " Lowered by: " + "; ".join(f"{r['text']} ({r['shap']:+.2f})" for r in down) + "."
+        text += " Lowered by: " + "; ".join(f"{r['text']} ({r['pp']:+.1f} points)" for r in down) + "."
     return text
 
 
@@ -269,50 +308,48 @@ class Comparison:
     desc: str
 
 
-def comparison(a: dict, b: dict, base_value: float, *, top: int = 10) -> Comparison:
-    """Why the model scores drug A differently from drug B for this patient, input by input.
+def comparison(a: dict, b: dict, base_value: float, *, top: int = 8) -> Comparison:
+    """Why the model scores drug A differently from drug B for this patient, input by input, in percentage points.
 
-    Both drugs' SHAP values share the base value, so their difference per input
-    adds up to the difference of the two scores in log-odds.
+    Both drugs' effects start from the same average patient, so their difference per input (A's points minus B's)
+    adds up exactly to the difference of the two chances (see points_scale).
     """
     sa = {r["feature"]: r for r in drug_rows(a, base_value)}
     sb = {r["feature"]: r for r in drug_rows(b, base_value)}
     own_a, own_b = f"{DRUG_PREFIX}{a['atc']}", f"{DRUG_PREFIX}{b['atc']}"
-    entries = []
-    drug_effect = sa.get(own_a, {}).get("shap", 0.0) - sb.get(own_b, {}).get("shap", 0.0)
-    entries.append((f"The drug itself: {a['name']} rather than {b['name']}", "",
-                    sa.get(own_a, {}).get("shap", 0.0), sb.get(own_b, {}).get("shap", 0.0), drug_effect))
+    pa, pb = sa[own_a]["pp"], sb[own_b]["pp"]
+    entries = [(f"The drugs themselves: {a['name']} rather than {b['name']}", "", pa, pb, pa - pb)]
     features = [f for f in sa if not f.startswith(DRUG_PREFIX)]
     features += [f for f in sb if not f.startswith(DRUG_PREFIX) and f not in sa]
     for f in features:
         ra, rb = sa.get(f), sb.get(f)
         text = (ra or rb)["text"]
         other = rb["text"] if ra and rb and rb["text"] != ra["text"] else ""
-        shap_a, shap_b = (ra or {}).get("shap", 0.0), (rb or {}).get("shap", 0.0)
-        entries.append((text, other, shap_a, shap_b, shap_a - shap_b))
+        pp_a, pp_b = (ra or {}).get("pp", 0.0), (rb or {}).get("pp", 0.0)
+        entries.append((text, other, pp_a, pp_b, pp_a - pp_b))
     entries.sort(key=lambda e: -abs(e[4]))
+    gap_points = (a["probability"] - b["probability"]) * 100
     gap = float(a["margin"]) - float(b["margin"])
     shown = entries[:top]
-    rest = gap - sum(e[4] for e in shown)
     if len(entries) > top:
         n = len(entries) - len(shown)
+        rest = (sigmoid(float(a["margin"])) - sigmoid(float(b["margin"]))) * 100 - sum(e[4] for e in shown)
         shown.append((f"{n} smaller difference{'s' if n != 1 else ''} together", "", None, None, rest))
 
     bars_left, bars_right = LABEL_WIDTH + 10, WIDTH - VALUE_WIDTH
     zero = (bars_left + bars_right) / 2
-    scale = max(max(abs(e[4]) for e in shown), 0.05)
+    scale = max(max(abs(e[4]) for e in shown), 0.5)
     half = (bars_right - bars_left) / 2
     rows = []
-    for i, (text, other, shap_a, shap_b, diff) in enumerate(shown):
+    for i, (text, other, pp_a, pp_b, diff) in enumerate(shown):
         y = 8 + i * ROW_HEIGHT
         width = abs(diff) / scale * half
         rows.append(DiffRow(
-            text=text, other_text=other, shap_a=shap_a, shap_b=shap_b, diff=diff, value=f"{diff:+.3f}",
-            favours="a" if diff > 5e-4 else "b" if diff < -5e-4 else "",
+            text=text, other_text=other, shap_a=pp_a, shap_b=pp_b, diff=diff, value=f"{diff:+.1f}",
+            favours="a" if diff > 0.05 else "b" if diff < -0.05 else "",
             bar_x=_f(zero if diff >= 0 else zero - width), bar_width=_f(max(width, 1.0)), y=_f(y + 4),
             text_y=_f(y + 16),
         ))
-    points = (a["probability"] - b["probability"]) * 100
     favoured, other_drug = (a, b) if gap >= 0 else (b, a)
     reasons = [r.text for r in rows if r.favours == ("a" if gap >= 0 else "b")][:3]
     desc = (f"{favoured['name']} {percent(favoured['probability'])} against {other_drug['name']} "
@@ -320,7 +357,8 @@ def comparison(a: dict, b: dict, base_value: float, *, top: int = 10) -> Compari
     if reasons:
         desc += f" Mostly because of: {'; '.join(reasons)}."
     return Comparison(
-        a=a, b=b, probability_gap=f"{abs(points):.0f} percentage point{'s' if round(abs(points)) != 1 else ''}",
+        a=a, b=b,
+        probability_gap=f"{abs(gap_points):.0f} percentage point{'s' if round(abs(gap_points)) != 1 else ''}",
         logodds_gap=gap, rows=rows, width=WIDTH, height=8 + len(rows) * ROW_HEIGHT + 8, zero_x=_f(zero),
         label_width=LABEL_WIDTH, value_x=_f(WIDTH - 4),
         title=f"Why {a['name']} and {b['name']} score differently", desc=desc,

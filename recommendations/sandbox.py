@@ -144,12 +144,13 @@ def child_main(argv: list[str]) -> int:
     from recommendations.canary import canary_check
     from recommendations.package import booster_checks_run
 
+    parsed: dict = {}
     try:
-        for check in booster_checks_run(data, max_bytes=len(data) + 1):
+        for check in booster_checks_run(data, max_bytes=len(data) + 1, parsed=parsed):
             _emit(check.name, check.passed, check.message)
             if not check.passed:
                 return 0
-        passed, message = canary_check(data)
+        passed, message = canary_check(data, parsed=parsed)
     except MemoryError:
         return 3  # the parent names the step and the memory limit
     except Exception as exc:  # any failure of an untrusted model is a rejection, reported to the admin

@@ -146,18 +146,25 @@ def model_version_install(disease: str, *, status: str = "active", version: int 
                                        validation_report=[{"name": "shipped", "passed": True, "message": ""}])
 
 
-def package_copy(data: bytes, **manifest_extra) -> bytes:
-    """The same package with extension keys added to its manifest (different bytes, same model)."""
+def package_copy(data: bytes, *, members: bool = True, **manifest_extra) -> bytes:
+    """The same package with extension keys added to its manifest (different bytes, same model).
+
+    members=False drops the bootstrap ensemble: a package as every package was before intervals.
+    """
     import io
     import json
     import zipfile
 
     source = zipfile.ZipFile(io.BytesIO(data))
     manifest = json.loads(source.read("manifest.json")) | manifest_extra
+    if not members:
+        manifest.pop("ensemble", None)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         target.writestr("manifest.json", json.dumps(manifest))
-        target.writestr("model.ubj", source.read("model.ubj"))
+        for name in source.namelist():
+            if name != "manifest.json" and (members or not name.startswith("members/")):
+                target.writestr(name, source.read(name))
     return out.getvalue()
 
 

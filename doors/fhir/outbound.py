@@ -12,7 +12,6 @@ from patients.dictionary import Disease
 from patients.models import Visit
 from recommendations.smpc.base import SEVERITY_LABELS
 
-
 OUTCOME_DOC = (f" Except the outcome of a decision at the model's horizon (code {codes.TREATMENT_OUTCOME}|"
                f"{codes.TREATMENT_OUTCOME_CODE}, valueBoolean, focus Encounter/<decision visit>), posted alone to "
                "[base]/Observation when the later visits cannot decide it.")

@@ -37,10 +37,9 @@ from patients.models import Diagnosis, Patient, PatientIdentifier, TherapyExposu
 from patients.selectors import diagnosis_of, patient_record, years_between
 from patients.state import patient_state
 from recommendations.decisions import decisions_for_patient
-from recommendations.explanations import comparison, sigmoid, waterfall
+from recommendations.explanations import comparison, sigmoid, waterfall, waterfall_domain
 from recommendations.models import Decision, JobStatus, Recommendation, ScoringJob
 from recommendations.selectors import recommendation_payload
-
 
 # Decision status of a row, most in need of the clinician first (the order "Decision" sorts by).
 DECISION_STATUSES = (
@@ -235,9 +234,10 @@ def patient_compare(patient: Patient, *, a: str, b: str) -> dict:
               "a": drugs.get(a), "b": drugs.get(b), "comparison": None}
     if result["a"] and result["b"] and a != b:
         base = recommendation["base_value"]
-        # Narrower figures: the two stand side by side on a laptop screen.
+        # Narrower figures: the two stand side by side on a laptop screen, on one scale so bars compare.
+        domain = waterfall_domain([result["a"], result["b"]], base)
         for drug in (result["a"], result["b"]):
-            drug["waterfall"] = waterfall(drug, base, width=580, label_width=250, max_label=34)
+            drug["waterfall"] = waterfall(drug, base, width=580, label_width=250, max_label=34, domain=domain)
         result["comparison"] = comparison(result["a"], result["b"], base)
     return result
 

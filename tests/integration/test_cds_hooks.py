@@ -168,6 +168,31 @@ def test_scoring_on_the_fly_ranks_as_the_scoring_service_does(scored_patient):
     assert [d.atc for d in live.drugs] == [d.atc for d in stored.drugs]
     assert [d.probability for d in live.drugs] == pytest.approx([d.probability for d in stored.drugs], abs=1e-5)
     assert live.drugs[0].reasons == stored.drugs[0].reasons
+    assert [d.interval for d in live.drugs] == [pytest.approx(d.interval, abs=1e-5) for d in stored.drugs]
+    assert [(d.tier, d.top_suggestion) for d in live.drugs] == [(d.tier, d.top_suggestion) for d in stored.drugs]
+
+
+def test_the_card_gives_every_top_drug_its_interval_and_says_top_only_when_confident(client, cds_ehr,
+                                                                                     scored_patient):
+    info = call(client, cds_ehr, patient_view("LU-0001")).json()["cards"][0]
+    rec = Recommendation.objects.get()
+    for item in rec.items.order_by("rank")[:3]:
+        low, high = round(item.probability_low * 100), round(item.probability_high * 100)
+        assert f"**{item.drug.name}**" in info["detail"] and f"({low}–{high} %)" in info["detail"]
+    has_top = rec.items.filter(top_suggestion=True).exists()
+    assert ("**top suggestion**" in info["detail"]) == has_top and (" top" in info["summary"]) == has_top
+
+
+def test_a_ranking_without_the_minimum_data_set_says_so_on_the_card_and_names_no_top(client, cds_ehr, site_lu,
+                                                                                       ra_model):
+    measurements = {k: v for k, v in RA_VISIT.items() if k != "swollen_joint_count_28"}
+    visit_ingest(site=site_lu, disease="rheumatoid_arthritis", visit_date=dt.date.today(), measurements=measurements,
+                 actor=Actor(client="test"), patient_input=PatientInput(system="urn:test", value="LU-0002",
+                                                                        sex="male", birth_year=1970))
+    jobs_run_pending()
+    info = call(client, cds_ehr, patient_view("LU-0002")).json()["cards"][0]
+    assert "Not enough data to rank — missing: " in info["detail"] and "**top suggestion**" not in info["detail"]
+    assert info["summary"].startswith("Clinnova: not enough data to rank")
 
 
 def test_the_manifests_outcome_is_shown_literally_in_the_card_never_as_markdown(client, cds_ehr, scored_patient):

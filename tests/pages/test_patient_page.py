@@ -126,22 +126,37 @@ def test_each_drug_explains_itself_in_a_waterfall_in_plain_words(alice_client, s
     details = details[:details.index("</details>")]
     assert "<summary>Why " in details
     assert '<svg class="wf"' in details and 'role="img"' in details
-    assert "Average patient:" in details and "log-odds" in details and "Probability of response" in details
-    assert "Tender joints (28) 8" in page  # a value with its unit, as the dictionary describes it
+    assert "Average patient:" in details and "log-odds" in details and "percentage points" in details
+    # A value with its unit, as the dictionary describes it, among the reasons: "CRP 14 mg/L (high; reference ≤ 5)".
+    top = recommendation_payload(scored_patient.visits.get())["drugs"][0]
+    assert next(r["text"] for r in top["shap"] if r.get("reason")) in page.replace("&#x27;", "'")
     assert "Raised the probability" in details and "Lowered the probability" in details
 
 
-def test_a_waterfall_runs_from_the_base_value_to_the_drugs_score(scored_patient):
+def test_a_waterfall_runs_from_the_average_patient_to_the_drugs_chance_in_percentage_points(scored_patient):
     payload = recommendation_payload(scored_patient.visits.get())
     for drug in payload["drugs"]:
         w = waterfall(drug, payload["base_value"])
         contributions = [float(s.value) for s in w.steps if s.kind in ("up", "down")]
-        # The steps, rounded to 3 decimals each, add up to the score.
-        assert payload["base_value"] + sum(contributions) == pytest.approx(drug["margin"], abs=0.02)
+        # The steps, rounded to 0.1 point each, add up to the drug's chance.
+        base_pct = sigmoid(payload["base_value"]) * 100
+        assert base_pct + sum(contributions) == pytest.approx(drug["probability"] * 100, abs=0.1 * len(contributions))
         assert w.steps[0].kind == "base" and w.steps[-1].kind == "score"
         assert f"{round(drug['probability'] * 100)} %" in w.steps[-1].text
         assert sigmoid(drug["margin"]) == pytest.approx(drug["probability"], abs=1e-3)
-        assert w.probability_ticks, "the probability scale is shown under the log-odds"
+        assert w.logodds_ticks and all(t.label.endswith(" %") for t in w.logodds_ticks)
+        # The drug itself is explained, and no unrecorded input is offered as a reason of its own.
+        texts = [s.text for s in w.steps]
+        assert any("this drug's average response in patients like the cohort" in t for t in texts)
+        assert not any(t.endswith("not recorded") for t in texts)
+
+
+def test_the_page_shows_the_same_points_as_the_api(alice_client, scored_patient):
+    payload = recommendation_payload(scored_patient.visits.get())
+    page = _page(alice_client, scored_patient)
+    top = payload["drugs"][0]
+    reason = next(r for r in top["shap"] if r.get("reason"))
+    assert f"{reason['text']} <span class=\"muted\">({reason['pp']:+.1f} points)</span>" in page.replace("&#x27;", "'")
 
 
 def test_a_feature_computed_per_drug_is_described_not_called_missing(alice_client, site_lu, ra_model):
@@ -210,7 +225,7 @@ def test_compare_puts_two_drugs_side_by_side_and_says_why_one_scores_higher(alic
     page = response.content.decode()
     assert response.status_code == 200
     assert f"Why {a['name']} over {b['name']} for patient LU-0001?" in page
-    assert f"The drug itself: {a['name']} rather than {b['name']}" in page
+    assert f"The drugs themselves: {a['name']} rather than {b['name']}" in page
     assert page.count('<svg class="wf"') == 2 and '<svg class="diff"' in page
     assert AuditEvent.objects.filter(action="patient_view", patient_id=scored_patient.pk,
                                      detail__page="compare").exists()
@@ -238,7 +253,19 @@ def test_the_differences_between_two_drugs_add_up_to_the_gap(scored_patient):
     payload = recommendation_payload(scored_patient.visits.get())
     a, b = payload["drugs"][0], payload["drugs"][3]
     result = comparison(a, b, payload["base_value"])
-    assert sum(r.diff for r in result.rows) == pytest.approx(a["margin"] - b["margin"], abs=1e-4)
-    assert result.rows[0].text.startswith("The drug itself") or abs(result.rows[0].diff) >= abs(
-        next(r.diff for r in result.rows if r.text.startswith("The drug itself")))
+    assert sum(r.diff for r in result.rows) == pytest.approx((a["probability"] - b["probability"]) * 100, abs=0.01)
+    assert result.rows[0].text.startswith("The drugs themselves") or abs(result.rows[0].diff) >= abs(
+        next(r.diff for r in result.rows if r.text.startswith("The drugs themselves")))
     assert math.isclose(result.logodds_gap, a["margin"] - b["margin"])
+
+
+def test_the_two_waterfalls_of_the_compare_view_share_one_scale(scored_patient):
+    from doors.pages.selectors import patient_compare
+
+    payload = recommendation_payload(scored_patient.visits.get())
+    a, b = payload["drugs"][0]["atc"], payload["drugs"][-1]["atc"]
+    result = patient_compare(scored_patient, a=a, b=b)
+    wa, wb = result["a"]["waterfall"], result["b"]["waterfall"]
+    assert [(t.x, t.label) for t in wa.logodds_ticks] == [(t.x, t.label) for t in wb.logodds_ticks]
+    # The first row (the drugs themselves) is never cut on the page.
+    assert len(result["comparison"].rows[0].text) <= 48 or "…" not in result["comparison"].rows[0].text

@@ -17,11 +17,19 @@ class Command(BaseCommand):
             rows = bench.bench_visits_make(visits)
             raw = bench.raw_limit(rows)
             pipe = bench.pipeline(rows)
+            intervals = bench.interval_cost(rows)
             transaction.set_rollback(True)
         self.stdout.write("")
         self.stdout.write(f"{'measure':<44}{'visits/s':>12}{'vs raw':>10}")
         self.stdout.write(f"{'raw limit: predict + SHAP, in memory':<44}{raw:>12.0f}{1.0:>10.2f}")
         self.stdout.write(f"{'pipeline: DB → features → SHAP → rules → DB':<44}{pipe:>12.0f}{pipe / raw:>10.2f}")
+        if isinstance(intervals, str):
+            self.stdout.write(f"intervals: {intervals}")
+        else:
+            self.stdout.write(f"intervals, per visit (median): booster predict + SHAP {intervals['single_ms']:.2f} ms; "
+                              f"{intervals['members']}-member ensemble (one joined booster) "
+                              f"{intervals['ensemble_ms']:.2f} ms more "
+                              f"(×{(intervals['single_ms'] + intervals['ensemble_ms']) / intervals['single_ms']:.2f})")
         e2e = bench.end_to_end(n=e2e_visits)
         if isinstance(e2e, str):
             self.stdout.write(f"end to end: skipped, {e2e}")
