@@ -55,7 +55,14 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+# The node's public base URL as EHRs and browsers reach it (scheme, host, any path prefix): the audience CDS Hooks
+# JWTs must name and the base of every link handed out (cards, FHIR fullUrl and CapabilityStatement, enrolment).
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Behind a proxy that serves one node under several names, also trust the host a request was made to (it has
+# passed ALLOWED_HOSTS first): links then follow the caller, and a JWT may name either URL.
+TRUST_REQUEST_HOST = envbool("TRUST_REQUEST_HOST", False)
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} must be an absolute http(s) URL, e.g. https://clinnova.example")
 
 INSTALLED_APPS = [
     "clinnova.apps.ClinnovaAdminConfig",  # the Django admin, held to the same rules (clinnova.admin_site)
@@ -71,6 +78,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, no CDN
+    "corsheaders",  # CORS for browser-based CDS Hooks clients, on /cds-services only
     "clinnova",
     "patients",
     "recommendations",
@@ -84,6 +92,8 @@ MIDDLEWARE = [
     "clinnova.middleware.NoStoreMiddleware",  # every dynamic response: patient data is never cached
     "clinnova.middleware.HealthCheckMiddleware",  # the container's probe: before host checks and HTTPS redirect
     "clinnova.middleware.ChunkedBodyMiddleware",  # a chunked body without a length would be read as empty
+    # Before anything that may answer: a preflight (OPTIONS, no Authorization) is answered here, without a token.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "network.hub.HubRefusesPatientDoorsMiddleware",  # the hub holds no patient data: its patient doors answer 403
     "clinnova.unavailable.DatabaseUnavailableMiddleware",  # a database outage answers 503 + Retry-After
@@ -234,6 +244,27 @@ REST_FRAMEWORK = {
 }
 # The largest JSON body the EHR API reads; anything longer is answered 413 unread.
 EHR_API_MAX_BODY_BYTES = envint("EHR_API_MAX_BODY_BYTES", 256 * 1024)
+# A CDS Hooks call carries the EHR's prefetch: the service's template asks for at most 100 recent observations
+# (~1 KB each), so 1 MB leaves room for verbose EHRs; a larger call is answered 413 with a JSON reason.
+CDS_MAX_BODY_BYTES = envint("CDS_MAX_BODY_BYTES", 1024 * 1024)
+# How far ahead a CDS client's JWT may expire. CDS Hooks 2.0 sets no maximum; its examples and the sandbox sign
+# tokens for 300 s. Longer-lived tokens widen a replay window (their jti is kept until exp): raise this only for
+# an EHR that signs longer lifetimes, never beyond an hour.
+CDS_JWT_MAX_LIFETIME = envint("CDS_JWT_MAX_LIFETIME", 5 * 60)
+if not 60 <= CDS_JWT_MAX_LIFETIME <= 3600:
+    raise ImproperlyConfigured(f"CDS_JWT_MAX_LIFETIME={CDS_JWT_MAX_LIFETIME} must lie between 60 and 3600 seconds")
+# Browser-based CDS clients (the CDS Hooks sandbox, an EHR's web client) call from these origins: CORS is answered
+# for /cds-services only, and only to these origins or those registered with a CDS client (register_cds_client
+# --origin). Origins are scheme://host[:port], e.g. https://sandbox.cds-hooks.org.
+CDS_CORS_ORIGINS = envlist("CDS_CORS_ORIGINS")
+# django-cors-headers, limited to the CDS Hooks door: the rest of the site is same-origin only. Bearer tokens,
+# not cookies, so no credentials; a preflight may ask for Authorization and Content-Type (CDS Hooks 2.0, CORS).
+CORS_URLS_REGEX = r"^/cds-services(/.*)?$"
+CORS_ALLOWED_ORIGINS = CDS_CORS_ORIGINS
+CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
+CORS_ALLOW_HEADERS = ("authorization", "content-type")
+CORS_ALLOW_CREDENTIALS = False
+CORS_EXPOSE_HEADERS = ("WWW-Authenticate",)  # the page may read why a token was refused
 # A bulk import file (POST /api/v1/imports/): a site's history, stored on disk before it is read.
 BULK_IMPORT_MAX_BYTES = envint("BULK_IMPORT_MAX_BYTES", 2 * 1024**3)
 

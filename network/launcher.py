@@ -113,7 +113,9 @@ def network_start(*, data_dir: Path, sites=SITES, web: bool = True, round_timeou
                 with open(data_dir / f"web-{node.lower()}.log", "ab") as out:
                     net.processes[f"web-{node}"] = subprocess.Popen(
                         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{web_port}"],
-                        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                        # SITE_URL: the node's links and CDS audience are the address it is served on.
+                        cwd=ROOT, env={**env, "SITE_URL": f"http://127.0.0.1:{web_port}"}, stdout=out,
+                        stderr=subprocess.STDOUT, start_new_session=True)
                 net.urls[node] = f"http://127.0.0.1:{web_port}/"
         for site in sites:
             net.supernode_start(site)

@@ -9,7 +9,7 @@ deleted from the admin.
 from django.contrib import admin
 
 from clinnova.admin import ReadOnlyAdmin
-from recommendations.models import CdsClient, CdsFeedback, ModelVersion, RescoreRun, ScoringJob
+from recommendations.models import CdsCard, CdsClient, CdsFeedback, ModelVersion, RescoreRun, ScoringJob
 
 
 @admin.register(ModelVersion)
@@ -49,10 +49,16 @@ class RescoreRunAdmin(ReadOnlyAdmin):
 
 @admin.register(CdsClient)
 class CdsClientAdmin(admin.ModelAdmin):
-    list_display = ("iss", "site", "created_at", "revoked_at")
+    list_display = ("iss", "site", "origins", "created_at", "revoked_at")
 
     def has_delete_permission(self, request, obj=None):
         return False  # set revoked_at instead: its feedback refers to it
+
+
+@admin.register(CdsCard)
+class CdsCardAdmin(ReadOnlyAdmin):
+    list_display = ("uuid", "client", "kind", "indicator", "drug_atc", "model_version", "issued_at")
+    list_select_related = ("client__site", "model_version")
 
 
 @admin.register(CdsFeedback)

@@ -25,6 +25,7 @@ from clinnova.audit import Actor, audit_record
 from patients.drugs import BY_ATC, DRUGS
 from patients.models import Patient
 from recommendations.models import (
+    CdsFeedback,
     Decision,
     DecisionKind,
     OverrideReason,
@@ -201,3 +202,15 @@ def decisions_for_patient(patient: Patient) -> list[Decision]:
         .defer("model_version__package")
         .order_by("-decided_at")
     )
+
+
+def card_responses_for_patient(patient: Patient) -> list[CdsFeedback]:
+    """What clinicians did in the EHR with the CDS Hooks cards issued for this patient (accepted or overridden,
+    and why), newest first, each with its card, in one query."""
+    return list(
+        CdsFeedback.objects.filter(issued_card__patient=patient)
+        .select_related("issued_card__model_version", "issued_card__visit", "client")
+        .defer("issued_card__model_version__package", "client__jwks")
+        .order_by("-outcome_at")
+    )
+

@@ -296,6 +296,9 @@ class CdsClient(models.Model):
     iss = models.CharField("issuer", max_length=255, unique=True, help_text="The `iss` claim of the client's JWTs")
     site = models.ForeignKey("patients.Site", on_delete=models.PROTECT, related_name="cds_clients")
     jwks = models.JSONField(help_text="Public JWK Set ({\"keys\": [...]}) whose keys verify the client's JWTs")
+    # A browser-based client (the CDS Hooks sandbox, an EHR's web front end) calls from these origins: CORS
+    # preflights from them are answered (scheme://host[:port], no path).
+    origins = models.JSONField(default=list, blank=True, help_text="Browser origins the client calls from")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -328,6 +331,45 @@ class UsedJti(models.Model):
         return f"{self.jti} ({self.client_id})"
 
 
+class CdsCardKind(models.TextChoices):
+    RANKING = "ranking", "Therapy ranking"
+    FLAG = "flag", "Safety flag of a drug"
+
+
+class CdsCard(models.Model):
+    """A card Clinnova returned to a CDS client: what was shown, to whom and from which model, so that
+    feedback can be tied to it and a clinician's response read beside the recommendation it answers."""
+
+    uuid = models.UUIDField(unique=True, editable=False)
+    client = models.ForeignKey(CdsClient, on_delete=models.PROTECT, related_name="cards")
+    service_id = models.CharField(max_length=64)
+    hook_instance = models.CharField(max_length=100, blank=True)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="cds_cards")
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="cds_cards")
+    # None when the ranking was scored on the fly from newer prefetched observations and not stored.
+    recommendation = models.ForeignKey("Recommendation", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="cds_cards")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="cds_cards")
+    kind = models.CharField(max_length=8, choices=CdsCardKind.choices)
+    indicator = models.CharField(max_length=8)
+    # The drug a flag card is about; the ranking card's top drug.
+    drug_atc = models.CharField(max_length=8, blank=True)
+    summary = models.CharField(max_length=140)
+    issued_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        verbose_name = "issued CDS Hooks card"
+        indexes = [models.Index(fields=["patient", "-issued_at"], name="cdscard_patient_latest")]
+
+    def __str__(self) -> str:
+        return f"card {self.uuid} ({self.kind}) to {self.client_id}"
+
+    @property
+    def drug(self):
+        return BY_ATC.get(self.drug_atc)
+
+
 class CdsFeedbackOutcome(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     OVERRIDDEN = "overridden", "Overridden"
@@ -339,6 +381,8 @@ class CdsFeedback(models.Model):
     client = models.ForeignKey(CdsClient, on_delete=models.PROTECT, related_name="feedback")
     service_id = models.CharField(max_length=64)
     card = models.UUIDField(db_index=True, help_text="The uuid of the card the clinician acted on")
+    # Null only for feedback stored before issued cards were kept.
+    issued_card = models.ForeignKey(CdsCard, null=True, blank=True, on_delete=models.CASCADE, related_name="feedback")
     outcome = models.CharField(max_length=12, choices=CdsFeedbackOutcome.choices)
     accepted_suggestions = models.JSONField(default=list, blank=True)
     override_system = models.CharField(max_length=255, blank=True)

@@ -11,25 +11,26 @@ from rest_framework import exceptions, parsers
 from doors.api.errors import PayloadTooLarge
 
 
-def body_limit_check(request) -> None:
+def body_limit_check(request, limit_setting: str = "EHR_API_MAX_BODY_BYTES") -> None:
     """413 before anything is read when the declared length is over the limit."""
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
-    if declared > settings.EHR_API_MAX_BODY_BYTES:
-        raise _too_large()
+    if declared > getattr(settings, limit_setting):
+        raise _too_large(limit_setting)
 
 
 class BoundedJSONParser(parsers.BaseParser):
     media_type = "application/json"
+    limit_setting = "EHR_API_MAX_BODY_BYTES"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.EHR_API_MAX_BODY_BYTES
+        limit = getattr(settings, self.limit_setting)
         # The declared length may lie: read at most one byte more than allowed.
         raw = stream.read(limit + 1)
         if len(raw) > limit:
-            raise _too_large()
+            raise _too_large(self.limit_setting)
         try:
             data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_int=_parse_int,
                               parse_float=_parse_float)
@@ -44,8 +45,8 @@ class BoundedJSONParser(parsers.BaseParser):
         return data
 
 
-def _too_large() -> PayloadTooLarge:
-    return PayloadTooLarge(f"The request body is over {settings.EHR_API_MAX_BODY_BYTES // 1024} KB.")
+def _too_large(limit_setting: str = "EHR_API_MAX_BODY_BYTES") -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is over {getattr(settings, limit_setting) // 1024} KB.")
 
 
 def _reject_constant(name: str):

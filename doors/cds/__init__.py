@@ -5,8 +5,9 @@
     POST /cds-services/clinnova-therapy-ranking/feedback       accepted / overridden cards, with the reason
 
 Calls carry `Authorization: Bearer <JWT>` signed ES384 or RS384 by a client registered with
-`manage.py register_cds_client --iss ISS --jwks FILE --site CODE`: `kid` names a key of its JWK Set, `aud` is
-the URL called, `exp` at most five minutes ahead, `iat` present, `jti` never used before. Any failure is a bare
-401 with an empty body. A malformed body is 400 in the JSON API's error shape; an unknown patient is
-{"cards": []}.
+`manage.py register_cds_client --iss ISS --jwks FILE --site CODE [--origin URL]`: `kid` names a key of its JWK
+Set, `aud` is the URL called on SITE_URL, `exp` at most CDS_JWT_MAX_LIFETIME (300 s) ahead, `iat` present,
+`jti` never used before. A failure is 401 {"error": "invalid_token", "error_description": "<short reason>"}
+with the same reason in WWW-Authenticate (RFC 6750 §3). A malformed body is 400 in the JSON API's error shape;
+an unknown patient is {"cards": []}. Every issued card is kept (CdsCard); feedback must name one.
 """

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from clinnova.site_url import base_urls, url_normalise
 from recommendations.models import CdsClient, UsedJti
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ["ES384", "RS384"]
 # Clock skew tolerated on exp and iat.
 LEEWAY = 30
-# The spec has exp at most five minutes after issue; a longer-lived token is refused (and its jti row would linger).
-MAX_LIFETIME = 5 * 60 + LEEWAY
 PURGE_EVERY = 60.0
 
 _keys: dict[int, tuple[str, dict[str, jwt.PyJWK]]] = {}
@@ -37,7 +36,12 @@ _last_purge = 0.0
 
 
 class InvalidToken(Exception):
-    """Why a token was refused; logged, never told to the caller."""
+    """Why a token was refused: `reason` is told to the caller (short, fixed words, no key material or claim
+    the caller did not send), `detail` only to the log."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail or reason
 
 
 def keys_of(client: CdsClient) -> dict[str, jwt.PyJWK]:
@@ -75,34 +79,53 @@ def jwks_parse(jwks: dict) -> dict[str, jwt.PyJWK]:
     return keys
 
 
+# PyJWT's refusals in the caller's words (RFC 6750 §3.1 error_description: for the developer, not the user).
+_PYJWT_REASONS = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "issued in the future (iat)"),
+    (jwt.InvalidSignatureError, "bad signature"),
+    (jwt.InvalidAlgorithmError, "alg not accepted: ES384 or RS384"),
+    (jwt.MissingRequiredClaimError, None),  # names the claim
+    (jwt.InvalidIssuedAtError, "iat must be a number of seconds"),
+    (jwt.DecodeError, "malformed token"),
+)
+
+
 def token_verify(token: str, *, audiences: list[str]) -> CdsClient:
-    """The registered client that signed this token for one of these URLs; InvalidToken otherwise."""
+    """The registered client that signed this token for one of these URLs; InvalidToken otherwise.
+
+    The audience is compared after the signature, so the reason never tells an unsigned caller more than
+    that it is unsigned; URLs compare as URLs (scheme and host case, default port, trailing slash).
+    """
     try:
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
-        raise InvalidToken(f"unreadable: {exc}") from None
+        raise InvalidToken("malformed token", f"unreadable: {exc}") from None
     if header.get("alg") not in ALGORITHMS:
-        raise InvalidToken(f"alg {header.get('alg')!r}")
+        raise InvalidToken("alg not accepted: ES384 or RS384", f"alg {header.get('alg')!r}")
     iss = unverified.get("iss")
     known = isinstance(iss, str) and "\x00" not in iss  # PostgreSQL refuses NUL in a query
     client = CdsClient.objects.select_related("site").filter(iss=iss, revoked_at__isnull=True).first() if known else None
     if client is None:
-        raise InvalidToken(f"unknown iss {iss!r}")
+        raise InvalidToken("unknown issuer", f"unknown or revoked iss {iss!r}")
     key = keys_of(client).get(header.get("kid"))
     if key is None:
-        raise InvalidToken(f"unknown kid {header.get('kid')!r} for {iss}")
+        raise InvalidToken("unknown kid for this issuer", f"unknown kid {header.get('kid')!r} for {iss}")
     try:
-        claims = jwt.decode(token, key=key, algorithms=ALGORITHMS, audience=audiences, issuer=iss, leeway=LEEWAY,
-                            options={"require": ["iss", "aud", "exp", "iat", "jti"]})
+        claims = jwt.decode(token, key=key, algorithms=ALGORITHMS, issuer=iss, leeway=LEEWAY,
+                            options={"require": ["iss", "aud", "exp", "iat", "jti"], "verify_aud": False})
     except jwt.PyJWTError as exc:
-        raise InvalidToken(f"{type(exc).__name__}: {exc}") from None
+        raise InvalidToken(_pyjwt_reason(exc), f"{type(exc).__name__}: {exc}") from None
     for claim in ("exp", "iat"):
         # PyJWT accepts "1735689600" as a time; RFC 7519 §2 (NumericDate) says a JSON number.
         if isinstance(claims[claim], bool) or not isinstance(claims[claim], (int, float)):
-            raise InvalidToken(f"{claim} must be a number of seconds (NumericDate), not {claims[claim]!r}")
-    if claims["exp"] - time.time() > MAX_LIFETIME:
-        raise InvalidToken("exp more than five minutes ahead")
+            raise InvalidToken(f"{claim} must be a number of seconds", f"{claim} is {claims[claim]!r}")
+    if not audience_matches(claims["aud"], audiences):
+        raise InvalidToken("aud does not match", f"aud {claims['aud']!r}, this endpoint {audiences}")
+    if claims["exp"] - time.time() > settings.CDS_JWT_MAX_LIFETIME + LEEWAY:
+        raise InvalidToken(f"exp more than {settings.CDS_JWT_MAX_LIFETIME} seconds ahead",
+                           f"exp {claims['exp']} for {iss}")
     jti = claims["jti"]
     if not isinstance(jti, str) or not 0 < len(jti) <= 255 or "\x00" in jti:
         raise InvalidToken("jti must be a string of 1 to 255 characters")
@@ -110,12 +133,26 @@ def token_verify(token: str, *, audiences: list[str]) -> CdsClient:
     return client
 
 
+def _pyjwt_reason(exc: jwt.PyJWTError) -> str:
+    for kind, reason in _PYJWT_REASONS:
+        if isinstance(exc, kind):
+            return reason or f"missing claim {exc.claim}"
+    return "token refused"
+
+
+def audience_matches(aud, audiences: list[str]) -> bool:
+    """RFC 7519 §4.1.3: aud is a string or a list of strings, one of which names this endpoint."""
+    named = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    wanted = {url_normalise(a) for a in audiences}
+    return any(isinstance(a, str) and url_normalise(a) in wanted for a in named)
+
+
 def _jti_use(client: CdsClient, jti: str, *, expires_at: dt.datetime) -> None:
     try:
         with transaction.atomic():
             UsedJti.objects.create(client=client, jti=jti, expires_at=expires_at)
     except IntegrityError:
-        raise InvalidToken(f"jti {jti!r} already used") from None
+        raise InvalidToken("jti replayed", f"jti {jti!r} already used by {client.iss}") from None
     _expired_purge()
 
 
@@ -130,9 +167,25 @@ def _expired_purge() -> None:
 
 
 def audiences_for(request) -> list[str]:
-    """The URL called is the audience; feedback also takes its service's URL (clients read the spec both ways)."""
-    url = settings.SITE_URL + request.path
-    return [url, url.removesuffix("/feedback")] if url.endswith("/feedback") else [url]
+    """The URL called is the audience (CDS Hooks 2.0, Trusting CDS Clients), on SITE_URL or, when trusted, the
+    request's own host; feedback also takes its service's URL (clients read the spec both ways)."""
+    path = request.path_info.rstrip("/")
+    paths = [path, path.removesuffix("/feedback")] if path.endswith("/feedback") else [path]
+    return [base + p for base in base_urls(request) for p in paths]
+
+
+REALM = "clinnova-cds-hooks"
+
+
+def challenge(reason: str) -> str:
+    """The WWW-Authenticate value of RFC 6750 §3; reasons are our own fixed words, free of quotes."""
+    return f'Bearer realm="{REALM}", error="invalid_token", error_description="{reason.replace(chr(34), "")}"'
+
+
+class TokenRefused(exceptions.AuthenticationFailed):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class CdsJWTAuthentication(authentication.BaseAuthentication):
@@ -141,16 +194,16 @@ class CdsJWTAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         parts = authentication.get_authorization_header(request).split()
         if len(parts) != 2 or parts[0].lower() != b"bearer":
-            raise exceptions.NotAuthenticated()
+            raise TokenRefused("no Bearer token in the Authorization header")
         try:
             client = token_verify(parts[1].decode("latin-1"), audiences=audiences_for(request))
         except InvalidToken as exc:
-            log.info("CDS Hooks token refused: %s", exc)
-            raise exceptions.AuthenticationFailed() from None
+            log.info("CDS Hooks token refused: %s", exc.detail)
+            raise TokenRefused(exc.reason) from None
         return AnonymousUser(), client
 
     def authenticate_header(self, request) -> str:
-        return 'Bearer realm="clinnova-cds-hooks"'
+        return f'Bearer realm="{REALM}"'
 
 
 class IsCdsClient(permissions.BasePermission):

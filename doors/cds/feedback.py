@@ -1,4 +1,8 @@
-"""CDS Hooks feedback: what clinicians did with Clinnova's cards, stored with the override reason."""
+"""CDS Hooks feedback: what clinicians did with Clinnova's cards, stored against the card with the override reason.
+
+Feedback names a card by the uuid we issued (CdsCard). A uuid we never issued, or issued to another client,
+is refused (400 naming the item): feedback that cannot be tied to what was shown says nothing.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import exceptions
 
 from clinnova.audit import Actor, audit_record
-from recommendations.models import CdsClient, CdsFeedback, CdsFeedbackOutcome
+from recommendations.models import CdsCard, CdsClient, CdsFeedback, CdsFeedbackOutcome
 
 MAX_ITEMS = 100
 FEEDBACK_MAX_AGE = dt.timedelta(days=365)
@@ -27,11 +31,23 @@ def feedback_store(*, client: CdsClient, service_id: str, body: Any, actor: Acto
     rows, errors = [], {}
     for i, item in enumerate(items):
         try:
-            rows.append(_row(client, service_id, item))
+            rows.append((i, _row(client, service_id, item)))
         except ValueError as exc:
             errors[f"feedback[{i}].{exc.args[0]}"] = [exc.args[1]]
+    # One query for every card named; only this client's cards of this service count as issued.
+    issued = {c.uuid: c for c in CdsCard.objects.filter(uuid__in={r.card for _, r in rows}, client=client,
+                                                        service_id=service_id)}
+    for i, row in rows:
+        row.issued_card = issued.get(row.card)
+        if row.issued_card is None:
+            errors.setdefault(f"feedback[{i}].card", [f"{row.card} is not a card this service issued to this client"])
+        elif row.outcome_at < row.issued_card.issued_at - FEEDBACK_CLOCK_SKEW:
+            errors.setdefault(f"feedback[{i}].outcomeTimestamp", [
+                f"is {row.outcome_at.isoformat()}, before the card was issued "
+                f"({row.issued_card.issued_at:%Y-%m-%dT%H:%M:%SZ})"])
     if errors:
         raise exceptions.ValidationError(errors)
+    rows = [row for _, row in rows]
     with transaction.atomic():
         stored = CdsFeedback.objects.bulk_create(rows)
         audit_record(actor=actor, action="cds_feedback", site_code=client.site.code,

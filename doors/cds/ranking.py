@@ -63,6 +63,7 @@ class Ranking:
     as_of: dt.date
     live: bool  # scored on the fly, not stored
     overlaid: tuple[str, ...] = ()  # variables taken from prefetched observations
+    recommendation_id: int | None = None  # the stored recommendation shown; None when scored on the fly
     # Inputs of the disease's minimum data set that are missing: the ranking names no top suggestion.
     missing_for_ranking: tuple[str, ...] = ()
 
@@ -129,7 +130,7 @@ def _stored(visit: Visit) -> Ranking | None:
                         tier=it.tier, top_suggestion=it.top_suggestion)
              for it in rec.items.all()]
     return Ranking(visit=visit, model_version=rec.model_version, drugs=drugs, as_of=visit.visit_date, live=False,
-                   missing_for_ranking=tuple(rec.missing_for_ranking))
+                   recommendation_id=rec.pk, missing_for_ranking=tuple(rec.missing_for_ranking))
 
 
 def _live(visit: Visit, newer: dict[str, Any], as_of: dt.date) -> Ranking | None:

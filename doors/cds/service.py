@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Q
+from django.urls import reverse
 from rest_framework import exceptions
 
 from clinnova.audit import Actor, audit_record
@@ -14,12 +16,16 @@ from clinnova.text import markdown_escape
 from doors.cds.ranking import EXPLAINED, RankedDrug, Ranking, ranking_for
 from patients import dictionary
 from patients.dictionary import Disease
-from patients.models import Patient, Site
-from recommendations.models import CdsClient
+from patients.models import EHRClient, Patient
+from patients.selectors import patient_for_client
+from recommendations.models import CdsCard, CdsCardKind, CdsClient
 
 SERVICE_ID = "clinnova-therapy-ranking"
 HOOK = "patient-view"
 TOP = EXPLAINED
+PREFETCH_COUNT = 100
+NOT_PREFETCHED = ("The EHR did not send its recent observations (prefetch `observations`) and Clinnova does not "
+                  "query the EHR's FHIR server: observations recorded after this visit are not taken into account.")
 # Only the codes the dictionary reads are worth prefetching.
 _LOINC = ",".join(f"http://loinc.org|{v.loinc}" for v in dictionary.VARIABLES
                   if v.loinc and v.origin == dictionary.Origin.MEASURED)
@@ -32,10 +38,17 @@ SERVICE = {
                    f"safety flags. {settings.SYNTHETIC_NOTICE}.",
     "prefetch": {
         "patient": "Patient/{{context.patientId}}",
-        "observations": "Observation?patient={{context.patientId}}&code=" + _LOINC + "&_sort=-date",
+        # Bounded: the newest PREFETCH_COUNT observations of the codes read. Only observations newer than the
+        # patient's last stored visit are used, so the newest are the ones that matter. A date window
+        # (date=ge<today - n>) cannot be written: prefetch tokens are context fields only, without arithmetic
+        # (CDS Hooks 2.0, Prefetch tokens), so the window is applied here instead (after the last visit, not
+        # after today).
+        "observations": "Observation?patient={{context.patientId}}&code=" + _LOINC
+                        + f"&_sort=-date&_count={PREFETCH_COUNT}",
     },
     "usageRequirements": "Register the client's public JWK Set with `manage.py register_cds_client`; the client "
-                         "sees the patients of its own site.",
+                         "sees the patients of its own site. Clinnova does not query the EHR's FHIR server: "
+                         "send the prefetch.",
 }
 
 
@@ -64,23 +77,30 @@ def request_check(body: Any) -> tuple[str, dict]:
     return patient_id, prefetch or {}
 
 
-def patient_resolve(site: Site, patient_id: str) -> Patient | None:
-    """The site's patient with this identifier value (any system) or Clinnova id; None if none or ambiguous."""
-    if len(patient_id) > 100 or "\x00" in patient_id:  # no identifier is that long; PostgreSQL refuses NUL
-        return None
-    match = Q(identifiers__value=patient_id)
+def patient_resolve(client: CdsClient, patient_id: str) -> Patient | None:
+    """The patient `context.patientId` names for this CDS client: a Patient.id (or patient id) that the same EHR's
+    FHIR/JSON client (EHRClient.cds_issuer = this client's iss) sent, or Clinnova's patient id; None if none or
+    ambiguous. Another EHR's ids, or an identifier value of another system, never match."""
+    clients = list(EHRClient.objects.filter(site_id=client.site_id, cds_issuer=client.iss, revoked_at__isnull=True))
+    if not clients:
+        return _clinnova_patient(client.site_id, patient_id)
+    return patient_for_client(clients=clients, patient_id=patient_id)
+
+
+def _clinnova_patient(site_id: int, patient_id: str) -> Patient | None:
     try:
-        match |= Q(pk=uuid.UUID(patient_id))
+        return Patient.objects.filter(pk=uuid.UUID(patient_id), site_id=site_id).first()
     except ValueError:
-        pass
-    found = list(Patient.objects.filter(match, site=site).distinct()[:2])
-    return found[0] if len(found) == 1 else None
+        return None
 
 
-def patient_view_answer(*, client: CdsClient, body: Any, actor: Actor) -> dict:
-    """The cards for a patient-view call: {"cards": []} when the patient or a ranking is not known."""
+def patient_view_answer(*, client: CdsClient, body: Any, actor: Actor, base_url: str) -> dict:
+    """The cards for a patient-view call: {"cards": []} when the patient or a ranking is not known.
+
+    Every card returned is stored (CdsCard) with what it showed, so feedback can name it.
+    """
     patient_id, prefetch = request_check(body)
-    patient = patient_resolve(client.site, patient_id)
+    patient = patient_resolve(client, patient_id)
     if patient is None:
         audit_record(actor=actor, action="access_refused", site_code=client.site.code,
                      detail={"reason": "patient not found at the client's site", "via": "cds-hooks"})
@@ -88,32 +108,59 @@ def patient_view_answer(*, client: CdsClient, body: Any, actor: Actor) -> dict:
     ranking = ranking_for(patient, prefetched=prefetch.get("observations"))
     if ranking is None:
         return {"cards": []}
+    hook_instance = body["hookInstance"][:100].replace("\x00", "")
     audit_record(actor=actor, action="recommendation_read", obj=ranking.visit, patient_id=patient.pk,
                  site_code=client.site.code,
-                 detail={"via": "cds-hooks", "hook_instance": body["hookInstance"][:100].replace("\x00", ""),
-                         "live": ranking.live})
-    return {"cards": cards_for(patient, ranking)}
+                 detail={"via": "cds-hooks", "hook_instance": hook_instance, "live": ranking.live})
+    # A key the client left out is data it chose not to (or could not) fetch; null means it has none (CDS Hooks 2.0,
+    # Prefetch Template). Only the former leaves newer observations unknown.
+    note = NOT_PREFETCHED if "observations" not in prefetch else ""
+    issued = cards_for(patient, ranking, base_url=base_url, note=note)
+    cards_store(client=client, patient=patient, ranking=ranking, issued=issued, hook_instance=hook_instance)
+    return {"cards": [card for card, _ in issued]}
 
 
-def cards_for(patient: Patient, ranking: Ranking) -> list[dict]:
+def cards_store(*, client: CdsClient, patient: Patient, ranking: Ranking, issued: list[tuple[dict, IssuedMeta]],
+                hook_instance: str) -> list[CdsCard]:
+    """Keep every issued card, one insert for all."""
+    return CdsCard.objects.bulk_create([
+        CdsCard(uuid=card["uuid"], client=client, service_id=SERVICE_ID, hook_instance=hook_instance,
+                patient=patient, visit=ranking.visit, recommendation_id=ranking.recommendation_id,
+                model_version=ranking.model_version, kind=meta.kind, indicator=card["indicator"],
+                drug_atc=meta.drug_atc, summary=card["summary"][:140])
+        for card, meta in issued])
+
+
+@dataclass(frozen=True)
+class IssuedMeta:
+    kind: str
+    drug_atc: str
+
+
+def cards_for(patient: Patient, ranking: Ranking, *, base_url: str, note: str = "") -> list[tuple[dict, IssuedMeta]]:
     """One info card with the top drugs and their reasons, then for each top drug a card per kind of flag:
-    critical for contraindications, warning for the licence, checks before starting and warnings."""
+    critical for contraindications, warning for the licence, checks before starting and warnings.
+
+    Links lead to the patient's page on this node (sign-in required; no SMART launch), flag cards' source to
+    the safety rules page of the drug.
+    """
     mv = ranking.model_version
     disease = Disease(mv.disease).label
-    source = {
-        "label": f"Clinnova · {disease} model v{mv.version} · synthetic training data",
-        "url": settings.SITE_URL + mv.get_absolute_url(),
-        "topic": {"system": "urn:clinnova:cds", "code": "therapy-ranking", "display": "Therapy ranking"},
-    }
-    links = [{"label": "Open the patient in Clinnova", "url": settings.SITE_URL + patient.get_absolute_url(),
-              "type": "absolute"}]
+    patient_url = base_url + patient.get_absolute_url()
+    label = f"Clinnova · {disease} model v{mv.version} · synthetic training data"
+    topic = {"system": "urn:clinnova:cds", "code": "therapy-ranking", "display": "Therapy ranking"}
+    links = [{"label": "Open the patient in Clinnova", "url": patient_url, "type": "absolute"}]
     top = ranking.drugs[:TOP]
     summary = "Clinnova: " + ("not enough data to rank; " if not ranking.rankable else "") + ", ".join(
         f"{d.name} {d.probability:.0%}{_interval(d)}{' top' if d.top_suggestion else ''}{_outside(d)}" for d in top)
-    cards = [{"uuid": str(uuid.uuid4()), "summary": _short(summary), "indicator": "info",
-              "detail": _detail(ranking, top), "source": source, "links": links}]
+    detail = _detail(ranking, top) + (f"\n\n{note}" if note else "")
+    cards = [({"uuid": str(uuid.uuid4()), "summary": _short(summary), "indicator": "info", "detail": detail,
+               "source": {"label": label, "url": patient_url, "topic": topic}, "links": links},
+              IssuedMeta(CdsCardKind.RANKING, top[0].atc if top else ""))]
     for drug in top:
-        cards += _flag_cards(drug, source, links)
+        rules_url = f"{base_url}{reverse('rules')}?{urlencode({'drug': drug.atc})}"
+        source = {"label": label, "url": rules_url, "topic": topic}
+        cards += [(card, IssuedMeta(CdsCardKind.FLAG, drug.atc)) for card in _flag_cards(drug, source, links)]
     return cards
 
 

@@ -36,7 +36,7 @@ from patients.history import same_class_failed
 from patients.models import Diagnosis, Patient, PatientIdentifier, TherapyExposure, Visit
 from patients.selectors import diagnosis_of, patient_record, years_between
 from patients.state import patient_state
-from recommendations.decisions import decisions_for_patient
+from recommendations.decisions import card_responses_for_patient, decisions_for_patient
 from recommendations.explanations import comparison, sigmoid, waterfall, waterfall_domain
 from recommendations.models import Decision, JobStatus, Recommendation, ScoringJob
 from recommendations.selectors import recommendation_payload
@@ -216,6 +216,7 @@ def patient_page(patient: Patient, *, today: dt.date) -> dict:
         "first_unlicensed_rank": not_licensed[0]["rank"] if not_licensed else None,
         "checks_needed": sum(1 for d in drugs if d["group"] == "start" and d["check_before_starting"]),
         "decisions": decisions_for_patient(patient),
+        "card_responses": card_responses_for_patient(patient),
         "current_therapies": current_lines,
     }
 

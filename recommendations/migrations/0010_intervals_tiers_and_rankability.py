@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recommendations', '0008_decision_kinds'),
+        ('recommendations', '0009_cds_cards_and_origins'),
     ]
 
     operations = [

@@ -53,11 +53,14 @@ def _ubj_len(n: int) -> bytes:
 
 def package_with_booster(booster: bytes, *, fmt: str = "ubj", disease: str = "crohns_disease",
                          extra: dict[str, bytes] | None = None) -> bytes:
-    """The shipped package of a disease with its booster replaced (model.ubj or model.json)."""
+    """The shipped package of a disease with its booster replaced (model.ubj or model.json), without the shipped
+    ensemble members (they belong to the shipped booster)."""
     source = zipfile.ZipFile(io.BytesIO(pretrained_bytes(disease)))
+    manifest = json.loads(source.read("manifest.json"))
+    manifest.pop("ensemble", None)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        target.writestr("manifest.json", source.read("manifest.json"))
+        target.writestr("manifest.json", json.dumps(manifest))
         target.writestr("model.ubj" if fmt == "ubj" else "model.json", booster)
         for name, payload in (extra or {}).items():
             target.writestr(name, payload)

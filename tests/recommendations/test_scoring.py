@@ -35,11 +35,15 @@ def test_a_stored_visit_gets_every_candidate_ranked_with_shap(site_lu, ra_model,
     drugs = payload["drugs"]
     assert [d["rank"] for d in drugs] == list(range(1, len(ra_model.manifest["drugs"]) + 1))
     assert {d["atc"] for d in drugs} == set(ra_model.manifest["drugs"])
-    probs = [d["probability"] for d in drugs if not d["contraindicated"]]
-    assert probs == sorted(probs, reverse=True)
+    # Tier by tier (recommendations.tiers), and by probability inside a tier.
+    start = [d for d in drugs if d["group"] == "start"]
+    assert [d["tier"] for d in start] == sorted(d["tier"] for d in start)
+    for tier in {d["tier"] for d in start}:
+        probs = [d["probability"] for d in start if d["tier"] == tier]
+        assert probs == sorted(probs, reverse=True)
     assert all(0 <= d["probability"] <= 1 for d in drugs)
     crp = next(r for r in drugs[0]["shap"] if r["feature"] == "crp")
-    assert crp["text"] == "CRP 14 mg/L"
+    assert crp["text"] == "CRP 14 mg/L (high; reference ≤ 5)"
     assert ScoringJob.objects.get(visit=visit).status == JobStatus.DONE
 
 
@@ -53,7 +57,12 @@ def test_the_stored_shap_values_are_what_shap_treeexplainer_gives(site_lu, ra_mo
     expected = explainer.shap_values(X)
     for item in rec.items.all():
         d = model.drugs.index(item.drug_atc)
+        n_f = len(model.features)
         for col, value in item.shap_by_column(model.features).items():
+            if col == "drug:*":  # the other drugs' indicator columns, summed
+                others = expected[d, n_f:].sum() - expected[d, n_f + d]
+                assert value == pytest.approx(float(others), abs=1e-4)
+                continue
             assert value == pytest.approx(float(expected[d, model.columns.index(col)]), abs=1e-4)
         # base value + every SHAP value (the other drugs' indicators included) = the model margin
         assert rec.base_value + expected[d].sum() == pytest.approx(item.margin, abs=1e-4)

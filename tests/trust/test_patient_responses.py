@@ -41,8 +41,8 @@ NO_PATIENT_DATA = {
     "api/v1/model-versions/": "model versions", "api/v1/model-versions/<int:pk>/": "model versions",
     "api/v1/model-versions/<int:pk>/activate": "model versions", "api/v1/dictionary/": "the data dictionary",
     "fhir/metadata": "the capability statement",
-    "cds-services": "the discovery document",
-    "cds-services/clinnova-therapy-ranking/feedback": "stores the EHR's feedback; answers nothing back",
+    "cds-services": "the discovery document", "cds-services/": "the discovery document",
+    "cds-services/^clinnova-therapy-ranking/feedback/?$": "stores the EHR's feedback; answers nothing back",
     "api/schema/": "the OpenAPI contract", "api/docs/": "Swagger UI",
     "api/v1/imports/": "accepts a client's file; answers a job id", "api/v1/imports/<uuid:job_id>/": "counts only",
     "api/v1/imports/<uuid:job_id>/report/": "the client's own lines that were not stored, echoed to that client",
@@ -54,8 +54,9 @@ PATIENT_DATA = {
     "patients/<uuid:patient_id>/decisions/", "patients/<uuid:patient_id>/visits/new",
     "patients/<uuid:patient_id>/summary/",
     "api/v1/visits/", "api/v1/visits/<uuid:visit_uuid>/recommendation/", "api/v1/^visits/(?P<visit_id>[^/]+)/?$",
-    "api/v1/patients/<str:patient_id>/", "fhir/", "fhir/RiskAssessment", "cds-services/clinnova-therapy-ranking",
-    "api/v1/^visits/(?P<visit_id>[^/]+)/outcome/?$", "fhir/Observation",
+    "api/v1/patients/<str:patient_id>/", "fhir/", "fhir/RiskAssessment", "cds-services/^clinnova-therapy-ranking/?$",
+    "api/v1/^visits/(?P<visit_id>[^/]+)/outcome/?$", "fhir/Observation", "fhir", "fhir/Patient/<str:patient_id>",
+    "fhir/Encounter/<uuid:visit_uuid>", "fhir/RiskAssessment/<uuid:visit_uuid>",
 }
 
 
