@@ -54,6 +54,10 @@ VARIABLES: tuple[Variable, ...] = (
        help="An anti-TNF agent stopped for primary non-response or secondary loss of response."),
     _b("prior_anti_tnf_exposure", "Prior anti-TNF exposure", ALL - {MS}, "history", origin=DERIVED,
        help="An anti-TNF agent taken before or on the date, the current one included."),
+    # Concomitant methotrexate modifies the response to an anti-TNF in RA (BSRBR: Hyrich KL et al., Rheumatology
+    # 2006); derived from the therapy lines so it cannot disagree with the recorded history.
+    _b("concomitant_methotrexate", "Concomitant methotrexate", {RA}, "history", origin=DERIVED,
+       help="Methotrexate active on the date (a therapy line started and not stopped)."),
     # Drug-relative: true when the candidate drug's own class already failed.
     _b("prior_same_class_failure", "Same drug class failed before", ALL, "history", origin=DERIVED,
        help="Computed per candidate drug: a drug of its class was stopped for non-response."),

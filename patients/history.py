@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from patients.drugs import ADVANCED_CLASSES, BY_ATC, Drug, DrugClass
 from patients.models import FAILURE_OUTCOMES, Outcome, TherapyExposure
 
+METHOTREXATE = "L04AX03"
+
 
 def taken_by(therapies: Iterable[TherapyExposure], on: dt.date) -> list[TherapyExposure]:
     """Lines started on or before the date: stopped ones and the current ones."""
@@ -51,6 +53,7 @@ def derived_values(*, birth_year: int, sex: str, diagnosed_on: dt.date | None, v
         "prior_advanced_therapies": len({t.drug_atc for t in taken if BY_ATC[t.drug_atc].drug_class in ADVANCED_CLASSES}),
         "prior_anti_tnf_failure": any(t.outcome in FAILURE_OUTCOMES for t in anti_tnf if t.stopped_by(visit_date)),
         "prior_anti_tnf_exposure": bool(anti_tnf),
+        "concomitant_methotrexate": any(t.drug_atc == METHOTREXATE for t in current_on(therapies, visit_date)),
     }
 
 

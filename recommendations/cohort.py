@@ -44,6 +44,13 @@ class Cohort:
     y: np.ndarray
     drug_atc: np.ndarray
     p_true: np.ndarray = field(repr=False)
+    # The generator's probability of response for every patient on every candidate (n_patients, n_drugs), with
+    # the same unmeasured patient term on each: what ranking metrics compare a model's choice against.
+    p_all: np.ndarray = field(repr=False, default=None)
+    # Whether a candidate could be started (n_patients, n_drugs): not a drug the patient already takes.
+    available: np.ndarray = field(repr=False, default=None)
+    # The drug-relative feature prior_same_class_failure for every candidate (n_patients, n_drugs).
+    same_class_failure: np.ndarray = field(repr=False, default=None)
 
     @property
     def columns(self) -> list[str]:
@@ -56,6 +63,16 @@ class Cohort:
     def column(self, name: str) -> np.ndarray:
         return self.X[:, self.columns.index(name)]
 
+    def candidate_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The rows scoring builds for these patients: one per (patient, candidate), patient-major, with the
+        candidate's indicator and its own prior_same_class_failure (as recommendations.features does)."""
+        n_f, n_d = len(self.features), len(self.drugs)
+        X = np.repeat(self.X[rows], n_d, axis=0)
+        X[:, n_f:] = np.tile(np.eye(n_d, dtype=np.float32), (len(rows), 1))
+        if "prior_same_class_failure" in self.features:
+            X[:, self.features.index("prior_same_class_failure")] = self.same_class_failure[rows].reshape(-1)
+        return X
+
 
 def cohort_generate(*, disease: str, n_patients: int, seed: int) -> Cohort:
     """A cohort that is identical for the same (disease, n_patients, seed) and the same numpy version."""
@@ -66,9 +83,12 @@ def cohort_generate(*, disease: str, n_patients: int, seed: int) -> Cohort:
     features = features_for(disease)
     drugs = [d.atc for d in candidates_for(disease)]
     true = _patients(rng, disease=disease, n=n_patients)
-    treated = _assign_drugs(rng, values=true, drugs=drugs)
-    true["prior_same_class_failure"] = _same_class_failure(rng, values=true, drugs=drugs, treated=treated)
-    p = _response_probability(rng, disease=disease, values=true, drugs=drugs, treated=treated)
+    available = _available(values=true, drugs=drugs)
+    treated = _assign_drugs(rng, values=true, drugs=drugs, available=available)
+    failed_classes = _same_class_failure(rng, values=true, drugs=drugs)
+    true["prior_same_class_failure"] = failed_classes[np.arange(n_patients), treated]
+    p_all = _response_probabilities(rng, disease=disease, values=true, drugs=drugs, same_class=failed_classes)
+    p = p_all[np.arange(n_patients), treated]
     y = (rng.random(n_patients) < p).astype(np.int8)
     # The outcome followed the true values; the registry recorded them with gaps.
     recorded = _with_missing_values(rng, disease=disease, values=true)
@@ -77,19 +97,32 @@ def cohort_generate(*, disease: str, n_patients: int, seed: int) -> Cohort:
         X[:, j] = recorded[name]
     X[np.arange(n_patients), len(features) + treated] = 1.0
     return Cohort(disease=disease, seed=seed, features=features, drugs=drugs, X=X, y=y,
-                  drug_atc=np.array(drugs)[treated], p_true=p)
+                  drug_atc=np.array(drugs)[treated], p_true=p, p_all=p_all, available=available,
+                  same_class_failure=failed_classes)
 
 
-def _response_probability(rng: np.random.Generator, *, disease: str, values: dict[str, np.ndarray],
-                          drugs: list[str], treated: np.ndarray) -> np.ndarray:
-    logit = rng.normal(0.0, HETEROGENEITY_SD, size=len(treated))
+def _response_probabilities(rng: np.random.Generator, *, disease: str, values: dict[str, np.ndarray],
+                            drugs: list[str], same_class: np.ndarray) -> np.ndarray:
+    """(n_patients, n_drugs): each patient's probability on every candidate; the unmeasured term is the
+    patient's own, the same whichever drug they take."""
+    n = len(values["age"])
+    unmeasured = rng.normal(0.0, HETEROGENEITY_SD, size=n)
+    logit = np.empty((n, len(drugs)))
     for k, atc in enumerate(drugs):
-        rows = treated == k
         base = BASE_RATE[(disease, atc)]
-        logit[rows] += np.log(base / (1 - base))
+        logit[:, k] = unmeasured + np.log(base / (1 - base))
         for effect in effects_for(disease=disease, drug=BY_ATC[atc]):
-            logit[rows] += effect.log_odds * effect.term(values[effect.feature][rows])
+            feature = same_class[:, k] if effect.feature == "prior_same_class_failure" else values[effect.feature]
+            logit[:, k] += effect.log_odds * effect.term(feature)
     return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _available(*, values: dict[str, np.ndarray], drugs: list[str]) -> np.ndarray:
+    """Which candidates each patient could start: not methotrexate while already taking it."""
+    available = np.ones((len(values["age"]), len(drugs)), dtype=bool)
+    if "concomitant_methotrexate" in values and "L04AX03" in drugs:
+        available[:, drugs.index("L04AX03")] = values["concomitant_methotrexate"] != 1
+    return available
 
 
 # --- synthetic patients: true values in the dictionary's units ---------------
@@ -181,6 +214,8 @@ def _arthritis(rng: np.random.Generator, n: int, a: np.ndarray, duration: np.nda
     # Anti-CCP and RF travel together (most seropositive patients carry both).
     ccp = rng.random(n) < np.where(rf, 0.85, 0.3)
     return {
+        # On methotrexate when the next drug starts: most anti-TNF starts in the BSRBR were (Hyrich 2006).
+        "concomitant_methotrexate": (rng.random(n) < 0.6).astype(float),
         "tender_joint_count_28": _clip_round(16 * a + rng.normal(0, 2.5, size=n), "tender_joint_count_28"),
         "swollen_joint_count_28": _clip_round(11 * a + rng.normal(0, 2, size=n), "swollen_joint_count_28"),
         "esr": _clip_round(rng.lognormal(2.3 + 1.3 * a, 0.4), "esr"),
@@ -208,10 +243,11 @@ def _sclerosis(rng: np.random.Generator, n: int, a: np.ndarray, duration: np.nda
     }
 
 
-def _assign_drugs(rng: np.random.Generator, *, values: dict[str, np.ndarray], drugs: list[str]) -> np.ndarray:
+def _assign_drugs(rng: np.random.Generator, *, values: dict[str, np.ndarray], drugs: list[str],
+                  available: np.ndarray) -> np.ndarray:
     """The treated drug per patient, with the confounding by indication a registry has."""
     n = len(values["age"])
-    weights = np.ones((n, len(drugs)))
+    weights = available.astype(float)
     for k, atc in enumerate(drugs):
         drug = BY_ATC[atc]
         if drug.drug_class == DrugClass.ANTI_TNF:
@@ -221,22 +257,34 @@ def _assign_drugs(rng: np.random.Generator, *, values: dict[str, np.ndarray], dr
         if drug.high_efficacy:
             active = (values["relapses_12m"] >= 2) | (values["gd_lesions"] >= 1)
             weights[:, k] *= np.where(active, 2.0, 0.7)
+        if drug.drug_class == DrugClass.ANTI_TNF and "concomitant_methotrexate" in values:
+            # Anti-TNF is mostly added to methotrexate (BSRBR: 86 % of infliximab starts were on it).
+            weights[:, k] *= np.where(values["concomitant_methotrexate"] == 1, 1.5, 0.8)
     cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
     picks = (rng.random(n)[:, None] > cumulative).sum(axis=1)
     return np.minimum(picks, len(drugs) - 1)
 
 
-def _same_class_failure(rng: np.random.Generator, *, values: dict[str, np.ndarray], drugs: list[str],
-                        treated: np.ndarray) -> np.ndarray:
-    """Whether the treated drug's class failed before, consistent with the therapy history."""
-    n = len(treated)
-    classes = np.array([str(BY_ATC[atc].drug_class) for atc in drugs])[treated]
+def _same_class_failure(rng: np.random.Generator, *, values: dict[str, np.ndarray], drugs: list[str]) -> np.ndarray:
+    """(n_patients, n_drugs): whether each candidate's class failed before, consistent with the therapy history.
+
+    An anti-TNF's class failed exactly when an anti-TNF failed; one other advanced class failed for half of the
+    patients whose history counts a drug besides any anti-TNF; a csDMARD for a fifth of everyone. Drawn once per
+    patient and class, so two candidates of one class agree.
+    """
+    n = len(values["age"])
     anti_tnf_failure = values.get("prior_anti_tnf_failure", np.zeros(n))
     anti_tnf_exposure = values.get("prior_anti_tnf_exposure", np.zeros(n))
     # Another advanced class can only have failed if the history counts a drug besides any anti-TNF.
     room = values["prior_advanced_therapies"] - anti_tnf_exposure >= 1
-    other = rng.random(n) < np.where(classes == DrugClass.CSDMARD, 0.2, np.where(room, 0.25, 0.0))
-    return np.where(classes == DrugClass.ANTI_TNF, anti_tnf_failure, other.astype(float))
+    classes = [str(BY_ATC[atc].drug_class) for atc in drugs]
+    others = [c for c in dict.fromkeys(classes) if c not in (DrugClass.ANTI_TNF, DrugClass.CSDMARD)]
+    # Half of the patients with room had one other advanced class fail, chosen at random.
+    which = np.where(room & (rng.random(n) < 0.5), rng.integers(0, max(1, len(others)), size=n), -1)
+    failed = {cls: (which == i).astype(float) for i, cls in enumerate(others)}
+    failed[str(DrugClass.ANTI_TNF)] = anti_tnf_failure.astype(float)
+    failed[str(DrugClass.CSDMARD)] = (rng.random(n) < 0.2).astype(float)
+    return np.column_stack([failed[cls] for cls in classes])
 
 
 # --- registry gaps -------------------------------------------------------------

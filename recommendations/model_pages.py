@@ -7,7 +7,28 @@ from patients.dictionary import Disease
 from patients.drugs import BY_ATC
 from recommendations.models import ModelStatus, ModelVersion, RescoreRun
 from recommendations.registry import latest_visits
-from recommendations.safeguards import PREVIEW_MAX_PATIENTS, metrics_comparison, top_changes, worse_figures
+from recommendations.safeguards import (
+    PREVIEW_MAX_PATIENTS,
+    metrics_comparison,
+    ranking_figures,
+    top_changes,
+    worse_figures,
+)
+
+# What each validation figure means, one sentence each, shown beside it on the model card.
+MEANINGS = {
+    "auc": "How well the model separates patients who respond from those who do not on the drug they took "
+           "(0.5 is chance, 1 perfect); it says nothing about whether drugs are ranked right.",
+    "brier": "The mean squared error of the predicted probabilities (0 is perfect; lower is better).",
+    "gain_captured": "Of the extra responses that choosing the truly best drug per patient would bring over giving "
+                     "everyone the single best drug, the share the model's first-ranked drugs bring.",
+    "mean_regret": "How many percentage points of response a patient loses on average by taking the model's "
+                   "first-ranked drug instead of their truly best one.",
+    "top_agreement": "When the page shows a top suggestion, how often four independently retrained models would put "
+                     "the same drug first.",
+    "calibration": "Per drug: a slope of 1 and an intercept of 0 mean predicted probabilities match observed "
+                   "response rates; observed/expected (O/E) above 1 means the model predicts too low.",
+}
 
 # The model card sections of a package manifest, in the order of Mitchell et al., "Model Cards for Model
 # Reporting" (FAT* 2019).
@@ -64,6 +85,8 @@ def model_version_page(version: ModelVersion) -> dict:
         },
         "features": [(name, dictionary.label(name)) for name in manifest.get("features", [])],
         "per_drug": _per_drug(version, active if active and active.pk != version.pk else None),
+        "ranking": _ranking(manifest),
+        "meanings": MEANINGS,
         "comparison": metrics_comparison(version, active) if active and active.pk != version.pk else [],
         "rescore": {"run": run, **run.progress()} if run else None,
         "rollback_to": _rollback_target(version) if version.status == ModelStatus.ACTIVE else None,
@@ -87,6 +110,29 @@ def activation_preview(version: ModelVersion) -> dict:
     }
 
 
+def _ranking(manifest: dict) -> dict | None:
+    """The ranking report of the manifest (metrics.x_evaluation) for the card, None if the package has none."""
+    report = (manifest.get("metrics") or {}).get("x_evaluation")
+    if not report:
+        return None
+    drug = BY_ATC.get(report.get("one_drug_for_all") or "")
+    span = report.get("gain_captured_range")
+    return {
+        **report,
+        "one_drug_name": drug.name if drug else report.get("one_drug_for_all"),
+        "gain_text": _pct(report.get("gain_captured")),
+        "range_text": f"{_pct(span[0])} to {_pct(span[1])}" if span else "",
+        "regret_text": "—" if report.get("mean_regret") is None else f"{report['mean_regret'] * 100:.2f} points",
+        "agreement_text": "not measured" if report.get("top_agreement") is None else _pct(report["top_agreement"]),
+        "with_top_text": _pct(report.get("with_top_suggestion")),
+        "worst_slope": ranking_figures(ModelVersion(manifest=manifest)).get("worst_slope"),
+    }
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
 def _active(disease: str) -> ModelVersion | None:
     return _versions().filter(disease=disease, status=ModelStatus.ACTIVE).first()
 
@@ -103,8 +149,10 @@ def _per_drug(version: ModelVersion, active: ModelVersion | None) -> list[dict]:
     rows = []
     for atc in list(mine) + [a for a in theirs if a not in mine]:
         drug = BY_ATC.get(atc)
-        row = {"atc": atc, "name": drug.name if drug else atc, "this": mine.get(atc) or {},
-               "active": theirs.get(atc) or {}}
+        this = mine.get(atc) or {}
+        fresh = (((version.manifest.get("metrics") or {}).get("x_evaluation") or {}).get("per_drug") or {}).get(atc)
+        row = {"atc": atc, "name": drug.name if drug else atc, "this": this, "active": theirs.get(atc) or {},
+               "calibration": this.get("x_calibration") or {}, "fresh": fresh or {}}
         if row["this"].get("auc") is not None and row["active"].get("auc") is not None:
             row["auc_difference"] = row["this"]["auc"] - row["active"]["auc"]
         rows.append(row)

@@ -1,5 +1,6 @@
-"""Safeguards on activating a model version: on which validation figures it is worse than the active one,
-and how many patients' top suggestion would change.
+"""Safeguards on activating a model version: on which validation figures it is worse than the active one
+(held-out AUC, Brier and calibration, and the ranking report: gain captured, mean regret, top-suggestion
+agreement, worst per-drug calibration slope), and how many patients' top suggestion would change.
 
 A candidate worse on any figure may still be activated, with a typed reason
 that the audit trail keeps. The count of changed top suggestions is computed,
@@ -17,9 +18,9 @@ import numpy as np
 import xgboost as xgb
 
 from patients.history import failed_classes
+from recommendations.conditions import Facts
 from recommendations.features import feature_matrix
 from recommendations.models import ModelVersion, RecommendationItem, RecommendationStatus
-from recommendations.conditions import Facts
 from recommendations.scoring import model_load, ranked_by_probability, visit_state, visits_for_scoring
 
 # Visits scored per vectorised call; the preview reads and scores batch after batch.
@@ -47,13 +48,40 @@ METRICS = (
     ("calibration_intercept", "Calibration intercept", "closer to 0 is better"),
     ("n", "Test patients", ""),
 )
+# The ranking report (manifest metrics.x_evaluation, recommendations.validation): what the page's order is worth.
+RANKING_METRICS = (
+    ("gain_captured", "Gain captured", "higher is better"),
+    ("mean_regret", "Mean regret", "lower is better"),
+    ("top_agreement", "Top-suggestion agreement", "higher is better"),
+    ("worst_slope", "Worst per-drug calibration slope", "closer to 1 is better"),
+)
+# Differences smaller than these are "same": AUC, Brier and calibration move in the 4th decimal between
+# retrainings; the ranking figures are shares measured on 20,000 patients (about ±1 point).
+SAME_WITHIN = {"gain_captured": 0.01, "mean_regret": 0.0005, "top_agreement": 0.01}
+
+
+def ranking_figures(version: ModelVersion) -> dict:
+    """The ranking report's figures of a version ({} for a package without one); worst_slope is the per-drug
+    calibration slope (fresh cohort, else test split) farthest from 1."""
+    metrics = (version.manifest or {}).get("metrics") or {}
+    report = metrics.get("x_evaluation") or {}
+    figures = {key: report.get(key) for key, _, _ in RANKING_METRICS if key != "worst_slope"}
+    slopes = [c.get("calibration_slope") for c in (report.get("per_drug") or {}).values()]
+    if not slopes:
+        slopes = [(m.get("x_calibration") or {}).get("calibration_slope")
+                  for m in (metrics.get("per_drug") or {}).values()]
+    slopes = [x for x in slopes if isinstance(x, (int, float))]
+    figures["worst_slope"] = max(slopes, key=lambda x: abs(x - 1)) if slopes else None
+    return figures
 
 
 def metrics_comparison(candidate: ModelVersion, active: ModelVersion | None) -> list[MetricRow]:
     if active is None:
         return []
     a, b = candidate.test_metrics, active.test_metrics
-    return [_row(label, key, a.get(key), b.get(key), hint) for key, label, hint in METRICS]
+    rows = [_row(label, key, a.get(key), b.get(key), hint) for key, label, hint in METRICS]
+    ra, rb = ranking_figures(candidate), ranking_figures(active)
+    return rows + [_row(label, key, ra.get(key), rb.get(key), hint) for key, label, hint in RANKING_METRICS]
 
 
 def _row(label: str, key: str, cand, act, hint: str) -> MetricRow:
@@ -61,8 +89,9 @@ def _row(label: str, key: str, cand, act, hint: str) -> MetricRow:
         return MetricRow(label, cand, act, "—", "", hint)
     diff = cand - act
     goodness = {"auc": diff, "brier": -diff, "calibration_slope": abs(act - 1) - abs(cand - 1),
-                "calibration_intercept": abs(act) - abs(cand)}.get(key)
-    if goodness is None or abs(goodness) < 5e-4:
+                "calibration_intercept": abs(act) - abs(cand), "gain_captured": diff, "mean_regret": -diff,
+                "top_agreement": diff, "worst_slope": abs(act - 1) - abs(cand - 1)}.get(key)
+    if goodness is None or abs(goodness) < SAME_WITHIN.get(key, 5e-4):
         verdict = "same" if goodness is not None else ""
     else:
         verdict = "better" if goodness > 0 else "worse"

@@ -7,7 +7,7 @@ from clinnova.audit import Actor
 from clinnova.models import AuditEvent
 from recommendations.jobs import jobs_run_pending
 from recommendations.models import ModelStatus, Recommendation, RecommendationItem
-from recommendations.registry import ReasonRequired, model_version_activate, latest_visits
+from recommendations.registry import ReasonRequired, latest_visits, model_version_activate
 from recommendations.safeguards import top_changes, worse_figures
 from tests.conftest import model_version_install
 from tests.pages.conftest import ra_visit
@@ -26,6 +26,25 @@ def test_a_candidate_worse_on_any_figure_is_named_worse_on_it(ra_model):
     assert worse_figures(_worse_candidate(), ra_model) == ["AUC", "Brier score"]
     same = model_version_install("rheumatoid_arthritis", status="validated", version=3)
     assert worse_figures(same, ra_model) == []
+
+
+def test_a_candidate_worse_on_the_ranking_report_is_named_worse_on_it(ra_model):
+    active_report = ra_model.manifest["metrics"].get("x_evaluation")
+    if active_report is None:  # an older active package: give it a report to compare against
+        active_report = {"gain_captured": 0.7, "mean_regret": 0.005, "top_agreement": 0.95,
+                         "per_drug": {"L04AB04": {"calibration_slope": 1.02}}}
+        ra_model.manifest["metrics"]["x_evaluation"] = active_report
+        ra_model.save(update_fields=["manifest"])
+    candidate = model_version_install("rheumatoid_arthritis", status="validated", version=2)
+    report = dict(active_report)
+    report.update(gain_captured=active_report["gain_captured"] - 0.2,
+                  mean_regret=active_report["mean_regret"] + 0.01,
+                  top_agreement=active_report["top_agreement"] - 0.1,
+                  per_drug={"L04AB04": {"calibration_slope": 1.4}})
+    candidate.manifest["metrics"]["x_evaluation"] = report
+    candidate.save(update_fields=["manifest"])
+    assert worse_figures(candidate, ra_model) == ["Gain captured", "Mean regret", "Top-suggestion agreement",
+                                                  "Worst per-drug calibration slope"]
 
 
 def test_a_worse_candidate_is_not_activated_without_a_reason(ra_model, mia):

@@ -183,7 +183,7 @@ def test_every_effect_names_a_model_feature_a_known_target_and_a_source():
         if effect.target in BY_ATC:
             assert all(d in BY_ATC[effect.target].diseases for d in diseases), effect
         assert effect.log_odds != 0 and len(effect.source) > 20, effect
-        assert effect.scale in ("linear", "log2") and effect.step > 0, effect
+        assert effect.scale in ("linear", "log2", "at_least") and effect.step > 0, effect
 
 
 def test_every_candidate_drug_has_one_base_rate_with_a_source():
@@ -202,3 +202,101 @@ def test_the_documentation_lists_every_effect_with_its_source():
     for base in BASE_RATES:
         assert any(f"`{base.atc}`" in row and f"`{base.disease}`" in row and base.source in row
                    for row in table_rows), f"docs/synthetic-cohort.md lacks the base rate {base}"
+
+
+# --- one test per effect family, on the generator's own probabilities of every patient on every drug ----------
+
+def _p(cohort: Cohort, atc: str) -> np.ndarray:
+    return cohort.p_all[:, cohort.drugs.index(atc)]
+
+
+def _true(cohort: Cohort, name: str) -> np.ndarray:
+    """A feature's recorded value; rows where it is missing are compared as neither group."""
+    return cohort.column(name)
+
+
+def test_each_patient_has_a_probability_on_every_candidate_and_the_treated_one_drew_the_outcome(cohorts):
+    for cohort in cohorts.values():
+        assert cohort.p_all.shape == (cohort.n_patients, len(cohort.drugs))
+        treated = np.array([cohort.drugs.index(a) for a in cohort.drug_atc])
+        np.testing.assert_array_equal(cohort.p_all[np.arange(cohort.n_patients), treated], cohort.p_true)
+        assert cohort.available[np.arange(cohort.n_patients), treated].all()
+
+
+def test_crohns_crp_favours_anti_tnf_and_disfavours_vedolizumab_and_smoking_costs_anti_tnf(cohorts):
+    cohort = cohorts[CD]
+    crp, smoker = _true(cohort, "crp"), _true(cohort, "smoking_status") == 2
+    high, low = crp >= 20, crp <= 3
+    infliximab_gain = _p(cohort, "L04AB02")[high].mean() - _p(cohort, "L04AB02")[low].mean()
+    vedolizumab_gain = _p(cohort, VEDOLIZUMAB)[high].mean() - _p(cohort, VEDOLIZUMAB)[low].mean()
+    assert infliximab_gain > 0.05 and vedolizumab_gain < 0
+    never = _true(cohort, "smoking_status") == 0
+    assert _p(cohort, "L04AB04")[smoker].mean() < _p(cohort, "L04AB04")[never].mean() - 0.05
+    assert abs(_p(cohort, "L04AC18")[smoker].mean() - _p(cohort, "L04AC18")[never].mean()) < 0.03
+
+
+def test_crohns_base_rates_separate_risankizumab_and_upadacitinib():
+    assert BASE_RATE[(CD, "L04AC18")] != BASE_RATE[(CD, "L04AF03")]
+
+
+def test_ulcerative_colitis_vedolizumab_follows_dulai_2020_duration_and_endoscopy(cohorts):
+    cohort = cohorts[UC]
+    vedo = _p(cohort, VEDOLIZUMAB)
+    duration, mayo = _true(cohort, "disease_duration"), _true(cohort, "mayo_endoscopic")
+    assert vedo[(duration >= 2) & (duration <= 4)].mean() > vedo[duration < 2].mean()
+    assert vedo[mayo == 2].mean() > vedo[mayo == 3].mean() + 0.02
+
+
+def test_after_anti_tnf_exposure_ustekinumab_and_jak_beat_vedolizumab_in_ulcerative_colitis(cohorts):
+    cohort = cohorts[UC]
+    exposed = _true(cohort, "prior_anti_tnf_exposure") == 1
+    for atc in ("L04AC05", "L04AF01"):
+        advantage = _p(cohort, atc) - _p(cohort, VEDOLIZUMAB)
+        assert advantage[exposed].mean() > advantage[~exposed].mean() + 0.05, atc
+
+
+def test_rheumatoid_arthritis_methotrexate_obesity_and_sex_modify_anti_tnf_not_abatacept(cohorts):
+    cohort = cohorts[RA]
+    mtx, obese = _true(cohort, "concomitant_methotrexate") == 1, _true(cohort, "bmi") >= 30
+    female = _true(cohort, "sex") == 0
+    adalimumab, abatacept, tocilizumab = _p(cohort, "L04AB04"), _p(cohort, ABATACEPT), _p(cohort, "L04AC07")
+    assert adalimumab[mtx].mean() > adalimumab[~mtx].mean() + 0.05
+    assert abs(tocilizumab[mtx].mean() - tocilizumab[~mtx].mean()) < 0.02
+    assert adalimumab[obese].mean() < adalimumab[~obese].mean() - 0.03
+    assert tocilizumab[obese].mean() < tocilizumab[~obese].mean() - 0.03
+    assert abs(abatacept[obese].mean() - abatacept[~obese].mean()) < 0.02
+    assert adalimumab[female].mean() < adalimumab[~female].mean()
+
+
+def test_rheumatoid_arthritis_activity_and_disability_lower_every_drug(cohorts):
+    cohort = cohorts[RA]
+    tender = _true(cohort, "tender_joint_count_28")
+    for atc in cohort.drugs:
+        p = _p(cohort, atc)
+        assert p[tender >= 14].mean() < p[tender <= 4].mean(), atc
+
+
+def test_methotrexate_is_not_a_candidate_for_a_patient_already_on_it(cohorts):
+    cohort = cohorts[RA]
+    on_mtx = _true(cohort, "concomitant_methotrexate") == 1
+    assert not cohort.available[on_mtx, cohort.drugs.index("L04AX03")].any()
+    assert not (cohort.drug_atc[on_mtx] == "L04AX03").any()
+
+
+def test_multiple_sclerosis_age_takes_away_the_high_efficacy_advantage(cohorts):
+    cohort = cohorts[MS]
+    age = _true(cohort, "age")
+    advantage = _p(cohort, "L04AG08") - _p(cohort, "L04AE01")  # ocrelizumab minus fingolimod
+    assert advantage[age < 30].mean() > advantage[age > 45].mean() + 0.1
+
+
+def test_progressive_ms_lowers_neda_and_anti_cd20_keeps_more_in_ppms(cohorts):
+    cohort = cohorts[MS]
+    course = _true(cohort, "ms_course")
+    for atc in cohort.drugs:
+        p = _p(cohort, atc)
+        assert p[course == 2].mean() < p[course == 0].mean() and p[course == 1].mean() < p[course == 0].mean(), atc
+    ppms = course == 2
+    ocrelizumab_loss = _p(cohort, "L04AG08")[~ppms & (course == 0)].mean() - _p(cohort, "L04AG08")[ppms].mean()
+    interferon_loss = _p(cohort, "L03AB07")[course == 0].mean() - _p(cohort, "L03AB07")[ppms].mean()
+    assert ocrelizumab_loss < interferon_loss

@@ -13,7 +13,17 @@ from django.utils import timezone
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC
 from recommendations.package import package_checks, package_sha256
-from recommendations.training import DEFAULT_MEMBERS, DEFAULT_PATIENTS, DEFAULT_SEED, SHIPPED_CREATED_AT, package_train
+from recommendations.training import (
+    DEFAULT_MEMBERS,
+    DEFAULT_PATIENTS,
+    DEFAULT_RETRAININGS,
+    DEFAULT_SEED,
+    EVALUATION_PATIENTS,
+    EVALUATION_SEED,
+    SHIPPED_CREATED_AT,
+    package_train_validated,
+)
+from recommendations.validation import DRUG_HEADER, REPORT_HEADER, drug_rows, report_row
 
 
 class Command(BaseCommand):
@@ -34,6 +44,14 @@ class Command(BaseCommand):
         parser.add_argument("--members", type=int, default=DEFAULT_MEMBERS,
                             help=f"Bootstrap ensemble members per package, for intervals (default {DEFAULT_MEMBERS}; "
                                  "0 ships a single booster without intervals).")
+        parser.add_argument("--retrainings", type=int, default=DEFAULT_RETRAININGS,
+                            help=f"Ensembles trained per disease (seeds seed, seed+1, …; default {DEFAULT_RETRAININGS}): "
+                                 "the first is shipped, all are judged for top-suggestion agreement.")
+        parser.add_argument("--evaluation-seed", type=int, default=EVALUATION_SEED,
+                            help=f"Seed of the fresh cohort the ranking report is measured on (default "
+                                 f"{EVALUATION_SEED}); must differ from the training seeds.")
+        parser.add_argument("--evaluation-patients", type=int, default=EVALUATION_PATIENTS,
+                            help=f"Patients in that cohort (default {EVALUATION_PATIENTS}).")
         parser.add_argument("--out", default=str(settings.PRETRAINED_DIR), help="Directory to write the packages to.")
         parser.add_argument("--created-at", default=SHIPPED_CREATED_AT,
                             help="Manifest created_at: an ISO 8601 date-time with time zone, or 'now'.")
@@ -44,10 +62,15 @@ class Command(BaseCommand):
             raise CommandError("--n-patients must be at least 1000: the test split needs patients on every drug")
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)
-        rows, per_drug = [], []
+        rows, per_drug, ranking, calibration = [], [], [], []
         for disease in options["disease"] or Disease.values:
-            data = package_train(disease=disease, seed=options["seed"], n_patients=options["n_patients"],
-                                 created_at=created_at, members=options["members"])
+            try:
+                data, _ = package_train_validated(
+                    disease=disease, seed=options["seed"], n_patients=options["n_patients"], created_at=created_at,
+                    members=options["members"], retrainings=options["retrainings"],
+                    evaluation_seed=options["evaluation_seed"], evaluation_patients=options["evaluation_patients"])
+            except ValueError as e:
+                raise CommandError(str(e)) from None
             checks, manifest, _ = package_checks(data, max_bytes=settings.MODEL_UPLOAD_MAX_BYTES)
             failed = [c for c in checks if not c.passed]
             if failed:  # never ship a package the registry would refuse
@@ -59,10 +82,18 @@ class Command(BaseCommand):
             rows.append(_summary_row(disease, manifest, data))
             per_drug += [[disease, atc, BY_ATC[atc].name, _f(m["auc"]), _f(m["brier"]), str(m["n"])]
                          for atc, m in manifest["metrics"]["per_drug"].items()]
+            ranking.append(report_row(disease, manifest))
+            calibration += drug_rows(disease, manifest)
         self.stdout.write(_table(["disease", "patients", "rounds", "val AUC", "test AUC", "Brier", "cal. slope",
                                   "cal. intercept", "test n", "KB", "sha256"], rows))
         self.stdout.write("")
         self.stdout.write(_table(["disease", "ATC", "drug", "test AUC", "Brier", "n"], per_drug))
+        self.stdout.write("")
+        self.stdout.write("Ranking report (recommendations.validation; targets: gain captured ≥ 60 %, top agreement "
+                          "≥ 90 %, per-drug slopes 0.8–1.2):")
+        self.stdout.write(_table(REPORT_HEADER, ranking))
+        self.stdout.write("")
+        self.stdout.write(_table(DRUG_HEADER, calibration))
         self.stdout.write("")
         self.stdout.write(f"Wrote {len(rows)} package(s) to {out}")
 
