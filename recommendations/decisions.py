@@ -3,7 +3,8 @@
 The choices are those of a clinic visit: continue the current therapy, escalate
 or optimise its dose, defer the decision to a date, start a ranked drug, or
 start a drug of the catalogue that is not in the ranking. Starting a ranked drug
-other than the top suggestion, or a drug outside the ranking, needs a reason
+outside the first tier (the drugs the ensemble cannot tell apart; the top suggestion
+where one leads with confidence), or a drug outside the ranking, needs a reason
 (the override reasons of CDS Hooks), so the network can learn where the ranking
 and clinical practice part ways.
 
@@ -124,11 +125,11 @@ def _record(*, patient: Patient, data: DecisionInput, actor: Actor, current_drug
         raise RecommendationSuperseded(
             "The ranking changed while you were deciding (new visit data or a new model version). "
             "Nothing was recorded: read the updated ranking and record your decision again.")
-    items = list(rec.items.values_list("drug_atc", "rank", "current"))
+    items = list(rec.items.values_list("drug_atc", "rank", "current", "tier", "top_suggestion", "probability_low"))
     # The drugs to start: a current therapy is ranked with them (after them) but is continued, not started.
-    ranks = {atc: rank for atc, rank, current in items if not current}
-    fields = _checked(data, ranks=ranks, current_drugs=current_drugs | {atc for atc, _, current in items if current},
-                      today=today)
+    ranks = {atc: rank for atc, rank, current, *_ in items if not current}
+    fields = _checked(data, ranks=ranks, leading=_leading(items, rankable=rec.rankable),
+                      current_drugs=current_drugs | {atc for atc, _, current, *_ in items if current}, today=today)
     # The same decision by the same clinician on the same ranking, posted again from another tab (a new key):
     # the row lock above makes the later posts wait, then find it.
     same = Decision.objects.filter(recommendation=rec, decided_by=actor.user, kind=data.kind,
@@ -148,7 +149,33 @@ def _record(*, patient: Patient, data: DecisionInput, actor: Actor, current_drug
     return decision
 
 
-def _checked(data: DecisionInput, *, ranks: dict[str, int], current_drugs: set[str], today: dt.date) -> dict:
+@dataclass(frozen=True)
+class Leading:
+    """The drugs a clinician may start without an override reason, and the top suggestion if there is one."""
+
+    drugs: frozenset[str]
+    top: str | None
+
+
+def _leading(items: list[tuple], *, rankable: bool) -> Leading:
+    """What the page showed as the head of the ranking (recommendations.tiers): with a bootstrap ensemble, the
+    first tier, whose drugs the ensemble cannot tell apart, and the top suggestion only where one beats the rest;
+    a ranking without its minimum data set shows no order, so no choice among its drugs overrides it. A model
+    version without an ensemble has no tiers: its rank 1 is the top suggestion, as before."""
+    to_start = [(atc, rank, tier, top, low) for atc, rank, current, tier, top, low in items if not current]
+    if not to_start:
+        return Leading(frozenset(), None)
+    if all(low is None for *_, low in to_start):
+        first = min(to_start, key=lambda it: it[1])[0]
+        return Leading(frozenset({first}), first)
+    if not rankable:
+        return Leading(frozenset(atc for atc, *_ in to_start), None)
+    top = next((atc for atc, _, _, is_top, _ in to_start if is_top), None)
+    return Leading(frozenset(atc for atc, _, tier, *_ in to_start if tier == 1), top)
+
+
+def _checked(data: DecisionInput, *, ranks: dict[str, int], leading: Leading, current_drugs: set[str],
+             today: dt.date) -> dict:
     """The decision's stored fields, or a DecisionError naming the field that does not fit its kind."""
     reason_text = (data.reason_text or "").strip()[:2000]
     reason = data.reason
@@ -176,12 +203,14 @@ def _checked(data: DecisionInput, *, ranks: dict[str, int], current_drugs: set[s
         if data.drug_atc not in ranks:
             raise DecisionError("Choose one of the ranked drugs.", field="choice")
         out["drug_atc"] = data.drug_atc
-        out["was_top"] = ranks[data.drug_atc] == min(ranks.values())
+        # was_top: not an override. The drug headed the ranking as shown: the top suggestion, or a drug of the
+        # first tier when no drug led, or any drug of a ranking shown without an order.
+        out["was_top"] = data.drug_atc in leading.drugs
         if out["was_top"]:
             out["reason"], out["reason_text"] = "", reason_text
         elif not reason:
-            raise DecisionError(f"Say why you chose {BY_ATC[data.drug_atc].name} over the top suggestion.",
-                                field="reason")
+            over = "the top suggestion" if leading.top else "the drugs of the first tier"
+            raise DecisionError(f"Say why you chose {BY_ATC[data.drug_atc].name} over {over}.", field="reason")
     elif kind == DecisionKind.START_OTHER:
         if data.drug_atc not in OFF_RANKING or data.drug_atc in ranks:
             raise DecisionError("Choose a drug of the catalogue that is not in the ranking.", field="other_drug")

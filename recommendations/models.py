@@ -235,7 +235,8 @@ class Decision(models.Model):
     kind = models.CharField(max_length=16, choices=DecisionKind.choices)
     # The drug started, continued or optimised; blank for a deferred decision.
     drug_atc = models.CharField(max_length=8, blank=True)
-    was_top = models.BooleanField(help_text="The drug started was the top suggestion of the recommendation")
+    was_top = models.BooleanField(help_text="Not an override: the drug started headed the ranking as shown (the top "
+                                 "suggestion, or a drug of the first tier when no drug led)")
     review_on = models.DateField(null=True, blank=True, help_text="When a deferred decision is taken up again")
     reason = models.CharField(max_length=40, choices=OverrideReason.choices, blank=True)
     reason_text = models.TextField(blank=True)

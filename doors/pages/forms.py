@@ -307,8 +307,8 @@ class DecisionForm(forms.Form):
                                 error_messages={"invalid": "Give the review date as a date, e.g. 2027-01-15."})
     reason = forms.ChoiceField(label="Reason", required=False,
                                choices=[("", "No reason needed")] + OverrideReason.choices,
-                               help_text="Needed when you start another drug than the top suggestion, or a drug "
-                                         "not in the ranking.")
+                               help_text="Needed when you start a drug behind the first tier (behind the top "
+                                         "suggestion where there is one), or a drug not in the ranking.")
     reason_text = forms.CharField(label="Details", required=False, max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 2}),
                                   help_text="Required when the reason is “Other”. For a dose change, say which.")

@@ -309,3 +309,39 @@ def test_the_same_decision_from_two_tabs_is_stored_once(alice_client, scored_pat
     for _ in range(2):
         assert _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{top['atc']}").status_code == 302
     assert Decision.objects.count() == 1
+
+
+def _tiers_shown(rec, *, first_tier: int, top: bool):
+    """Make the stored ranking one whose first `first_tier` drugs the ensemble could not tell apart."""
+    for item in rec.items.filter(current=False).order_by("rank"):
+        item.tier = 1 if item.rank <= first_tier else 2
+        item.top_suggestion = top and item.rank == 1
+        item.probability_low, item.probability_high = item.probability - 0.05, item.probability + 0.05
+        item.save(update_fields=["tier", "top_suggestion", "probability_low", "probability_high"])
+
+
+def test_a_drug_of_the_first_tier_needs_no_reason_when_no_drug_leads(alice_client, scored_patient):
+    rec, _, second = _ranking(scored_patient)
+    _tiers_shown(rec, first_tier=2, top=False)
+    response = _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}")
+    assert response.status_code == 302
+    decision = Decision.objects.get()
+    assert decision.reason == "" and decision.was_top, "a drug of the first tier is not an override"
+
+
+def test_a_drug_behind_the_first_tier_needs_a_reason(alice_client, scored_patient):
+    rec, _, second = _ranking(scored_patient)
+    _tiers_shown(rec, first_tier=1, top=False)
+    response = _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}")
+    assert response.status_code == 400
+    assert f"Say why you chose {second['name']} over the drugs of the first tier." in response.content.decode()
+    assert not Decision.objects.exists()
+
+
+def test_a_ranking_without_its_minimum_data_set_is_not_overridden_by_any_choice(alice_client, scored_patient):
+    rec, _, second = _ranking(scored_patient)
+    _tiers_shown(rec, first_tier=0, top=False)
+    rec.rankable = False
+    rec.save(update_fields=["rankable"])
+    response = _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}")
+    assert response.status_code == 302 and Decision.objects.get().reason == ""
