@@ -140,7 +140,7 @@ def run_submit(run: FederatedRun, *, superlink: str | None = None, wait: float |
         FederatedRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=f"flwr run failed: {reason}")
         raise SubmitError(f"flwr run failed: {reason}")
     flower_id = str(json.loads(done.stdout[done.stdout.index("{"):]).get("run-id") or "")
-    FederatedRun.objects.filter(pk=run.pk, flower_run_id="").update(flower_run_id=flower_id)
+    FederatedRun.objects.filter(pk=run.pk, flower_run_id__in=["", "queued"]).update(flower_run_id=flower_id)
     deadline = time.monotonic() + (wait if wait is not None else settings.NETWORK_ROUND_TIMEOUT + 90)
     while time.monotonic() < deadline:
         run.refresh_from_db()

@@ -65,7 +65,24 @@ def model_card_federated(version: ModelVersion) -> dict:
                 .order_by("-created_at")[:10])
     latest = next((r for r in runs if r.status == "done"), None)
     return {"template": "network/_model_card_section.html", "runs": runs, "version": version,
-            "latest": evaluation_page(latest) if latest else None}
+            "latest": evaluation_page(latest) if latest else None, "request": evaluation_request_state(version, runs)}
+
+
+# What the model card shows of the evaluation job: "queued" is a pending run not yet started by the hub's ServerApp.
+JOB_STATE = {"pending": "queued", "running": "running", "done": "done", "failed": "failed", "cancelled": "cancelled"}
+
+
+def evaluation_request_state(version: ModelVersion, runs: list[FederatedRun]) -> dict:
+    """The model card's evaluation button and the state of the latest request (a hub's model admin only)."""
+    from network.evaluation import EVALUABLE  # noqa: PLC0415 (only the button needs them)
+    from network.hub import is_hub  # noqa: PLC0415
+
+    current = runs[0] if runs else None
+    busy = current if current and current.status in ("pending", "running") else None
+    return {"template": "network/_evaluation_request.html", "is_hub": is_hub(), "busy": busy,
+            "evaluable": version.status in EVALUABLE,
+            "current": current, "state": JOB_STATE.get(current.status, current.status) if current else "",
+            "missing": current.missing if current and current.status == "done" else {}}
 
 
 def _share(part, whole):
