@@ -96,8 +96,10 @@ def _monitoring_model(key: str, model: dict, *, scope: str) -> dict:
         row = model["months"][month]
         known = row.get("outcomes_known")
         cil = oe_ratio(row.get("observed"), row.get("expected"), known)
-        rows.append({"month": month, **row, "acceptance": _share(row.get("followed"), row.get("decisions")),
-                     "override_rate": _share(row.get("overridden"), row.get("decisions")),
+        # Responses are decisions plus CDS feedback (network.monitoring); a summary from before it, decisions only.
+        responses = row.get("responses", row.get("decisions"))
+        rows.append({"month": month, **row, "acceptance": _share(row.get("followed"), responses),
+                     "override_rate": _share(row.get("overridden"), responses),
                      "coverage": _share(known, row.get("decisions")), "oe": cil,
                      "observed_share": _share(row.get("observed"), known),
                      "expected_share": _share(row.get("expected"), known),
@@ -125,8 +127,9 @@ def _monitoring_model(key: str, model: dict, *, scope: str) -> dict:
     acceptance = monthly_chart(
         months, {"Top suggestion followed": ("accepted", [r["acceptance"] for r in rows]),
                  "Outcome known": ("observed", [r["coverage"] for r in rows])},
-        title=f"{label}: acceptance and outcome coverage, {scope}", desc="Share of decisions that followed the top "
-        "suggestion, and share of decisions whose outcome is known.", y_label="Share of decisions", y_max=1.0)
+        title=f"{label}: acceptance and outcome coverage, {scope}",
+        desc="Share of responses (decisions, and CDS feedback on a ranking card without a decision) that followed "
+        "the top suggestion, and share of decisions whose outcome is known.", y_label="Share", y_max=1.0)
     return {"key": key, "label": label, "sites": model.get("sites"), "rows": rows,
             "charts": [c for c in (response, oe, psi, acceptance) if c],
             "main_features": model["main_features"]}
