@@ -9,9 +9,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from clinnova.signin import AuditedPasswordChangeView
 from clinnova.views import health, home, signed_out
 from doors.cds.views import DiscoveryView
+from doors.fhir.views import BundleView
 from recommendations.views import rules_list
 
 cds_discovery = DiscoveryView.as_view()
+# The CapabilityStatement names the base without a slash; clients POST to either form. APPEND_SLASH would
+# redirect a POST (301 -> GET -> 405) and, with DEBUG on, refuse it: the base answers under both paths.
+fhir_base = BundleView.as_view()
 
 urlpatterns = [
     path("", home, name="home"),
@@ -34,6 +38,7 @@ urlpatterns = [
     path("api/v1/", include("recommendations.api_urls")),
     path("api/v1/", include("doors.api.urls")),
     # The EHR integration doors with contracts of their own: FHIR R4 and CDS Hooks 2.0.
+    path("fhir", fhir_base, name="fhir-base"),
     path("fhir/", include("doors.fhir.urls")),
     path("cds-services", cds_discovery, name="cds-discovery"),
     path("cds-services/", include("doors.cds.urls")),

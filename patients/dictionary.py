@@ -58,9 +58,15 @@ VARIABLES: tuple[Variable, ...] = (
     _b("prior_same_class_failure", "Same drug class failed before", ALL, "history", origin=DERIVED,
        help="Computed per candidate drug: a drug of its class was stopped for non-response."),
     # --- measured for every disease ---
+    # The SNOMED CT codes of US Core's smoking status value set (LOINC 72166-2; US Core 6.1 "Smoking Status Type",
+    # the eight codes Synthea and IPS senders use) map onto three values: every current smoker, whatever the
+    # amount or frequency, is "current". 266927001 "Tobacco smoking consumption unknown" is no value at all
+    # (SMOKING_UNKNOWN_SNOMED: recorded as not known, never as "never").
     _c("smoking_status", "Smoking status", [("never", "Never smoked", "266919005"),
                                             ("former", "Former smoker", "8517006"),
-                                            ("current", "Current smoker", "77176002")], ALL, "patient",
+                                            ("current", "Current smoker", "77176002",
+                                             ("449868002", "428041000124106", "428071000124103",
+                                              "428061000124105"))], ALL, "patient",
        loinc="72166-2", ask="smoking status",
        persistence=CONDITION, validity=BODY_1_YEAR),
     _q("smoking_pack_years", "Smoking history", "{pack-years}", 0, 200, ALL, "safety", loinc="8664-5",

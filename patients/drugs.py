@@ -131,6 +131,17 @@ OLDER_CODES: dict[str, str] = {
     "L01XC02": "L01FA01",  # rituximab, until 2021
 }
 
+# RxNorm codes (RXCUI) of catalogue drugs as US EHRs and Synthea code medications: ingredients (concept class IN)
+# and the clinical-drug codes (SCD) senders are known to use. Each was checked against a published source, named
+# beside it; a drug without a checked code is not guessed: its RxNorm-only medication is reported, not mapped.
+RXNORM: dict[str, str] = {
+    "327361": "L04AB04",  # adalimumab (IN): OHDSI vocabulary, RxNorm Ingredient 327361 (OHDSI ATLAS concept set export)
+    "191831": "L04AB02",  # infliximab (IN): RxNorm ingredient code table of a published pharmacy data mart example
+    "214555": "L04AB01",  # etanercept (IN): published drug-to-RxNorm ingredient table, with adalimumab 327361 beside it
+    "2166040": "L04AC18",  # risankizumab (IN): CMS Part D formulary ingredient targets (RxCUI 2166040)
+    "105585": "L04AX03",  # Methotrexate 2.5 MG Oral Tablet (SCD): Synthea module rheumatoid_arthritis.json, state DMARD
+}
+
 BY_ATC: dict[str, Drug] = {d.atc: d for d in DRUGS}
 BY_NAME: dict[str, Drug] = {d.name: d for d in DRUGS}
 

@@ -300,6 +300,12 @@ class EHRClient(models.Model):
         max_length=200, unique=True, blank=True,
         help_text="System URI of this client's patient and visit ids (default urn:clinnova:<site>:ehr:<name>)",
     )
+    # CDS Hooks calls come from the same EHR under its JWT issuer: they name patients as this client does.
+    cds_issuer = models.CharField(
+        "CDS Hooks issuer", max_length=255, blank=True, db_index=True,
+        help_text="The `iss` of this EHR's CDS Hooks JWTs: its patient-view calls resolve the patients this client "
+                  "sent (by FHIR Patient.id or its identifiers)",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -369,3 +375,33 @@ class IngestKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} {self.ehr_visit_id}"
+
+
+class PatientReference(models.Model):
+    """How one EHR client names a patient: its FHIR Patient.id, or an identifier of some system it sent.
+
+    Scoped to the client (and so to its site) and, for identifiers, to the system: two EHRs, or two systems of one
+    EHR, may use the same value for different people. Only what the client itself sent resolves for it.
+    """
+
+    class Kind(models.TextChoices):
+        FHIR_ID = "fhir_id", "FHIR Patient.id"
+        IDENTIFIER = "identifier", "Identifier"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="references")
+    client = models.ForeignKey(EHRClient, on_delete=models.PROTECT, related_name="patient_references")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    system = models.CharField(max_length=200, blank=True, help_text="The identifier's system; empty for a Patient.id")
+    value = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "kind", "system", "value"],
+                                    name="patient_reference_unique_per_client_system"),
+            models.CheckConstraint(condition=Q(kind="identifier") & ~Q(system="") | Q(kind="fhir_id", system=""),
+                                   name="patient_reference_system_iff_identifier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value}" if self.system else f"Patient/{self.value}"

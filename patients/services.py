@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -23,10 +24,11 @@ from patients.models import (
     Diagnosis,
     Patient,
     PatientIdentifier,
+    PatientReference,
     RecordEntry,
     Sex,
-    TherapyExposure,
     Site,
+    TherapyExposure,
     Visit,
     VisitRevision,
     VisitSource,
@@ -52,12 +54,16 @@ ACTIVITY_SCORES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class PatientInput:
-    system: str
+    system: str  # with value: the identifier that names the patient; both empty when only references do
     value: str
     sex: str
     birth_year: int
     diagnosed_on: dt.date | None = None
     subtype: str = ""
+    # How the sending EHR client names the patient besides (FHIR Patient.id, its other identifiers): each
+    # (PatientReference.Kind, system, value), kept for that client and resolved by patients.selectors.
+    client_id: int | None = None
+    references: tuple[tuple[str, str, str], ...] = ()
 
 
 def activity_of(disease: str, measurements: dict[str, Any], derived: dict[str, scores.Score]) -> dict | None:
@@ -118,6 +124,7 @@ def visit_ingest(
     therapies: list[TherapyInput] = (),
     source_system: str = "",
     source_id: str | None = None,
+    visit_id: uuid.UUID | None = None,
 ) -> Visit:
     """Validate, convert and store one visit with its derived scores, in one transaction.
 
@@ -141,7 +148,8 @@ def visit_ingest(
             raise DictionaryError(errors)
         therapy_lines_record(patient, checked.resolved, source=source)
         visit = _visit_row(checked, patient=patient, site=site, disease=disease, visit_date=visit_date,
-                           source=source, source_system=source_system, source_id=source_id)
+                           source=source, source_system=source_system, source_id=source_id,
+                           **({"id": visit_id} if visit_id else {}))
         visit.save(force_insert=True)
         RecordEntry.objects.bulk_create(_entries_of(visit, phenotype=_phenotype_from_subtype(disease, patient_input,
                                                                                            checked.clean)))
@@ -180,7 +188,12 @@ def visits_ingest(*, site: Site, drafts: list[VisitDraft], actor: Actor,
     """
     results: list[Visit | DictionaryError | None] = [None] * len(drafts)
     checked: dict[int, _Checked] = {}
+    # A patient named by the sender's references (a FHIR Patient.id, its identifiers) is found or created the way
+    # visit_ingest does it, after the set-based writes: those lookups are per client and system.
+    by_reference = [i for i, d in enumerate(drafts) if d.patient_input.references]
     for i, d in enumerate(drafts):
+        if i in by_reference:
+            continue
         try:
             checked[i] = _visit_check(disease=d.disease, visit_date=d.visit_date, measurements=d.measurements,
                                       patient_input=d.patient_input, birth_year=d.patient_input.birth_year,
@@ -253,6 +266,15 @@ def visits_ingest(*, site: Site, drafts: list[VisitDraft], actor: Actor,
     AuditEvent.objects.bulk_create(events)
     for visit in visits:
         _after_visit_stored(visit)
+    for i in by_reference:
+        d = drafts[i]
+        try:
+            results[i] = visit_ingest(site=site, disease=d.disease, visit_date=d.visit_date,
+                                      measurements=d.measurements, actor=actor, source=source,
+                                      patient_input=d.patient_input, therapies=d.therapies,
+                                      source_system=d.source_system, source_id=d.source_id, visit_id=d.id)
+        except DictionaryError as exc:
+            results[i] = exc
     return results
 
 
@@ -381,14 +403,30 @@ def _phenotype_from_subtype(disease: str, p: PatientInput | None, clean: dict[st
 
 
 def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient:
-    if p is None:
+    if p is None or not (p.value or p.references):
         raise DictionaryError([FieldError("patient", None, "is required")])
-    ident = PatientIdentifier.objects.select_related("patient").filter(system=p.system, value=p.value).first()
-    if ident is None:
+    patient = None
+    if p.value:
+        ident = PatientIdentifier.objects.select_related("patient").filter(system=p.system, value=p.value).first()
+        patient = ident.patient if ident is not None else None
+    known = _references_known(p)
+    named = {ref.patient_id for ref in known}
+    if patient is not None:
+        named.add(patient.pk)
+    if len(named) > 1:
+        # The sender's names disagree about who this is: storing the visit on either patient could be wrong.
+        shown = ", ".join(str(ref) for ref in known)
+        raise DictionaryError([FieldError("patient.id", p.value or shown, f"names another patient than {shown} "
+                                          "did before: the patient's ids disagree")])
+    if patient is None and known:
+        patient = known[0].patient
+    if patient is None:
         patient = Patient.objects.create(site=site, sex=p.sex, birth_year=p.birth_year)
-        PatientIdentifier.objects.create(patient=patient, system=p.system, value=p.value)
+        if p.value:
+            PatientIdentifier.objects.create(patient=patient, system=p.system, value=p.value)
+        _references_record(patient, p, known)
         return patient
-    patient = ident.patient
+    _references_record(patient, p, known)
     changed = _patient_changes(patient, p)
     if changed:
         # A correction from the sender is applied, never silently: the audit trail keeps the old value.
@@ -398,6 +436,27 @@ def _patient_for(site: Site, p: PatientInput | None, *, actor: Actor) -> Patient
         audit_record(actor=actor, action="patient_amend", obj=patient, patient_id=patient.pk, site_code=site.code,
                      detail={name: {"from": old, "to": new} for name, (old, new) in changed.items()})
     return patient
+
+
+def _references_known(p: PatientInput) -> list[PatientReference]:
+    """The stored references of the sending client that the input repeats."""
+    if not p.references or p.client_id is None:
+        return []
+    match = Q()
+    for kind, system, value in p.references:
+        match |= Q(kind=kind, system=system, value=value)
+    return list(PatientReference.objects.select_related("patient").filter(match, client_id=p.client_id))
+
+
+def _references_record(patient: Patient, p: PatientInput, known: list[PatientReference]) -> None:
+    """Keep the client's new names of the patient (a race with another request raises IntegrityError: the unique
+    constraint, not this check, is what guarantees one patient per name)."""
+    if p.client_id is None:
+        return
+    stored = {(ref.kind, ref.system, ref.value) for ref in known}
+    PatientReference.objects.bulk_create([
+        PatientReference(patient=patient, client_id=p.client_id, kind=kind, system=system, value=value)
+        for kind, system, value in dict.fromkeys(p.references) if (kind, system, value) not in stored])
 
 
 def _patient_changes(patient: Patient, p: PatientInput) -> dict[str, tuple[Any, Any]]:

@@ -64,6 +64,9 @@ class Code:
     code: str
     label: str
     snomed: str = ""
+    # Further SNOMED CT concepts that mean this value (a finer concept an EHR sends, e.g. "heavy smoker" for
+    # "current"); the first, `snomed`, is the one Clinnova writes.
+    also_snomed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

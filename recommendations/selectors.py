@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Prefetch
 
 from patients import dictionary
@@ -26,9 +29,16 @@ def current_recommendation(visit: Visit) -> Recommendation | None:
     )
 
 
-def recommendation_status(visit: Visit, current: Recommendation | None = None) -> str:
-    """pending, ready, failed or no_active_model, as an integrator or clinician reads it."""
-    current = current if current is not None else current_recommendation(visit)
+_UNREAD = object()
+
+
+def recommendation_status(visit: Visit, current: Recommendation | None = _UNREAD) -> str:
+    """pending, ready, failed or no_active_model, as an integrator or clinician reads it.
+
+    `current` is the visit's current recommendation when the caller already read it (None: there was none);
+    it is never read again here, so a payload's status and its drugs come from the same read.
+    """
+    current = current_recommendation(visit) if current is _UNREAD else current
     job = ScoringJob.objects.filter(visit=visit).order_by("-created_at").only("status").first()
     if job is not None and job.status in (JobStatus.PENDING, JobStatus.RUNNING):
         return PENDING
@@ -58,8 +68,33 @@ def explanation(item: RecommendationItem, features: dict, feature_names: list[st
     return rows
 
 
+@contextmanager
+def one_snapshot():
+    """Reads inside see one committed state of the database, not a mix of before and after a commit.
+
+    Scoring commits a recommendation, its items and its job's "done" together; a reader under READ COMMITTED
+    could still see the job done but not (yet, at its earlier query) the recommendation. REPEATABLE READ takes
+    one snapshot at the transaction's first query (PostgreSQL); SQLite's read transaction does the same. Inside
+    a caller's transaction the caller's isolation applies (the level can only be set before the first query).
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
 def recommendation_payload(visit: Visit) -> dict:
-    """The JSON shape of a visit's recommendation (API and pages share it)."""
+    """The JSON shape of a visit's recommendation (API and pages share it), read from one snapshot: a "ready"
+    status always comes with its drugs."""
+    with one_snapshot():
+        return _payload(visit)
+
+
+def _payload(visit: Visit) -> dict:
     current = current_recommendation(visit)
     status = recommendation_status(visit, current)
     payload: dict = {"visit": str(visit.pk), "status": status, "notice": settings.SYNTHETIC_NOTICE}

@@ -18,15 +18,8 @@ from clinnova.audit import audit_record
 from doors.api.errors import Conflict
 from patients import dictionary, drugs
 from patients.dictionary import DictionaryError, FieldError
-from patients.models import EHRClient, IngestKey, Visit, VisitSource
-from patients.services import (
-    PatientInput,
-    TherapyInput,
-    VisitDraft,
-    visit_amend,
-    visit_content_hash,
-    visit_ingest,
-)
+from patients.models import EHRClient, IngestKey, PatientReference, Visit, VisitSource
+from patients.services import PatientInput, TherapyInput, VisitDraft, visit_amend, visit_content_hash, visit_ingest
 from recommendations.selectors import recommendation_status
 
 
@@ -128,8 +121,12 @@ def _cleaned(disease: str, raw: dict, prefix: str, errors: list[FieldError]) -> 
 
 def _patient_content(p: dict) -> dict[str, Any]:
     diagnosed_on = p.get("diagnosed_on")
-    return {"id": p["id"], "sex": p["sex"], "birth_year": p["birth_year"],
-            "diagnosed_on": diagnosed_on.isoformat() if diagnosed_on else None}
+    content = {"id": p["id"], "sex": p["sex"], "birth_year": p["birth_year"],
+               "diagnosed_on": diagnosed_on.isoformat() if diagnosed_on else None}
+    if p.get("fhir_id"):
+        # Only the FHIR door sends it; left out otherwise so stored JSON-door hashes stay what they were.
+        content["fhir_id"] = p["fhir_id"]
+    return content
 
 
 def _therapy_content(i: int, t: dict, errors: list[FieldError]) -> dict[str, Any]:
@@ -149,8 +146,13 @@ def _merged(payload: dict) -> dict[str, Any]:
 
 
 def _patient_input(client: EHRClient, p: dict) -> PatientInput:
-    return PatientInput(system=client.identifier_system, value=p["id"], sex=p["sex"], birth_year=p["birth_year"],
-                        diagnosed_on=p.get("diagnosed_on"))
+    """The patient as the visit service takes it: named by the client's own id and, from the FHIR door, by the
+    EHR's Patient.id and its other identifiers too (each kept for this client, see patients.selectors)."""
+    references = [(PatientReference.Kind.FHIR_ID, "", p["fhir_id"])] if p.get("fhir_id") else []
+    references += [(PatientReference.Kind.IDENTIFIER, system, value) for system, value in p.get("identifiers", ())]
+    return PatientInput(system=client.identifier_system if p["id"] else "", value=p["id"] or "", sex=p["sex"],
+                        birth_year=p["birth_year"], diagnosed_on=p.get("diagnosed_on"), subtype=p.get("subtype", ""),
+                        client_id=client.pk, references=tuple(references))
 
 
 def _therapy_input(t: dict) -> TherapyInput:

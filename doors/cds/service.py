@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Q
 from django.urls import reverse
 from rest_framework import exceptions
 
@@ -17,7 +16,8 @@ from clinnova.text import markdown_escape
 from doors.cds.ranking import EXPLAINED, RankedDrug, Ranking, ranking_for
 from patients import dictionary
 from patients.dictionary import Disease
-from patients.models import Patient, Site
+from patients.models import EHRClient, Patient
+from patients.selectors import patient_for_client
 from recommendations.models import CdsCard, CdsCardKind, CdsClient
 
 SERVICE_ID = "clinnova-therapy-ranking"
@@ -77,17 +77,21 @@ def request_check(body: Any) -> tuple[str, dict]:
     return patient_id, prefetch or {}
 
 
-def patient_resolve(site: Site, patient_id: str) -> Patient | None:
-    """The site's patient with this identifier value (any system) or Clinnova id; None if none or ambiguous."""
-    if len(patient_id) > 100 or "\x00" in patient_id:  # no identifier is that long; PostgreSQL refuses NUL
-        return None
-    match = Q(identifiers__value=patient_id)
+def patient_resolve(client: CdsClient, patient_id: str) -> Patient | None:
+    """The patient `context.patientId` names for this CDS client: a Patient.id (or patient id) that the same EHR's
+    FHIR/JSON client (EHRClient.cds_issuer = this client's iss) sent, or Clinnova's patient id; None if none or
+    ambiguous. Another EHR's ids, or an identifier value of another system, never match."""
+    clients = list(EHRClient.objects.filter(site_id=client.site_id, cds_issuer=client.iss, revoked_at__isnull=True))
+    if not clients:
+        return _clinnova_patient(client.site_id, patient_id)
+    return patient_for_client(clients=clients, patient_id=patient_id)
+
+
+def _clinnova_patient(site_id: int, patient_id: str) -> Patient | None:
     try:
-        match |= Q(pk=uuid.UUID(patient_id))
+        return Patient.objects.filter(pk=uuid.UUID(patient_id), site_id=site_id).first()
     except ValueError:
-        pass
-    found = list(Patient.objects.filter(match, site=site).distinct()[:2])
-    return found[0] if len(found) == 1 else None
+        return None
 
 
 def patient_view_answer(*, client: CdsClient, body: Any, actor: Actor, base_url: str) -> dict:
@@ -96,7 +100,7 @@ def patient_view_answer(*, client: CdsClient, body: Any, actor: Actor, base_url:
     Every card returned is stored (CdsCard) with what it showed, so feedback can name it.
     """
     patient_id, prefetch = request_check(body)
-    patient = patient_resolve(client.site, patient_id)
+    patient = patient_resolve(client, patient_id)
     if patient is None:
         audit_record(actor=actor, action="access_refused", site_code=client.site.code,
                      detail={"reason": "patient not found at the client's site", "via": "cds-hooks"})

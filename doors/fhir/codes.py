@@ -7,7 +7,10 @@ Standard systems first; the urn:clinnova systems carry what no standard code cov
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
-ATC = ("http://www.whocc.no/atc", "urn:oid:2.16.840.1.113883.6.73")
+# ATC: WHOCC's URI, its OID, and the German base profiles' BfArM ATC (formerly DIMDI), which carries the same codes.
+ATC = ("http://www.whocc.no/atc", "urn:oid:2.16.840.1.113883.6.73", "http://fhir.de/CodeSystem/bfarm/atc",
+       "http://fhir.de/CodeSystem/dimdi/atc")
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # ICD-10 and its national modifications, by the exact system URIs their FHIR registries publish (FHIR R4
 # terminologies-systems: icd-10, icd-10-cm; German base profiles: bfarm icd-10-gm, formerly dimdi). A system that
 # merely contains "icd-10" (say "http://evil.example/not-icd-10") is not ICD-10.
@@ -53,3 +56,8 @@ ARTERIAL_EVENTS = {
     "230690007": "stroke",
     "266257000": "transient ischaemic attack",
 }
+
+# SNOMED CT values that say a coded variable is not known: read as "not recorded", never as one of its values.
+# 266927001 "Tobacco smoking consumption unknown" is in US Core's smoking status value set (C-CDA "Current Smoking
+# Status", OID 2.16.840.1.113883.11.20.9.38), beside the codes patients.dictionary maps to never/former/current.
+SNOMED_UNKNOWN = {"smoking_status": ("266927001",)}

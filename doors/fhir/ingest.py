@@ -12,7 +12,8 @@ from doors.fhir.bundle import bundle_read
 from doors.fhir.errors import FHIRError, Issue, operation_outcome
 from doors.fhir.visit_mapping import MappedVisit, visit_map
 from patients.dictionary import DictionaryError, FieldError
-from patients.models import EHRClient, PatientIdentifier, Visit, VisitSource
+from patients.models import EHRClient, Visit, VisitSource
+from patients.selectors import patient_for_client
 
 
 def fhir_bundle_ingest(*, client: EHRClient, raw: Any, actor) -> dict:
@@ -22,8 +23,10 @@ def fhir_bundle_ingest(*, client: EHRClient, raw: Any, actor) -> dict:
     is stored.
     """
     mapped = visit_map(bundle_read(raw), client=client)
-    patient_known = PatientIdentifier.objects.filter(system=client.identifier_system,
-                                                     value=mapped.data["patient"]["id"]).exists()
+    patient = mapped.data["patient"]
+    patient_known = bool(
+        (patient["id"] and patient_for_client(clients=[client], identifier=(client.identifier_system, patient["id"])))
+        or (patient["fhir_id"] and patient_for_client(clients=[client], patient_id=patient["fhir_id"])))
     try:
         with transaction.atomic():
             received = ehr_visit_ingest(client=client, data=mapped.data, actor=actor, source=VisitSource.FHIR)
@@ -54,10 +57,18 @@ def response_bundle(mapped: MappedVisit, received: Received, *, patient_known: b
     visit: Visit = received.key.visit
     status = "201 Created" if received.created else "200 OK"
     entries = []
-    for e in mapped.entries:
-        if e.index in mapped.rejected:
-            entries.append({"response": {"status": "422 Unprocessable Entity",
-                                         "outcome": operation_outcome(mapped.rejected[e.index])}})
+    by_index = {e.index: e for e in mapped.entries}
+    for index in range(mapped.count):
+        if index in mapped.rejected:
+            issues = mapped.rejected[index]
+            unreadable = any(i.code in ("not-supported", "structure", "required", "not-found") for i in issues) \
+                and index not in by_index
+            entries.append({"response": {"status": "400 Bad Request" if unreadable else "422 Unprocessable Entity",
+                                         "outcome": operation_outcome(issues)}})
+            continue
+        e = by_index[index]
+        if index in mapped.notes:
+            entries.append({"response": {"status": "200 OK", "outcome": operation_outcome(mapped.notes[index])}})
             continue
         kind, key = mapped.targets.get(e.index, (e.type, ""))
         response: dict = {"status": "200 OK" if kind == "Patient" and patient_known else status}
@@ -65,24 +76,18 @@ def response_bundle(mapped: MappedVisit, received: Received, *, patient_known: b
         if location:
             response["location"] = location
         else:
-            response["outcome"] = operation_outcome([Issue("informational", "recorded as not measured",
-                                                           severity="information")])
+            # Observations, conditions and therapies become part of the visit and the patient's record: no
+            # resource of their own is kept, so no location is given that could not be read.
+            what = f"stored in the record of Encounter/{visit.pk}" if key else "recorded as not measured"
+            response["outcome"] = operation_outcome([Issue("informational", what, severity="information")])
         entries.append({"response": response})
     return {"resourceType": "Bundle", "type": f"{mapped.kind}-response", "entry": entries}
 
 
 def _location(kind: str, key: str, visit: Visit) -> str:
-    """Where Clinnova keeps what an entry became (FHIR ids allow letters, digits, '-' and '.')."""
-    key = key.replace("_", "-")
+    """Where Clinnova keeps what an entry became, when it can be read there (GET [base]/<location>)."""
     if kind == "Patient":
         return f"Patient/{visit.patient_id}"
     if kind == "Encounter":
         return f"Encounter/{visit.pk}"
-    if not key:
-        return ""
-    # A diagnosis and a therapy belong to the patient; measurements and comorbidities to the visit.
-    if kind == "Diagnosis":
-        return f"Condition/{visit.patient_id}.{key}"
-    if kind == "MedicationStatement":
-        return f"MedicationStatement/{visit.patient_id}.{key}"
-    return f"{kind}/{visit.pk}.{key}"
+    return ""

@@ -191,15 +191,19 @@ def _concept(var: Variable, concept: Any) -> Any:
     for c in codings:
         if c.get("system") == own and c.get("code") in var.code_values:
             return c["code"]
+        if c.get("system") == codes.SNOMED and c.get("code") in codes.SNOMED_UNKNOWN.get(var.name, ()):
+            return None  # "consumption unknown": not recorded, never a value
         if c.get("system") == codes.SNOMED and c.get("code"):
-            matches = [v.code for v in var.codes if v.snomed == c["code"]]
+            matches = [v.code for v in var.codes if c["code"] == v.snomed or c["code"] in v.also_snomed]
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
                 raise MappingError("valueCodeableConcept", f"SNOMED CT {c['code']} does not tell "
                                    f"{' from '.join(matches)}: use system {own}", code="code-invalid")
+    snomed = ", ".join(f"{code} ({v.code})" for v in var.codes for code in (v.snomed, *v.also_snomed) if code)
     raise MappingError("valueCodeableConcept", f"{var.label} must be coded with system {own} "
-                       f"({', '.join(var.code_values)}) or its SNOMED CT codes", code="code-invalid")
+                       f"({', '.join(var.code_values)})" + (f" or SNOMED CT {snomed}" if snomed else ""),
+                       code="code-invalid")
 
 
 def _string(var: Variable, value: Any) -> Any:

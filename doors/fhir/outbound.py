@@ -9,9 +9,8 @@ from doors.fhir import codes
 from doors.fhir.bundle import SUPPORTED
 from doors.fhir.errors import Issue, operation_outcome
 from patients.dictionary import Disease
-from patients.models import Visit
+from patients.models import EHRClient, Patient, Visit
 from recommendations.smpc.base import SEVERITY_LABELS
-
 
 OUTCOME_DOC = (f" Except the outcome of a decision at the model's horizon (code {codes.TREATMENT_OUTCOME}|"
                f"{codes.TREATMENT_OUTCOME_CODE}, valueBoolean, focus Encounter/<decision visit>), posted alone to "
@@ -19,9 +18,10 @@ OUTCOME_DOC = (f" Except the outcome of a decision at the model's horizon (code 
 
 
 def capability_statement() -> dict:
+    """What this server answers, and nothing more: every interaction listed here is routed and tested."""
     base = f"{settings.SITE_URL}/fhir"
-    in_bundles = "Accepted only as an entry of a transaction or batch Bundle posted to the base URL; codes are " \
-                 "read through the data dictionary (GET /api/v1/dictionary/)."
+    in_bundles = "Accepted only as an entry of a transaction or batch Bundle posted to the base URL (no create or " \
+                 "read of its own); codes are read through the data dictionary (GET /api/v1/dictionary/)."
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -36,24 +36,66 @@ def capability_statement() -> dict:
             "mode": "server",
             "documentation": "One Bundle is one visit: exactly one Patient and one Encounter (period.start is the "
                              "visit date; its id is the idempotency key shared with POST /api/v1/visits/). "
+                             "A batch answers each entry on its own (an entry that cannot be used gets its own "
+                             "status and OperationOutcome); a transaction is all or nothing. "
                              "Errors: 400 unreadable Bundle, 422 codes or values the data dictionary refuses, "
-                             "409 the Encounter was stored with other content; each issue names the entry and "
-                             "element.",
+                             "409 the Encounter was stored with other content, 406 a format other than JSON; "
+                             "each issue names the entry and element.",
             "security": {"description": "Authorization: Bearer <token issued by manage.py create_ehr_client>; "
                                         "a client reads and writes its own site only."},
-            "resource": [{"type": t, "interaction": [{"code": "create"}],
-                          "documentation": in_bundles + (OUTCOME_DOC if t == "Observation" else "")}
-                         for t in SUPPORTED] + [{
+            "resource": [
+                {"type": "Patient", "interaction": [{"code": "read"}],
+                 "documentation": "Read by Clinnova's patient id (the location a Bundle response gives) or the "
+                                  "EHR's own Patient.id. " + in_bundles},
+                {"type": "Encounter", "interaction": [{"code": "read"}],
+                 "documentation": "Read by the id of the location a Bundle response gives. " + in_bundles},
+                {"type": "Observation", "interaction": [{"code": "create"}],
+                 "documentation": in_bundles + OUTCOME_DOC},
+            ] + [{"type": t, "documentation": in_bundles} for t in SUPPORTED
+                 if t not in ("Patient", "Encounter", "Observation")] + [{
                 "type": "RiskAssessment",
-                "interaction": [{"code": "search-type"}],
-                "searchParam": [{"name": "patient", "type": "reference",
-                                 "documentation": "The Clinnova patient id (a UUID, or Patient/<uuid>)"}],
+                "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "searchParam": [
+                    {"name": "patient", "type": "reference",
+                     "documentation": "Clinnova's patient id or the EHR's own Patient.id (id or Patient/<id>)"},
+                    {"name": "patient.identifier", "type": "token",
+                     "documentation": "system|value of an identifier the client sent in Patient.identifier"},
+                ],
                 "documentation": "The current recommendation of the patient's latest visit: one prediction per "
-                                 f"candidate drug. {settings.SYNTHETIC_NOTICE}.",
+                                 f"candidate drug; read by its id (the visit's). {settings.SYNTHETIC_NOTICE}.",
             }],
             "interaction": [{"code": "transaction"}, {"code": "batch"}],
         }],
     }
+
+
+def patient_resource(patient: Patient, client: EHRClient) -> dict:
+    """The patient as this client may read it: pseudonymous (birth year, sex) and named by the ids this client sent."""
+    identifiers = [{"system": i.system, "value": i.value} for i in patient.identifiers.all()
+                   if i.system == client.identifier_system]
+    fhir_ids = []
+    for ref in patient.references.filter(client=client).order_by("pk"):
+        if ref.kind == "identifier":
+            identifiers.append({"system": ref.system, "value": ref.value})
+        else:
+            fhir_ids.append(ref.value)
+    resource = {"resourceType": "Patient", "id": str(patient.pk), "identifier": identifiers,
+                "gender": patient.sex, "birthDate": str(patient.birth_year)}
+    if fhir_ids:
+        resource["link"] = [{"other": {"reference": f"Patient/{fhir_id}", "display": "the EHR's own Patient"},
+                             "type": "seealso"} for fhir_id in fhir_ids]
+    return resource
+
+
+def encounter_resource(visit: Visit) -> dict:
+    resource = {"resourceType": "Encounter", "id": str(visit.pk), "status": "finished",
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB",
+                          "display": "ambulatory"},
+                "subject": {"reference": f"Patient/{visit.patient_id}"},
+                "period": {"start": visit.visit_date.isoformat()}}
+    if visit.source_id:
+        resource["identifier"] = [{"system": visit.source_system, "value": visit.source_id}]
+    return resource
 
 
 def main_reasons(shap_rows: list[dict], n: int = 3) -> list[str]:

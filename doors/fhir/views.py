@@ -17,13 +17,21 @@ from doors.api.parsers import BoundedJSONParser, body_limit_check
 from doors.fhir import codes
 from doors.fhir.errors import FHIRError, Issue, operation_outcome
 from doors.fhir.ingest import fhir_bundle_ingest
+from doors.fhir.outbound import (
+    capability_statement,
+    encounter_resource,
+    patient_resource,
+    risk_assessment,
+    risk_assessment_searchset,
+)
 from doors.fhir.outcome import outcome_observation_read
-from doors.fhir.outbound import capability_statement, risk_assessment_searchset
 from doors.outcomes import OutcomeError, ehr_outcome_record, outcome_body
-from patients.models import EHRClient, Patient
+from patients.models import EHRClient, Patient, Visit
+from patients.selectors import patient_for_client
 from recommendations.selectors import recommendation_payload
 
 MEDIA_TYPES = ("application/fhir+json", "application/json")
+JSON_FORMATS = ("json", "application/json", "application/fhir+json", "application/json+fhir")
 # OperationOutcome issue codes (http://hl7.org/fhir/issue-type) for the HTTP errors DRF raises.
 ISSUE_CODES = {400: "structure", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
                406: "not-supported", 413: "too-costly", 415: "not-supported", 429: "throttled"}
@@ -46,6 +54,12 @@ class FHIRView(APIView):
     renderer_classes = [FHIRJSONRenderer, JSONRenderer]
 
     def initial(self, request, *args, **kwargs):
+        # FHIR's _format (R4 http.html#mime-type) overrides Accept; only JSON is spoken here, and answering JSON
+        # to a client that asked for XML would hand it a body it cannot parse.
+        wanted = request.query_params.get("_format")
+        if wanted is not None and wanted.strip().lower() not in JSON_FORMATS:
+            raise exceptions.NotAcceptable(f"_format={wanted[:40]!r}: this server speaks FHIR JSON only "
+                                           f"(_format=json or application/fhir+json)")
         super().initial(request, *args, **kwargs)  # authentication, permission and throttling come first
         if request.method == "POST":
             body_limit_check(request)
@@ -84,12 +98,11 @@ class BundleView(FHIRView):
 
 @extend_schema(exclude=True)
 class RiskAssessmentView(FHIRView):
+    """Search: ?patient= (Clinnova's id or the EHR's Patient.id) or ?patient.identifier=system|value."""
+
     def get(self, request):
-        wanted = request.query_params.get("patient") or request.query_params.get("subject")
-        if not wanted:
-            raise FHIRError(400, [Issue("required", "search with ?patient=<Clinnova patient id>")])
         actor = self.actor(request)
-        patient = _patient_for_client(request.auth, wanted, actor=actor)
+        patient = _patient_searched(request.auth, request.query_params, actor=actor)
         visit = patient.visits.select_related("patient").first() if patient else None
         payload = recommendation_payload(visit) if visit else None
         if visit is not None:
@@ -97,6 +110,46 @@ class RiskAssessmentView(FHIRView):
                          site_code=request.auth.site.code, detail={"via": "fhir"})
         self_url = settings.SITE_URL + request.get_full_path()
         return Response(risk_assessment_searchset(visit, payload, self_url=self_url))
+
+
+@extend_schema(exclude=True)
+class RiskAssessmentReadView(FHIRView):
+    """The RiskAssessment of a visit's current recommendation, by the id a searchset's fullUrl names."""
+
+    def get(self, request, visit_uuid):
+        visit = _visit_for_client(request.auth, visit_uuid, actor=self.actor(request))
+        payload = recommendation_payload(visit)
+        if payload.get("status") != "ready":
+            raise FHIRError(404, [Issue("not-found", payload.get("message") or f"The recommendation of this visit "
+                                        f"is {payload['status']}: there is no RiskAssessment yet")])
+        audit_record(actor=self.actor(request), action="recommendation_read", obj=visit, patient_id=visit.patient_id,
+                     site_code=request.auth.site.code, detail={"via": "fhir"})
+        return Response(risk_assessment(visit, payload))
+
+
+@extend_schema(exclude=True)
+class PatientReadView(FHIRView):
+    """The patient by Clinnova's id (the `location` a Bundle response gives) or the EHR's own Patient.id."""
+
+    def get(self, request, patient_id):
+        actor = self.actor(request)
+        patient = _patient_for_client(request.auth, patient_id, actor=actor)
+        if patient is None:
+            raise FHIRError(404, [Issue("not-found", f"No patient {patient_id[:100]!r} at this client's site")])
+        audit_record(actor=actor, action="patient_read", obj=patient, patient_id=patient.pk,
+                     site_code=request.auth.site.code, detail={"via": "fhir"})
+        return Response(patient_resource(patient, request.auth))
+
+
+@extend_schema(exclude=True)
+class EncounterReadView(FHIRView):
+    """A visit as the Encounter a Bundle response's `location` names."""
+
+    def get(self, request, visit_uuid):
+        visit = _visit_for_client(request.auth, visit_uuid, actor=self.actor(request))
+        audit_record(actor=self.actor(request), action="patient_read", obj=visit, patient_id=visit.patient_id,
+                     site_code=request.auth.site.code, detail={"via": "fhir"})
+        return Response(encounter_resource(visit))
 
 
 @extend_schema(exclude=True)
@@ -131,13 +184,44 @@ class ObservationView(FHIRView):
 
 
 def _patient_for_client(client: EHRClient, wanted: str, *, actor: Actor) -> Patient | None:
-    """The patient if at the client's site; otherwise None, audited, exactly as for an unknown id."""
-    try:
-        pk = uuid.UUID(wanted.removeprefix("Patient/"))
-    except ValueError:
-        pk = None
-    patient = Patient.objects.filter(pk=pk, site=client.site_id).first() if pk else None
+    """The patient the client names so (its Patient.id, its own patient id, or Clinnova's id) at its site;
+    otherwise None, audited, exactly as for an unknown id."""
+    patient = patient_for_client(clients=[client], patient_id=wanted)
     if patient is None:
-        audit_record(actor=actor, action="access_refused", patient_id=pk, site_code=client.site.code,
+        try:  # a Clinnova id of another site's patient: the refusal is on that patient's trail
+            refused = uuid.UUID(wanted.removeprefix("Patient/"))
+        except ValueError:
+            refused = None
+        audit_record(actor=actor, action="access_refused", patient_id=refused, site_code=client.site.code,
                      detail={"reason": "patient not found at the client's site", "via": "fhir"})
     return patient
+
+
+def _patient_searched(client: EHRClient, params, *, actor: Actor) -> Patient | None:
+    wanted = params.get("patient") or params.get("subject")
+    identifier = params.get("patient.identifier") or params.get("subject.identifier")
+    if wanted:
+        return _patient_for_client(client, wanted, actor=actor)
+    if identifier:
+        system, bar, value = identifier.partition("|")
+        if not bar or not system or not value:
+            raise FHIRError(400, [Issue("value", f"patient.identifier={identifier[:100]!r}: search with "
+                                        "system|value (FHIR token search; a value without its system could "
+                                        "name another patient)", "patient.identifier")])
+        patient = patient_for_client(clients=[client], identifier=(system, value))
+        if patient is None:
+            audit_record(actor=actor, action="access_refused", site_code=client.site.code,
+                         detail={"reason": "patient not found at the client's site", "via": "fhir"})
+        return patient
+    raise FHIRError(400, [Issue("required", "search with ?patient=<Clinnova patient id or the EHR's Patient.id> "
+                                "or ?patient.identifier=<system>|<value>")])
+
+
+def _visit_for_client(client: EHRClient, visit_uuid, *, actor: Actor) -> Visit:
+    """The visit at the client's site, else 404, audited as a refused access exactly like an unknown id."""
+    visit = Visit.objects.select_related("patient").filter(pk=visit_uuid, site_id=client.site_id).first()
+    if visit is None:
+        audit_record(actor=actor, action="access_refused", site_code=client.site.code,
+                     detail={"reason": "visit not found at the client's site", "via": "fhir"})
+        raise FHIRError(404, [Issue("not-found", f"No visit {visit_uuid} at this client's site")])
+    return visit

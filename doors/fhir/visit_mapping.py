@@ -8,6 +8,7 @@ only as "measurements.crp". The visit service checks everything again when it st
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from doors.fhir.errors import FHIRError, Issue
 from doors.fhir.observations import MappingError, date_of, observation_read
 from patients import dictionary, drugs
 from patients.dictionary import DISEASE_CODES, DictionaryError, Kind
+from patients.diseases import SNOMED_DISEASE, disease_of_icd10
 from patients.models import EHRClient, Outcome, Sex
 
 # Observations are stored on their visit; one dated further than this from its encounter describes another visit
@@ -38,6 +40,9 @@ class MappedVisit:
     rejected: dict[int, list[Issue]] = field(default_factory=dict)
     # Service field paths ("measurements.crp", "therapies[0].start") → entry and element, for late errors.
     fields: dict[str, tuple[Entry, str]] = field(default_factory=dict)
+    # Entries accepted but not used, with why (an unknown medication): answered 200 with an informational outcome.
+    notes: dict[int, list[Issue]] = field(default_factory=dict)
+    count: int = 0  # entries in the request
 
 
 class _Collector:
@@ -46,6 +51,11 @@ class _Collector:
     def __init__(self) -> None:
         self.fatal: list[Issue] = []
         self.per_entry: dict[int, list[Issue]] = {}
+        self.notes: dict[int, list[Issue]] = {}
+
+    def entry_noted(self, entry: Entry, message: str) -> None:
+        self.notes.setdefault(entry.index, []).append(Issue("informational", message, entry.path(),
+                                                            entry.label, severity="information"))
 
     def entry_fails(self, entry: Entry, issue: Issue) -> None:
         self.per_entry.setdefault(entry.index, []).append(issue)
@@ -63,12 +73,15 @@ def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
     measurements: dict[str, Any] = {}
     _observations_map(bundle.of_type("Observation"), disease, mapped, measurements, comorbidities, out,
                       visit_date=visit_date)
-    therapies = _medications_map(bundle.of_type("MedicationStatement"), mapped, out)
+    therapies = _medications_map(bundle.of_type("MedicationStatement") + bundle.of_type("MedicationRequest"),
+                                 mapped, out)
 
     if out.fatal or (bundle.kind == "transaction" and out.per_entry):
         rejected = [i for index in sorted(out.per_entry) for i in out.per_entry[index]]
         raise FHIRError(422, out.fatal + rejected)
-    mapped.rejected = out.per_entry
+    mapped.rejected = {**bundle.rejected, **out.per_entry}
+    mapped.count = bundle.count
+    mapped.notes = out.notes
     for index in out.per_entry:
         mapped.targets.pop(index, None)
     mapped.targets[patient_entry.index] = ("Patient", "")
@@ -78,7 +91,8 @@ def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
                           "visit_id": (encounter_entry, "id")})
     mapped.data = {
         "visit_id": visit_id,
-        "patient": {**patient, "diagnosed_on": diagnosed_on},
+        "patient": {**patient, "diagnosed_on": diagnosed_on,
+                    "subtype": _ms_course_of(bundle.of_type("Condition")) if disease == "multiple_sclerosis" else ""},
         "disease": disease,
         "date": visit_date,
         "measurements": measurements,
@@ -88,17 +102,37 @@ def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
     return mapped
 
 
+# FHIR R4 id datatype: 1 to 64 of A-Z a-z 0-9 - and . (datatypes.html#id).
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
 def _patient_map(entry: Entry, client: EHRClient, out: _Collector) -> dict:
+    """The patient as the EHR names it: the client's own identifier (if sent), the EHR's Patient.id and every other
+    identifier, each kept for this client and system (CDS Hooks' context.patientId is the Patient.id)."""
     r = entry.resource
     ids = [i.get("value") for i in r.get("identifier") or [] if i.get("system") == client.identifier_system]
     ident = next((v for v in ids if v), None)
-    if ident is None:
-        out.fatal.append(entry.issue("identifier", f"needs an identifier with system {client.identifier_system} "
+    fhir_id = _patient_id_of(entry)
+    if ident is None and fhir_id is None:
+        out.fatal.append(entry.issue("id", "the Patient needs its id (the EHR's Patient.id, as CDS Hooks sends it in "
+                                     f"context.patientId) or an identifier with system {client.identifier_system} "
                                      "(this EHR client's identifier system): it names the patient in Clinnova",
                                      code="required"))
-    elif len(ident) > 100 or "\x00" in ident:
+    elif ident is not None and (len(ident) > 100 or "\x00" in ident):
         out.fatal.append(entry.issue("identifier", "the identifier value must be at most 100 characters, "
                                      "without NUL"))
+    others = []
+    for k, i in enumerate(r.get("identifier") or []):
+        system, value = i.get("system"), i.get("value")
+        if system == client.identifier_system or not isinstance(system, str) or not isinstance(value, str):
+            continue  # an identifier without a system names nobody: the same value means another patient elsewhere
+        if _personal(i):
+            continue  # Clinnova keeps pseudonymous ids only: a social security, passport or licence number is not one
+        if not 0 < len(value) <= 100 or len(system) > 200 or "\x00" in system + value:
+            out.fatal.append(entry.issue(f"identifier[{k}]", "an identifier's system must be at most 200 and its "
+                                         "value 1 to 100 characters, without NUL"))
+            continue
+        others.append((system, value))
     sex = r.get("gender")
     if sex not in Sex.values:
         out.fatal.append(entry.issue("gender", f"gender {sex!r} must be one of {', '.join(Sex.values)}",
@@ -110,7 +144,31 @@ def _patient_map(entry: Entry, client: EHRClient, out: _Collector) -> dict:
     if birth_year is None:
         out.fatal.append(entry.issue("birthDate", "the birth year is required (birthDate, a year is enough)",
                                      code="required"))
-    return {"id": ident, "sex": sex, "birth_year": birth_year}
+    return {"id": ident, "fhir_id": fhir_id, "identifiers": list(dict.fromkeys(others)), "sex": sex,
+            "birth_year": birth_year}
+
+
+# Identifiers that name the person outside the hospital (HL7 v2 table 0203 types; the US SSN and German health
+# insurance number systems, which senders also use without a type): never stored.
+PERSONAL_TYPES = frozenset({"SS", "DL", "PPN", "SB", "NI", "NH", "NNxxx", "TAX", "CZ", "PEN", "MA", "MC", "DR"})
+PERSONAL_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/us-ssn", "urn:oid:2.16.840.1.113883.4.1",
+                              "http://fhir.de/sid/gkv/kvid-10", "http://fhir.de/sid/pkv/kvid-10",
+                              "http://fhir.de/sid/gkv/kvk-versichertennummer"})
+
+
+def _personal(identifier: dict) -> bool:
+    types = ((identifier.get("type") or {}).get("coding") or []) if isinstance(identifier.get("type"), dict) else []
+    return identifier.get("system") in PERSONAL_SYSTEMS or any(
+        isinstance(c, dict) and c.get("code") in PERSONAL_TYPES for c in types)
+
+
+def _patient_id_of(entry: Entry) -> str | None:
+    """The EHR's Patient.id: the resource's id, else the id at the end of an absolute fullUrl
+    ("https://ehr.example/fhir/Patient/123"). A urn:uuid fullUrl is the Bundle's own temporary name, not an id."""
+    found = entry.resource.get("id")
+    if not isinstance(found, str) and "/Patient/" in entry.full_url and not entry.full_url.startswith("urn:"):
+        found = entry.full_url.rstrip("/").rpartition("/Patient/")[2].split("/_history")[0]
+    return found if isinstance(found, str) and FHIR_ID.fullmatch(found) else None
 
 
 def _encounter_map(entry: Entry, out: _Collector) -> tuple[str | None, dt.date | None]:
@@ -142,13 +200,27 @@ ICD10_LIST = ", ".join(code for codes in DISEASE_CODES.values() for code in code
 
 def _disease_of(concept: dict) -> str | None:
     for coding in concept.get("coding") or []:
-        system, code = coding.get("system") or "", (coding.get("code") or "").upper().replace(".", "").strip()
-        for disease, known in DISEASE_CODES.items():
-            if system in codes.ICD10_SYSTEMS and any(code.startswith(p) for p in known["icd10"]):
-                return str(disease)
-            if system == codes.SNOMED and code in known["snomed"]:
-                return str(disease)
+        system, code = coding.get("system") or "", coding.get("code")
+        if not isinstance(code, str):
+            continue
+        if system in codes.ICD10_SYSTEMS and (found := disease_of_icd10(code)):
+            return str(found)
+        if system == codes.SNOMED and code.strip() in SNOMED_DISEASE:
+            return str(SNOMED_DISEASE[code.strip()])
     return None
+
+
+def _ms_course_of(conditions: list[Entry]) -> str:
+    """An MS course named by the diagnosis itself (SNOMED CT 426373005 relapsing remitting, ...): the course fact
+    the visit service records unless the visit's own ms_course says otherwise."""
+    course = dictionary.BY_NAME["ms_course"]
+    for e in conditions:
+        for coding in (e.resource.get("code") or {}).get("coding") or []:
+            if coding.get("system") == codes.SNOMED:
+                found = next((c.code for c in course.codes if c.snomed and c.snomed == coding.get("code")), None)
+                if found:
+                    return found
+    return ""
 
 
 def _comorbidity_of(concept: dict) -> dictionary.Variable | None:
@@ -192,7 +264,7 @@ def _conditions_map(entries: list[Entry], mapped: MappedVisit, out: _Collector):
             shown = ", ".join(f"{c.get('system', '?')}|{c.get('code', '?')}" for c in
                               (r.get("code") or {}).get("coding") or []) or "no coding"
             out.entry_fails(e, e.issue("code", f"{shown} is neither a disease Clinnova scores (ICD-10 {ICD10_LIST} "
-                                       "or their SNOMED CT codes) nor a comorbidity of the data dictionary",
+                                       "or their SNOMED CT codes and sub-types) nor a comorbidity of the data dictionary",
                                        code="code-invalid"))
         elif var.kind != Kind.BOOLEAN:
             out.entry_fails(e, e.issue("code", f"{var.label} needs its grade: send an Observation coded "
@@ -308,62 +380,119 @@ def _shown(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# MedicationRequest.intent values that are a prescription the patient was given; plans and proposals are not.
+ORDERED = ("order", "original-order", "reflex-order", "filler-order", "instance-order")
+
+
+def _drug_of(e: Entry, concept: Any) -> tuple[drugs.Drug | None, str, str]:
+    """The catalogue drug of a medicationCodeableConcept (ATC, else an RxNorm ingredient), its element, and why
+    none when none (the drug is not one Clinnova scores: said, not refused)."""
+    codings = (concept.get("coding") or []) if isinstance(concept, dict) else []
+    shown = []
+    for k, coding in enumerate(codings):
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(code, str):
+            continue
+        shown.append(f"{system}|{code}")
+        if system in codes.ATC:
+            try:
+                return drugs.resolve(code), f"medicationCodeableConcept.coding[{k}].code", ""
+            except drugs.UnknownDrug:
+                continue
+        if system == codes.RXNORM and code in drugs.RXNORM:
+            return drugs.BY_ATC[drugs.RXNORM[code]], f"medicationCodeableConcept.coding[{k}].code", ""
+    what = ", ".join(shown) or "no coding"
+    return None, "medicationCodeableConcept", (f"{what} is not a drug of the catalogue (ATC, or an RxNorm "
+                                               "code it lists; see /api/v1/dictionary/): not recorded as a "
+                                               "therapy line")
+
+
 def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector) -> list[dict]:
+    """MedicationStatement and MedicationRequest entries as therapy lines. A medication Clinnova does not score,
+    or a request that was never given (a plan, a cancelled order), is accepted and said so, never refused: a real
+    record holds many of them."""
     therapies = []
-    for e in entries:
+    for e in sorted(entries, key=lambda e: e.index):
         issues: list[Issue] = []
         r = e.resource
-        drug, drug_element = None, "medicationCodeableConcept"
         if "medicationCodeableConcept" not in r:
-            issues.append(e.issue("medication[x]", "send medicationCodeableConcept with an ATC coding "
-                                  "(a Medication reference is not read)", code="not-supported"))
-        codings = (r.get("medicationCodeableConcept") or {}).get("coding") or []
-        for k, coding in enumerate(codings):
-            if coding.get("system") in codes.ATC:
-                drug_element = f"medicationCodeableConcept.coding[{k}].code"
-                try:
-                    drug = drugs.resolve(coding.get("code") or "")
-                except drugs.UnknownDrug:
-                    issues.append(e.issue(drug_element, f"ATC {coding.get('code')} is not in the drug catalogue "
-                                          "(see /api/v1/dictionary/)", code="code-invalid"))
-                break
+            out.entry_noted(e, "a Medication reference is not read (send medicationCodeableConcept with an ATC or "
+                               "RxNorm coding): not recorded as a therapy line")
+            continue
+        drug, drug_element, why = _drug_of(e, r.get("medicationCodeableConcept"))
+        if drug is None:
+            out.entry_noted(e, why)
+            continue
+        if e.type == "MedicationRequest":
+            line = _request_line(e, out)
+            if line is None:
+                continue
+            start, stop, outcome, status_element = line
         else:
-            if codings or "medicationCodeableConcept" in r:
-                issues.append(e.issue("medicationCodeableConcept", f"needs a coding with system {codes.ATC[0]}",
-                                      code="code-invalid"))
-        status = r.get("status")
-        outcome = THERAPY_STATUS.get(status)
-        if outcome is None:
-            issues.append(e.issue("status", f"status {status!r} is not a therapy the patient had (use active, "
-                                  "completed, stopped or on-hold)"))
-        for coding in (r.get("statusReason") or [{}])[0].get("coding") or []:
-            if coding.get("system") == codes.THERAPY_OUTCOME:
-                if coding.get("code") not in Outcome.values:
-                    issues.append(e.issue("statusReason", f"outcome must be one of {', '.join(Outcome.values)}",
-                                          code="code-invalid"))
-                outcome = coding.get("code")
-        period = r.get("effectivePeriod") or {}
-        start = date_of(period.get("start")) or date_of(r.get("effectiveDateTime"))
-        stop = date_of(period.get("end"))
-        if start is None:
-            issues.append(e.issue("effectivePeriod.start", "the start date of the therapy is required",
-                                  code="required"))
-        if outcome is not None and outcome != Outcome.ONGOING and stop is None:
-            issues.append(e.issue("effectivePeriod.end", f"the end date is required when the therapy is {status} "
-                                  f"({outcome})", code="required"))
+            status = r.get("status")
+            outcome, status_element = THERAPY_STATUS.get(status), "status"
+            if outcome is None:
+                issues.append(e.issue("status", f"status {status!r} is not a therapy the patient had (use active, "
+                                      "completed, stopped or on-hold)"))
+            for coding in (r.get("statusReason") or [{}])[0].get("coding") or []:
+                if coding.get("system") == codes.THERAPY_OUTCOME:
+                    if coding.get("code") not in Outcome.values:
+                        issues.append(e.issue("statusReason", f"outcome must be one of {', '.join(Outcome.values)}",
+                                              code="code-invalid"))
+                    outcome = coding.get("code")
+            period = r.get("effectivePeriod") or {}
+            start = date_of(period.get("start")) or date_of(r.get("effectiveDateTime"))
+            stop = date_of(period.get("end"))
+            if start is None:
+                issues.append(e.issue("effectivePeriod.start", "the start date of the therapy is required",
+                                      code="required"))
+            if outcome is not None and outcome != Outcome.ONGOING and stop is None:
+                issues.append(e.issue("effectivePeriod.end", f"the end date is required when the therapy is "
+                                      f"{status} ({outcome})", code="required"))
         if issues:
             for issue in issues:
                 out.entry_fails(e, issue)
             continue
         k = len(therapies)
+        start_element = "authoredOn" if e.type == "MedicationRequest" else "effectivePeriod.start"
+        stop_element = "dispenseRequest.validityPeriod.end" if e.type == "MedicationRequest" else "effectivePeriod.end"
         mapped.fields.update({f"therapies[{k}].drug": (e, drug_element),
-                              f"therapies[{k}].start": (e, "effectivePeriod.start"),
-                              f"therapies[{k}].stop": (e, "effectivePeriod.end"),
-                              f"therapies[{k}].outcome": (e, "status")})
-        mapped.targets[e.index] = ("MedicationStatement", f"{drug.atc}.{start:%Y%m%d}")
-        dosage = (r.get("dosage") or [{}])[0]
+                              f"therapies[{k}].start": (e, start_element),
+                              f"therapies[{k}].stop": (e, stop_element),
+                              f"therapies[{k}].outcome": (e, status_element)})
+        mapped.targets[e.index] = (e.type, f"{drug.atc}.{start:%Y%m%d}")
+        dosage = ((r.get("dosage") or r.get("dosageInstruction")) or [{}])[0]
         therapies.append({"drug": drug.atc, "start": start, "stop": stop, "outcome": outcome,
                           "stop_detail": _stop_detail(r) if stop else "",
                           "dose": str(dosage.get("text") or "")[:100] if isinstance(dosage, dict) else "",
                           "response_at_followup": None})
     return therapies
+
+
+def _request_line(e: Entry, out: _Collector):
+    """A MedicationRequest as (start, stop, outcome, element of the status), or None (noted) when it is not a
+    therapy the patient was given or its dates cannot be told: Synthea and most EHRs send authoredOn and status,
+    an end only as the validity of the prescription."""
+    r = e.resource
+    if r.get("intent") not in ORDERED:
+        out.entry_noted(e, f"intent {r.get('intent')!r} is not a prescription the patient was given: not recorded "
+                           "as a therapy line")
+        return None
+    status = r.get("status")
+    validity = (r.get("dispenseRequest") or {}).get("validityPeriod") or {}
+    start = date_of(r.get("authoredOn")) or date_of(validity.get("start"))
+    if start is None:
+        out.entry_noted(e, "without authoredOn (or dispenseRequest.validityPeriod.start) the therapy's start is "
+                           "unknown: not recorded as a therapy line")
+        return None
+    if status == "active":
+        return start, None, Outcome.ONGOING, "status"
+    if status in ("completed", "stopped"):
+        stop = date_of(validity.get("end"))
+        if stop is None or stop < start:
+            out.entry_noted(e, f"a {status} prescription without dispenseRequest.validityPeriod.end does not say "
+                               "when the therapy stopped: not recorded as a therapy line")
+            return None
+        return start, stop, Outcome.NOT_RECORDED, "status"
+    out.entry_noted(e, f"status {status!r} is not a therapy the patient is or was on: not recorded as a therapy line")
+    return None

@@ -12,6 +12,7 @@ from clinnova.models import AuditEvent
 from doors.bulk import chunk, service
 from doors.bulk.models import ImportJob, ImportStatus
 from patients.models import IngestKey, Patient, Visit
+from patients.selectors import patient_for_client
 from recommendations.models import Recommendation, ScoringJob
 from tests.bulk.bulk_helpers import fhir_resources, ndjson, visit_lines
 from tests.patients.api_helpers import auth
@@ -138,6 +139,8 @@ def test_a_fhir_bulk_export_becomes_one_visit_per_encounter(tmp_path, ehr_lu, ra
     assert [v.source_id for v in visits] == ["enc-2", "enc-1", "enc-0"]
     assert {v.source for v in visits} == {"fhir"} and visits[0].measurements["crp"] == 24.0
     assert Patient.objects.get().identifiers.get(system=ehr.identifier_system).value == "P-100"
+    # The export's Patient.id is kept for this client, as the FHIR door keeps it: CDS Hooks calls by it.
+    assert patient_for_client(clients=[ehr], patient_id="pat-1") == Patient.objects.get()
     assert [j.visit_id for j in ScoringJob.objects.all()] == [visits.last().pk]
     problem = ImportJob.objects.get().problems.get()
     assert problem.lines == [len(resources) + 1] and "Encounter/enc-nowhere" in problem.message

@@ -40,7 +40,24 @@ def cds_ehr_register(tmp_path, *, iss: str = "https://ehr.lu-hospital.example/cd
     path = tmp_path / f"jwks-{uuid.uuid4().hex}.json"
     path.write_text(json.dumps({"keys": [{**public, "kid": kid, "alg": "ES384", "use": "sig"}]}))
     call_command("register_cds_client", iss=iss, jwks=str(path), site=site, stdout=open("/dev/null", "w"))
+    ehr_client_link(iss, site=site)
     return CdsEhr(iss=iss, kid=kid, private_key=private_key)
+
+
+def ehr_client_link(iss: str, *, site: str = "LU", identifier_system: str = "urn:test:ehr") -> None:
+    """Tell Clinnova that the CDS client `iss` is the EHR whose patients carry ids of `identifier_system` (the
+    shared fixtures' patients are "LU-0001" ... of urn:test:ehr): its context.patientId then resolves them."""
+    from patients.models import EHRClient, Site
+
+    ehr = EHRClient.objects.filter(identifier_system=identifier_system).first()
+    if ehr is None:
+        ehr = EHRClient(site=Site.objects.get(code=site), name=f"cds-{site.lower()}",
+                        identifier_system=identifier_system)
+        ehr.token_issue()
+    elif ehr.site.code != site:
+        return  # another site's EHR: its patients must not resolve for this client
+    ehr.cds_issuer = iss
+    ehr.save()
 
 
 def patient_view(patient_id: str, *, prefetch: dict | None = None) -> dict:

@@ -47,7 +47,8 @@ def test_discovery_lists_the_therapy_ranking_service_for_patient_view(client):
 
 def test_patient_view_answers_an_info_card_with_the_top_drugs_and_their_reasons(client, cds_ehr, scored_patient,
                                                                                  ra_model, django_assert_max_num_queries):
-    with django_assert_max_num_queries(13):  # one of them stores the issued cards
+    # One of them stores the issued cards, one finds the EHR clients whose ids this CDS client may use.
+    with django_assert_max_num_queries(14):
         response = call(client, cds_ehr, patient_view("LU-0001"))
     assert response.status_code == 200
     cards = response.json()["cards"]

@@ -37,10 +37,6 @@ def derived_variable_posted(b):
     crp(b)["valueQuantity"].update(value=58, code="a", unit="a")
 
 
-def unknown_atc(b):
-    b["entry"][10]["resource"]["medicationCodeableConcept"]["coding"][0]["code"] = "L04ZZ99"
-
-
 def condition_clinnova_does_not_know(b):
     b["entry"][11]["resource"]["code"]["coding"][0].update(code="38341003")  # hypertension
     del b["entry"][11]["resource"]["verificationStatus"]
@@ -50,7 +46,7 @@ def no_disease(b):
     b["entry"][2]["resource"]["code"]["coding"][0]["code"] = "I10"
 
 
-def patient_without_the_clients_identifier(b):
+def patient_without_an_id_or_the_clients_identifier(b):
     b["entry"][0]["resource"]["identifier"] = [{"system": "urn:oid:1.2.3.4", "value": "MRN-77"}]
 
 
@@ -106,10 +102,8 @@ CASES = [
     (crp_out_of_range, 422, "value", "Bundle.entry[3].resource.valueQuantity.value", "Bundle.entry[3]"),
     (quantity_without_ucum_code, 422, "required", "Bundle.entry[3].resource.valueQuantity.code", "Bundle.entry[3]"),
     (derived_variable_posted, 422, "business-rule", "Bundle.entry[3].resource.code", "Bundle.entry[3]"),
-    (unknown_atc, 422, "code-invalid", "Bundle.entry[10].resource.medicationCodeableConcept.coding[0].code",
-     "Bundle.entry[10] (fullUrl urn:uuid:med-1)"),
     (condition_clinnova_does_not_know, 422, "code-invalid", "Bundle.entry[11].resource.code", "Bundle.entry[11]"),
-    (patient_without_the_clients_identifier, 422, "required", "Bundle.entry[0].resource.identifier",
+    (patient_without_an_id_or_the_clients_identifier, 422, "required", "Bundle.entry[0].resource.id",
      "Bundle.entry[0] (fullUrl urn:uuid:patient-1)"),
     (visit_date_in_the_future, 422, "value", "Bundle.entry[1].resource.period.start", "Bundle.entry[1]"),
     (quantity_with_a_comparator, 422, "value", "Bundle.entry[3].resource.valueQuantity.comparator", "Bundle.entry[3]"),

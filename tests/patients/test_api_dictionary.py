@@ -21,7 +21,8 @@ def test_the_dictionary_lists_vedolizumab_with_its_2024_atc_code(client, db):
 
 def test_the_dictionary_gives_each_disease_its_icd10_and_snomed_codes(client, db):
     diseases = {d["code"]: d for d in client.get("/api/v1/dictionary/").json()["diseases"]}
-    assert diseases["rheumatoid_arthritis"]["icd10"] == ["M05", "M06"]
+    # M06.1 (adult-onset Still's disease) and M06.4 (inflammatory polyarthropathy) are not rheumatoid arthritis.
+    assert diseases["rheumatoid_arthritis"]["icd10"] == ["M05", "M06.0", "M06.2", "M06.3", "M06.8", "M06.9"]
     assert diseases["crohns_disease"]["snomed"] == ["34000006"]
 
 

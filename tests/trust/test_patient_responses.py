@@ -56,7 +56,8 @@ PATIENT_DATA = {
     "patients/<uuid:patient_id>/summary/",
     "api/v1/visits/", "api/v1/visits/<uuid:visit_uuid>/recommendation/", "api/v1/^visits/(?P<visit_id>[^/]+)/?$",
     "api/v1/patients/<str:patient_id>/", "fhir/", "fhir/RiskAssessment", "cds-services/^clinnova-therapy-ranking/?$",
-    "api/v1/^visits/(?P<visit_id>[^/]+)/outcome/?$", "fhir/Observation",
+    "api/v1/^visits/(?P<visit_id>[^/]+)/outcome/?$", "fhir/Observation", "fhir", "fhir/Patient/<str:patient_id>",
+    "fhir/Encounter/<uuid:visit_uuid>", "fhir/RiskAssessment/<uuid:visit_uuid>",
 }
 
 

@@ -13,8 +13,12 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="short name of the EHR system, e.g. epic-main")
         parser.add_argument("--rotate", action="store_true",
                             help="issue a new token for an existing client; the old token stops working at once")
+        parser.add_argument("--cds-issuer", default=None,
+                            help="the `iss` of the same EHR's CDS Hooks JWTs (see register_cds_client): its "
+                                 "patient-view calls then find the patients this client sent by their FHIR "
+                                 "Patient.id; with --rotate, changes the link ('' removes it)")
 
-    def handle(self, *args, site, name, rotate, **options):
+    def handle(self, *args, site, name, rotate, cds_issuer=None, **options):
         site_obj = Site.objects.filter(code=site).first()
         if site_obj is None:
             raise CommandError(f"No site with code {site!r}.")
@@ -27,10 +31,14 @@ class Command(BaseCommand):
             client = client or EHRClient(site=site_obj, name=name)
             # Rotation keeps the client (its identifier system and idempotency keys); only the token changes.
             token = client.token_issue()
+            if cds_issuer is not None:
+                client.cds_issuer = cds_issuer.strip()
             client.save()
             audit_record(actor=Actor(client="manage.py"), obj=client, site_code=site_obj.code,
                          action="ehr_token_rotate" if rotate else "ehr_client_create",
-                         detail={"name": name, "token_prefix": client.token_prefix})
-        self.stdout.write(f"EHR client {client} (identifier system {client.identifier_system})")
+                         detail={"name": name, "token_prefix": client.token_prefix,
+                                 "cds_issuer": client.cds_issuer})
+        self.stdout.write(f"EHR client {client} (identifier system {client.identifier_system}"
+                          + (f", CDS Hooks issuer {client.cds_issuer}" if client.cds_issuer else "") + ")")
         self.stdout.write("Token, shown this once; send it as 'Authorization: Bearer <token>':")
         self.stdout.write(token)
