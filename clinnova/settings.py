@@ -406,3 +406,6 @@ CELERY_BEAT_SCHEDULE["network-training-sweep"] = {"task": "network.tasks.sweep_f
 
 CLINNOVA_DEMO_PASSWORD = env("CLINNOVA_DEMO_PASSWORD", "clinnova-demo")
 SYNTHETIC_NOTICE = "Trained on synthetic data · not for clinical use"
+# Federated evaluations asked for on the model card whose submission or ServerApp was lost (network.evaluation).
+CELERY_BEAT_SCHEDULE["network-evaluation-sweep"] = {"task": "network.tasks.sweep_federated_evaluations",
+                                                    "schedule": 60.0}

@@ -25,7 +25,16 @@ from network.models import MonitoringAlert, MonitoringSnapshot, MonitoringThresh
 from network.site import protected
 from patients.dictionary import BY_NAME
 from recommendations.cohort import cohort_generate
-from recommendations.models import Decision, ModelStatus, ModelVersion, Recommendation, RecommendationOutcome
+from recommendations.models import (
+    CdsCardKind,
+    CdsFeedback,
+    CdsFeedbackOutcome,
+    Decision,
+    ModelStatus,
+    ModelVersion,
+    Recommendation,
+    RecommendationOutcome,
+)
 from recommendations.scoring import model_load
 
 MAIN_FEATURES = 5
@@ -99,6 +108,12 @@ def _version_summary(version: ModelVersion, site_code: str | None, min_cell: int
         m["followed" if was_top else "overridden"] += 1
         if not was_top:
             reasons[_month(day)][reason] += 1
+    for day, accepted, reason in _cds_responses(version, site_code):
+        m = months[_month(day)]
+        m["cds_feedback"] += 1
+        m["followed" if accepted else "overridden"] += 1
+        if not accepted:
+            reasons[_month(day)][reason] += 1
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     outcome_here = Q(recommendation__visit__site__code=site_code) if site_code else Q()
     for day, status, responded, p in RecommendationOutcome.objects.filter(outcome_here, model_version=version) \
@@ -115,8 +130,11 @@ def _version_summary(version: ModelVersion, site_code: str | None, min_cell: int
     for month in sorted(months):
         m = months[month]
         row = {key: protected(m.get(key, 0), min_cell=min_cell)
-               for key in ("recommendations", "decisions", "followed", "overridden",
+               for key in ("recommendations", "decisions", "cds_feedback", "followed", "overridden",
                            "outcomes_known", "outcomes_unknown", "outcomes_awaiting")}
+        # Every clinician's response to a ranking: recorded decisions plus CDS feedback on recommendations
+        # that have no decision (the denominator of acceptance and override rates).
+        row["responses"] = protected(m.get("decisions", 0) + m.get("cds_feedback", 0), min_cell=min_cell)
         row["override_reasons"] = {r: protected(n, min_cell=min_cell) for r, n in sorted(reasons[month].items())}
         known = m.get("outcomes_known", 0)
         released = known >= min_cell and min_cell <= sums[month][0] <= known - min_cell
@@ -130,6 +148,33 @@ def _version_summary(version: ModelVersion, site_code: str | None, min_cell: int
                 row["psi"][name] = round(psi(expected, _shares(values, edges)), 4)
         out[month] = row
     return {"disease": version.disease, "version": version.version, "main_features": main, "months": out}
+
+
+def _cds_responses(version: ModelVersion, site_code: str | None) -> list[tuple]:
+    """(visit date, accepted, override reason) per recommendation answered by CDS Hooks feedback only.
+
+    Feedback counts only on a ranking card (CdsCard → its stored recommendation → the version that made it):
+    accepting it is following the top suggestion, overriding it is not. A safety-flag card's feedback answers
+    the flag, not the ranking (accepting a "check before starting" card says the check is done, not which drug
+    was started), and a card scored on the fly has no stored recommendation to answer; neither counts.
+    One response per recommendation: a recorded decision wins over feedback, because it names the drug
+    actually started, is checked against the ranking (was_top) with a reason from the project's list, and is
+    what the outcome of the recommendation is derived from; feedback is the EHR's report of a click on a card.
+    Of several feedback items on one recommendation's cards, the latest (outcomeTimestamp) is the response.
+    """
+    decided = set(Decision.objects.filter(recommendation__model_version=version).exclude(kind="defer")
+                  .values_list("recommendation_id", flat=True))
+    here = Q(issued_card__recommendation__visit__site__code=site_code) if site_code else Q()
+    latest: dict[int, tuple] = {}
+    for rec, day, outcome, code, display in CdsFeedback.objects.filter(
+            here, issued_card__kind=CdsCardKind.RANKING, issued_card__recommendation__model_version=version,
+    ).order_by("outcome_at", "pk").values_list("issued_card__recommendation_id",
+                                               "issued_card__recommendation__visit__visit_date", "outcome",
+                                               "override_code", "override_display"):
+        if rec not in decided:
+            accepted = outcome == CdsFeedbackOutcome.ACCEPTED
+            latest[rec] = (day, accepted, "" if accepted else f"CDS: {display or code or 'no reason given'}")
+    return list(latest.values())
 
 
 def _add(a, b):

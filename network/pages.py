@@ -75,7 +75,24 @@ def model_card_federated(version: ModelVersion) -> dict:
                 .order_by("-created_at")[:10])
     latest = next((r for r in runs if r.status == "done"), None)
     return {"template": "network/_model_card_section.html", "runs": runs, "version": version,
-            "latest": evaluation_page(latest) if latest else None}
+            "latest": evaluation_page(latest) if latest else None, "request": evaluation_request_state(version, runs)}
+
+
+# What the model card shows of the evaluation job: "queued" is a pending run not yet started by the hub's ServerApp.
+JOB_STATE = {"pending": "queued", "running": "running", "done": "done", "failed": "failed", "cancelled": "cancelled"}
+
+
+def evaluation_request_state(version: ModelVersion, runs: list[FederatedRun]) -> dict:
+    """The model card's evaluation button and the state of the latest request (a hub's model admin only)."""
+    from network.evaluation import EVALUABLE  # noqa: PLC0415 (only the button needs them)
+    from network.hub import is_hub  # noqa: PLC0415
+
+    current = runs[0] if runs else None
+    busy = current if current and current.status in ("pending", "running") else None
+    return {"template": "network/_evaluation_request.html", "is_hub": is_hub(), "busy": busy,
+            "evaluable": version.status in EVALUABLE,
+            "current": current, "state": JOB_STATE.get(current.status, current.status) if current else "",
+            "missing": current.missing if current and current.status == "done" else {}}
 
 
 def _share(part, whole):
@@ -89,8 +106,10 @@ def _monitoring_model(key: str, model: dict, *, scope: str) -> dict:
         row = model["months"][month]
         known = row.get("outcomes_known")
         cil = oe_ratio(row.get("observed"), row.get("expected"), known)
-        rows.append({"month": month, **row, "acceptance": _share(row.get("followed"), row.get("decisions")),
-                     "override_rate": _share(row.get("overridden"), row.get("decisions")),
+        # Responses are decisions plus CDS feedback (network.monitoring); a summary from before it, decisions only.
+        responses = row.get("responses", row.get("decisions"))
+        rows.append({"month": month, **row, "acceptance": _share(row.get("followed"), responses),
+                     "override_rate": _share(row.get("overridden"), responses),
                      "coverage": _share(known, row.get("decisions")), "oe": cil,
                      "observed_share": _share(row.get("observed"), known),
                      "expected_share": _share(row.get("expected"), known),
@@ -118,8 +137,9 @@ def _monitoring_model(key: str, model: dict, *, scope: str) -> dict:
     acceptance = monthly_chart(
         months, {"Top suggestion followed": ("accepted", [r["acceptance"] for r in rows]),
                  "Outcome known": ("observed", [r["coverage"] for r in rows])},
-        title=f"{label}: acceptance and outcome coverage, {scope}", desc="Share of decisions that followed the top "
-        "suggestion, and share of decisions whose outcome is known.", y_label="Share of decisions", y_max=1.0)
+        title=f"{label}: acceptance and outcome coverage, {scope}",
+        desc="Share of responses (decisions, and CDS feedback on a ranking card without a decision) that followed "
+        "the top suggestion, and share of decisions whose outcome is known.", y_label="Share", y_max=1.0)
     return {"key": key, "label": label, "sites": model.get("sites"), "rows": rows,
             "charts": [c for c in (response, oe, psi, acceptance) if c],
             "main_features": model["main_features"]}

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from network.engine import SubmitError, run_submit
+from network.evaluation import evaluation_claim, evaluations_sweep
 from network.models import FederatedRun, RunKind, RunStatus
 from network.monitoring import site_snapshot_store
 from recommendations.outcomes import outcomes_derive
@@ -20,6 +21,23 @@ def monitoring_refresh() -> None:
         return
     if settings.NETWORK_SUPERLINK:
         federated_run.delay(FederatedRun.objects.create(kind=RunKind.MONITORING).pk)
+
+
+@shared_task(time_limit=300, soft_time_limit=270)
+def federated_evaluation(run_id: int) -> None:
+    """Submit an evaluation the model card asked for; the hub's ServerApp carries it out and stores the result."""
+    run = evaluation_claim(run_id)
+    if run is None:
+        return  # already submitted, finished, or claimed by another worker
+    try:
+        run_submit(run, wait=0)
+    except SubmitError:
+        pass  # the run row holds the reason
+
+
+@shared_task
+def sweep_federated_evaluations() -> None:
+    evaluations_sweep()
 
 
 @shared_task(time_limit=900, soft_time_limit=840)

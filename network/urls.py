@@ -1,6 +1,6 @@
 from django.urls import path
 
-from network import views
+from network import evaluation_views, views
 
 app_name = "network"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     path("offers/", views.offers, name="offers"),
     path("offers/policy/", views.offers_policy, name="offers_policy"),
     path("offers/<int:pk>/decide/", views.offer_decide, name="offer_decide"),
+    path("models/<int:pk>/evaluate/", evaluation_views.evaluation_start, name="evaluation_start"),
 ]

@@ -67,6 +67,48 @@ def test_every_message_from_a_site_is_an_aggregate(network):
     assert len(requests) == 4 and all(m[3] is None for m in requests)
 
 
+# The model card's path, as a worker runs it: the request recorded, the task's guarded claim and `flwr run`.
+JOB = """
+from clinnova.audit import Actor
+from network.evaluation import evaluation_request
+from network.tasks import federated_evaluation
+from recommendations.models import ModelVersion
+
+version = ModelVersion.objects.get(disease="crohns_disease", status="active")
+run = evaluation_request(version=version, actor=Actor(client="test"), submit=False)
+federated_evaluation(run.pk)
+print(run.pk)
+"""
+
+
+def test_an_evaluation_asked_for_as_a_job_is_submitted_by_the_worker_and_finished_by_the_servers(network):
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", JOB], cwd=ROOT, env=network.hub_env,
+                          capture_output=True, text=True, timeout=200)
+    assert done.returncode == 0, done.stderr[-2000:]
+    run_id = int(done.stdout.split()[-1])
+    hub = sqlite3.connect(network.data_dir / "hub.sqlite3")
+    # The worker returned once `flwr run` answered; the hub's ServerApp finishes the run without it.
+    while time.monotonic() - started < 150:
+        status, flower_id, sites, error = hub.execute(
+            "select status, flower_run_id, sites, error from network_federatedrun where id = ?", (run_id,)).fetchone()
+        if status in ("done", "failed"):
+            break
+        time.sleep(1)
+    assert status == "done", error
+    assert flower_id not in ("", "queued")  # Flower's id replaced the worker's claim
+    # Every site is accounted for; whether each answered within the round is the engine tests' business (on a
+    # loaded machine a site's ClientApp can start after this module's short round timeout).
+    sites = json.loads(sites)
+    assert set(sites) == set(SITES)
+    logged = dict(hub.execute("select direction, count(*) from network_messagelog where run_id = ? "
+                              "group by direction", (run_id,)).fetchall())
+    assert logged.get("to_site") == 4
+    # A reply (an answer, or a refusal or failure) is logged; a site that stayed silent sent nothing.
+    assert logged.get("from_site", 0) == sum(not state.startswith(("no answer", "not connected"))
+                                             for state in sites.values())
+
+
 def test_sites_down_frozen_or_refusing_do_not_block_the_others(network):
     db = sqlite3.connect(network.data_dir / "fr.sqlite3")
     # The site's own admin switches participation off (the row the node created when it first answered).

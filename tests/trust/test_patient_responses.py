@@ -46,6 +46,7 @@ NO_PATIENT_DATA = {
     "api/schema/": "the OpenAPI contract", "api/docs/": "Swagger UI",
     "api/v1/imports/": "accepts a client's file; answers a job id", "api/v1/imports/<uuid:job_id>/": "counts only",
     "api/v1/imports/<uuid:job_id>/report/": "the client's own lines that were not stored, echoed to that client",
+    "network/models/<int:pk>/evaluate/": "asks for a federated evaluation job; answers a redirect",
     "network/evaluations/<int:pk>/": "aggregates, every released cell of 5 patients or more",
     "network/monitoring/": "aggregates, every released cell of 5 patients or more",
     "network/training/start/": "starts a training job; answers a redirect",

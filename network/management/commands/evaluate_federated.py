@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from clinnova.audit import Actor
 from network.engine import SubmitError, run_submit
-from network.evaluation import EvaluationError, evaluation_request
+from network.evaluation import EvaluationError, evaluation_claim, evaluation_request
 from patients.dictionary import Disease
 from recommendations.models import ModelStatus, ModelVersion
 
@@ -22,8 +22,9 @@ class Command(BaseCommand):
         if chosen is None:
             raise CommandError(f"no {'version ' + str(number) if number else 'active version'} of {disease}")
         try:
-            run = evaluation_request(version=chosen, actor=Actor(client="manage.py evaluate_federated"))
-            run = run_submit(run, superlink=superlink)
+            # Submitted here, not by a worker: claimed first so that the sweep never sends it a second time.
+            run = evaluation_request(version=chosen, actor=Actor(client="manage.py evaluate_federated"), submit=False)
+            run = run_submit(evaluation_claim(run.pk), superlink=superlink)
         except (EvaluationError, SubmitError) as exc:
             raise CommandError(str(exc)) from None
         overall = (run.result.get("strata") or {}).get("overall") or {}
