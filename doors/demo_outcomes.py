@@ -26,7 +26,7 @@ from patients.models import Visit, VisitSource
 from patients.services import PatientInput, TherapyInput, visit_ingest
 from recommendations.cohort import HETEROGENEITY_SD
 from recommendations.cohort_effects import BASE_RATE, effects_for
-from recommendations.decisions import DecisionInput, decision_record
+from recommendations.decisions import DecisionInput, decision_record, leading_drugs
 from recommendations.features import FAILED_CLASSES_KEY
 from recommendations.jobs import dispatch_deferred, jobs_run_pending
 from recommendations.models import DecisionKind, OverrideReason, Recommendation, RecommendationStatus
@@ -118,7 +118,8 @@ def _decide_and_follow(plan: dict, clinician, today: dt.date) -> int:
     allowed = [atc for atc, contraindicated in ranked if not contraindicated] or [ranked[0][0]]
     follow = rng.random() < FOLLOW_SHARE or len(allowed) == 1
     atc = ranked[0][0] if follow else rng.choice([a for a in allowed if a != ranked[0][0]] or allowed)
-    reason = "" if atc == ranked[0][0] else rng.choice(
+    # A drug the page shows at the head of the ranking needs no reason; any other start is an override.
+    reason = "" if atc in leading_drugs(rec).drugs else rng.choice(
         [r for r in OverrideReason.values if r != OverrideReason.OTHER])
     decision_record(patient=visit.patient, actor=Actor(user=clinician), current_drugs=set(), today=today,
                     data=DecisionInput(recommendation_id=rec.pk, kind=DecisionKind.START_RANKED, drug_atc=atc,

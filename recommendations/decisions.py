@@ -125,7 +125,7 @@ def _record(*, patient: Patient, data: DecisionInput, actor: Actor, current_drug
         raise RecommendationSuperseded(
             "The ranking changed while you were deciding (new visit data or a new model version). "
             "Nothing was recorded: read the updated ranking and record your decision again.")
-    items = list(rec.items.values_list("drug_atc", "rank", "current", "tier", "top_suggestion", "probability_low"))
+    items = _decision_items(rec)
     # The drugs to start: a current therapy is ranked with them (after them) but is continued, not started.
     ranks = {atc: rank for atc, rank, current, *_ in items if not current}
     fields = _checked(data, ranks=ranks, leading=_leading(items, rankable=rec.rankable),
@@ -155,6 +155,15 @@ class Leading:
 
     drugs: frozenset[str]
     top: str | None
+
+
+def _decision_items(rec: Recommendation) -> list[tuple]:
+    return list(rec.items.values_list("drug_atc", "rank", "current", "tier", "top_suggestion", "probability_low"))
+
+
+def leading_drugs(rec: Recommendation) -> Leading:
+    """The drugs of this ranking a clinician may start without an override reason (see _leading)."""
+    return _leading(_decision_items(rec), rankable=rec.rankable)
 
 
 def _leading(items: list[tuple], *, rankable: bool) -> Leading:
@@ -209,8 +218,14 @@ def _checked(data: DecisionInput, *, ranks: dict[str, int], leading: Leading, cu
         if out["was_top"]:
             out["reason"], out["reason_text"] = "", reason_text
         elif not reason:
-            over = "the top suggestion" if leading.top else "the drugs of the first tier"
-            raise DecisionError(f"Say why you chose {BY_ATC[data.drug_atc].name} over {over}.", field="reason")
+            name = BY_ATC[data.drug_atc].name
+            if leading.top:
+                message = f"Say why you chose {name} over the top suggestion."
+            elif leading.drugs:
+                message = f"Say why you chose {name} over the drugs of the first tier."
+            else:
+                message = f"Say why you chose {name}: every ranked drug is contraindicated for this patient."
+            raise DecisionError(message, field="reason")
     elif kind == DecisionKind.START_OTHER:
         if data.drug_atc not in OFF_RANKING or data.drug_atc in ranks:
             raise DecisionError("Choose a drug of the catalogue that is not in the ranking.", field="other_drug")
