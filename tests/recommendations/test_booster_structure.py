@@ -45,7 +45,8 @@ def _refused(document, *mentions: str) -> None:
 
 def test_the_shipped_boosters_pass_in_both_formats(doc):
     for fmt, data in (("json", json.dumps(doc).encode()), ("ubj", ubj(doc))):
-        assert booster_structure_check(data, fmt).startswith("75 trees")
+        trees = len(doc["learner"]["gradient_booster"]["model"]["trees"])
+        assert trees > 1 and booster_structure_check(data, fmt).startswith(f"{trees} trees")
 
 
 @pytest.mark.parametrize("value", ["2", "100", "-1", "4294967295"])
