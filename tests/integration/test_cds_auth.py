@@ -21,11 +21,6 @@ from recommendations.models import CdsClient, CdsFeedback, UsedJti
 from tests.integration.cds_helpers import FEEDBACK_PATH, SERVICE_PATH, CdsEhr, call, cds_ehr_register, patient_view
 
 
-@pytest.fixture
-def cds_ehr(site_lu, tmp_path):
-    return cds_ehr_register(tmp_path)
-
-
 def unsigned(ehr: CdsEhr) -> str:
     now = int(time.time())
     return jwt.encode({"iss": ehr.iss, "aud": settings.SITE_URL + SERVICE_PATH, "exp": now + 60, "iat": now,

@@ -3,22 +3,8 @@
 import datetime as dt
 import uuid
 
-import pytest
-
-from recommendations.jobs import jobs_run_pending
 from recommendations.models import CdsCard, CdsFeedback, Recommendation
 from tests.integration.cds_helpers import FEEDBACK_PATH, call, cds_ehr_register, patient_view
-
-
-@pytest.fixture
-def cds_ehr(site_lu, tmp_path):
-    return cds_ehr_register(tmp_path)
-
-
-@pytest.fixture
-def scored_patient(ra_patient_lu, ra_model):
-    jobs_run_pending()
-    return ra_patient_lu
 
 
 def feedback(card: str, outcome: str = "accepted", when: dt.datetime | None = None, **extra) -> dict:

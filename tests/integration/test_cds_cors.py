@@ -7,14 +7,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from recommendations.models import CdsClient
-from tests.integration.cds_helpers import SERVICE_PATH, call, cds_ehr_register, patient_view
+from tests.integration.cds_helpers import SERVICE_PATH, call, patient_view
 
 SANDBOX = "https://sandbox.cds-hooks.org"
-
-
-@pytest.fixture
-def cds_ehr(site_lu, tmp_path):
-    return cds_ehr_register(tmp_path)
 
 
 def preflight(client, origin: str, path: str = SERVICE_PATH):

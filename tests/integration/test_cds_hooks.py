@@ -15,19 +15,6 @@ from tests.integration.cds_helpers import FEEDBACK_PATH, call, cds_ehr_register,
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
 
 
-@pytest.fixture
-def cds_ehr(site_lu, tmp_path):
-    """The Luxembourg hospital's EHR, registered as a CDS Hooks client of site LU."""
-    return cds_ehr_register(tmp_path)
-
-
-@pytest.fixture
-def scored_patient(ra_patient_lu, ra_model):
-    """Alice's patient with rheumatoid arthritis (EHR id LU-0001), her visit scored by the shipped model."""
-    jobs_run_pending()
-    return ra_patient_lu
-
-
 def observation(loinc: str, value: float, unit: str, day: dt.date) -> dict:
     return {"resource": {"resourceType": "Observation", "status": "final",
                          "code": {"coding": [{"system": LOINC, "code": loinc}]},

@@ -4,23 +4,9 @@ import datetime as dt
 import json
 import re
 
-import pytest
-
-from recommendations.jobs import jobs_run_pending
-from tests.integration.cds_helpers import SERVICE_PATH, call, cds_ehr_register, patient_view
+from tests.integration.cds_helpers import SERVICE_PATH, call, patient_view
 
 LOINC, UCUM = "http://loinc.org", "http://unitsofmeasure.org"
-
-
-@pytest.fixture
-def cds_ehr(site_lu, tmp_path):
-    return cds_ehr_register(tmp_path)
-
-
-@pytest.fixture
-def scored_patient(ra_patient_lu, ra_model):
-    jobs_run_pending()
-    return ra_patient_lu
 
 
 def crp(day: dt.date, n: int) -> dict:

@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from recommendations.jobs import jobs_run_pending
-from tests.integration.cds_helpers import SERVICE_PATH, call, cds_ehr_register, patient_view
+from tests.integration.cds_helpers import SERVICE_PATH, call, patient_view
 
 PUBLIC = "https://clinnova.lu-hospital.example"
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,17 +16,6 @@ def public_url(settings):
     settings.SITE_URL = PUBLIC
     settings.ALLOWED_HOSTS = ["clinnova.lu-hospital.example", "clinnova.internal", "testserver"]
     return PUBLIC
-
-
-@pytest.fixture
-def cds_ehr(site_lu, tmp_path):
-    return cds_ehr_register(tmp_path)
-
-
-@pytest.fixture
-def scored_patient(ra_patient_lu, ra_model):
-    jobs_run_pending()
-    return ra_patient_lu
 
 
 @pytest.mark.parametrize("aud", [
