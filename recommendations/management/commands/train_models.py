@@ -23,7 +23,7 @@ from recommendations.training import (
     SHIPPED_CREATED_AT,
     package_train_validated,
 )
-from recommendations.validation import DRUG_HEADER, REPORT_HEADER, drug_rows, report_row
+from recommendations.validation import DRUG_HEADER, REPORT_HEADER, drug_rows, report_row, table
 
 
 class Command(BaseCommand):
@@ -84,16 +84,16 @@ class Command(BaseCommand):
                          for atc, m in manifest["metrics"]["per_drug"].items()]
             ranking.append(report_row(disease, manifest))
             calibration += drug_rows(disease, manifest)
-        self.stdout.write(_table(["disease", "patients", "rounds", "val AUC", "test AUC", "Brier", "cal. slope",
-                                  "cal. intercept", "test n", "KB", "sha256"], rows))
+        self.stdout.write(table(["disease", "patients", "rounds", "val AUC", "test AUC", "Brier", "cal. slope",
+                                 "cal. intercept", "test n", "KB", "sha256"], rows))
         self.stdout.write("")
-        self.stdout.write(_table(["disease", "ATC", "drug", "test AUC", "Brier", "n"], per_drug))
+        self.stdout.write(table(["disease", "ATC", "drug", "test AUC", "Brier", "n"], per_drug))
         self.stdout.write("")
         self.stdout.write("Ranking report (recommendations.validation; targets: gain captured ≥ 60 %, top agreement "
                           "≥ 90 %, per-drug slopes 0.8–1.2):")
-        self.stdout.write(_table(REPORT_HEADER, ranking))
+        self.stdout.write(table(REPORT_HEADER, ranking))
         self.stdout.write("")
-        self.stdout.write(_table(DRUG_HEADER, calibration))
+        self.stdout.write(table(DRUG_HEADER, calibration))
         self.stdout.write("")
         self.stdout.write(f"Wrote {len(rows)} package(s) to {out}")
 
@@ -119,10 +119,3 @@ def _summary_row(disease: str, manifest: dict, data: bytes) -> list[str]:
 
 def _f(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
