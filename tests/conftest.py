@@ -29,6 +29,18 @@ def services_missing(reason: str):
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashing():
+    """The production hasher's algorithm with few iterations (tests/hashers.py says why)."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["tests.hashers.QuickPBKDF2PasswordHasher",
+                                 *(h for h in settings.PASSWORD_HASHERS if not h.endswith(".PBKDF2PasswordHasher"))]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture
 def site_lu(db):
     return Site.objects.get_or_create(code="LU", defaults={"name": "Luxembourg", "country": "LU"})[0]
