@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xgboost as xgb
@@ -87,8 +87,10 @@ SHAP_DIGITS = 6
 # Keyed by id and file hash: a database restored or re-created under the same ids (tests do) cannot make
 # a process answer with another version's booster.
 _loaded: dict[tuple[int, str], LoadedModel] = {}
-# Joining the members takes ~1 s; the join depends on the package bytes only, so it is kept by their hash.
-_ensembles: dict[str, Ensemble] = {}
+# Parsing a package (booster and ten members) and joining the members takes ~0.5-1 s and depends on the
+# package bytes only, so the parsed model is kept by their hash: the same package registered again (another
+# database, a re-created version) is not parsed twice.
+_parsed: dict[str, LoadedModel] = {}
 _lock = threading.Lock()
 
 
@@ -98,20 +100,21 @@ def model_load(version: ModelVersion) -> LoadedModel:
         cached = _loaded.get(key)
         if cached is not None:
             return cached
-        data = bytes(ModelVersion.objects.values_list("package", flat=True).get(pk=version.pk))
-        manifest, booster, members = package_load_members(data, max_bytes=len(data) + 1)
-        booster.set_param({"nthread": 1})
-        features, drugs = manifest["features"], manifest["drugs"]
-        ensemble = None
-        if members:
-            ensemble = _ensembles.get(version.sha256)
-            if ensemble is None:
-                ensemble = _ensembles[version.sha256] = ensemble_join(members,
-                                                                       reference=reference_rows(features, drugs))
-        loaded = LoadedModel(version.pk, manifest["disease"], features, drugs, column_names(features, drugs), booster,
-                             rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs}, ensemble=ensemble)
-        _loaded[key] = loaded
+        parsed = _parsed.get(version.sha256)
+        if parsed is None:
+            parsed = _parsed[version.sha256] = _model_parse(
+                bytes(ModelVersion.objects.values_list("package", flat=True).get(pk=version.pk)))
+        loaded = _loaded[key] = replace(parsed, version_id=version.pk)
         return loaded
+
+
+def _model_parse(data: bytes) -> LoadedModel:
+    manifest, booster, members = package_load_members(data, max_bytes=len(data) + 1)
+    booster.set_param({"nthread": 1})
+    features, drugs = manifest["features"], manifest["drugs"]
+    ensemble = ensemble_join(members, reference=reference_rows(features, drugs)) if members else None
+    return LoadedModel(0, manifest["disease"], features, drugs, column_names(features, drugs), booster,
+                       rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs}, ensemble=ensemble)
 
 
 def active_versions() -> dict[str, ModelVersion]:
