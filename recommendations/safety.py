@@ -18,7 +18,7 @@ from typing import Any
 
 from patients.drugs import Drug
 from recommendations.conditions import Facts, Missing
-from recommendations.licences import licence_flag
+from recommendations.licences import indications_for, licence_flag
 from recommendations.smpc import RULES, Rule
 from recommendations.smpc.base import (
     CAUTION, CHECK, CONTRAINDICATED, NOT_LICENSED, NOT_RECOMMENDED, SEVERITIES, SEVERITY_LABELS, worst_level,
@@ -33,9 +33,44 @@ _BY_CODE = {rule.code: rule for rule in RULES}
 START, OUTSIDE_LICENCE, CONTRAINDICATED_TIER = "start", "not_licensed", "contraindicated"
 
 
+@lru_cache(maxsize=None)
 def rules_for(drug: Drug) -> tuple[Rule, ...]:
-    """The rules that can ever apply to a drug (a scoring process computes this once per model)."""
+    """The rules that can ever apply to a drug (one tuple per drug and process)."""
     return tuple(r for r in RULES if r.applies_to(drug.atc))
+
+
+@lru_cache(maxsize=None)
+def flag_inputs(drug: Drug, disease: str | None) -> tuple[str, ...]:
+    """Every variable the drug's rules and its licence for the disease can read (their conditions' variables(),
+    and the MS course the licence's text names): with the date, the disease and the therapy lines, all that
+    drug_flags reads of a patient. A test reads every rule through recording facts to keep this complete."""
+    names = [v for rule in rules_for(drug) for v in rule.when.variables()]
+    names += [v for row in indications_for(drug.atc, disease) for req in row.requires for v in req.when.variables()]
+    return tuple(sorted(set(names) | {"ms_course"}))
+
+
+# drug_flags' answers by the inputs they read (flag_inputs): patients of one site share most of them (the same
+# screenings missing, the same sex and age band), and every one of ten candidates per visit re-read ~17 rules and
+# its licence, most of the pipeline's time. Bounded; cleared whole when full (the next batches fill it again).
+_FLAGS_CACHE: dict = {}
+FLAGS_CACHE_SIZE = 50_000
+_ABSENT = object()
+
+
+def _flags_key(drug: Drug, facts: Facts, current: bool) -> tuple | None:
+    """The key of everything drug_flags reads for this drug, or None when a value cannot be hashed."""
+    values, recorded, expired = facts.values, facts.recorded_on, facts.expired
+    therapies = tuple((t.drug_atc, t.started_on, t.stopped_on, t.outcome, t.stop_detail) for t in facts.therapies)
+    # Each value with its type: 1, 1.0 and True are equal keys, yet flags' evidence shows them differently.
+    key = (drug.atc, current, facts.on, facts.disease, therapies,
+           tuple((type(value := values.get(v, _ABSENT)), value, recorded.get(v),
+                  None if (old := expired.get(v)) is None else (type(old[0]), *old))
+                 for v in flag_inputs(drug, facts.disease)))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, *,
@@ -45,8 +80,21 @@ def drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, 
     `current`: the patient already takes it; checks before starting and the licence belong to a start and are
     left out, contraindications and warnings stay.
     """
+    if rules is not None and rules is not rules_for(drug):
+        return _drug_flags(drug, facts, rules, current=current)
+    key = _flags_key(drug, facts, current)
+    if key is None:
+        return _drug_flags(drug, facts, rules_for(drug), current=current)
+    flags = _FLAGS_CACHE.get(key)
+    if flags is None:
+        if len(_FLAGS_CACHE) >= FLAGS_CACHE_SIZE:
+            _FLAGS_CACHE.clear()
+        flags = _FLAGS_CACHE[key] = tuple(_drug_flags(drug, facts, rules_for(drug), current=current))
+    return [dict(f) for f in flags]  # the caller's copies, like _checks'
+
+
+def _drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...], *, current: bool) -> list[dict]:
     facts = facts.for_drug(drug)
-    rules = rules_for(drug) if rules is None else rules
     fired: list[Rule] = []
     undecided: list[tuple[Rule, list[Missing], frozenset]] = []
     for rule in rules:
