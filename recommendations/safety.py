@@ -14,9 +14,10 @@ their licence, then contraindicated drugs (recommendations.scoring._rank).
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from patients.drugs import Drug
+from patients.drugs import BY_ATC, Drug
 from recommendations.conditions import Facts, Missing
 from recommendations.licences import indications_for, licence_flag
 from recommendations.smpc import RULES, Rule
@@ -57,15 +58,37 @@ FLAGS_CACHE_SIZE = 50_000
 _ABSENT = object()
 
 
+@lru_cache(maxsize=None)
+def _inputs_getter(drug: Drug, disease: str | None):
+    """The drug's entries (flag_inputs) out of a patient's entries for every drug, in one C-level call."""
+    names = flag_inputs(drug, disease)
+    return (lambda entries: (entries[names[0]],)) if len(names) == 1 else itemgetter(*names)
+
+
+@lru_cache(maxsize=None)
+def _all_inputs(disease: str | None) -> tuple[str, ...]:
+    return tuple(sorted({v for drug in BY_ATC.values() for v in flag_inputs(drug, disease)}))
+
+
+# Kept in Facts.answers (shared by the drugs of one patient state): the patient's side of every key.
+_PATIENT_KEY = object()
+
+
 def _flags_key(drug: Drug, facts: Facts, current: bool) -> tuple | None:
     """The key of everything drug_flags reads for this drug, or None when a value cannot be hashed."""
-    values, recorded, expired = facts.values, facts.recorded_on, facts.expired
-    therapies = tuple((t.drug_atc, t.started_on, t.stopped_on, t.outcome, t.stop_detail) for t in facts.therapies)
-    # Each value with its type: 1, 1.0 and True are equal keys, yet flags' evidence shows them differently.
-    key = (drug.atc, current, facts.on, facts.disease, therapies,
-           tuple((type(value := values.get(v, _ABSENT)), value, recorded.get(v),
-                  None if (old := expired.get(v)) is None else (type(old[0]), *old))
-                 for v in flag_inputs(drug, facts.disease)))
+    patient = facts.answers.get(_PATIENT_KEY)
+    if patient is None:
+        # Once per patient state, for every input of every drug: the ten candidates share most of them.
+        values, recorded, expired = facts.values, facts.recorded_on, facts.expired
+        therapies = tuple((t.drug_atc, t.started_on, t.stopped_on, t.outcome, t.stop_detail)
+                          for t in facts.therapies)
+        # Each value with its type: 1, 1.0 and True are equal keys, yet flags' evidence shows them differently.
+        entries = {v: (type(value := values.get(v, _ABSENT)), value, recorded.get(v),
+                       None if (old := expired.get(v)) is None else (type(old[0]), *old))
+                   for v in _all_inputs(facts.disease)}
+        patient = facts.answers[_PATIENT_KEY] = (facts.on, facts.disease, therapies, entries)
+    on, disease, therapies, entries = patient
+    key = (drug.atc, current, on, disease, therapies, _inputs_getter(drug, disease)(entries))
     try:
         hash(key)
     except TypeError:
