@@ -13,6 +13,7 @@ their licence, then contraindicated drugs (recommendations.scoring._rank).
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -26,7 +27,7 @@ from recommendations.smpc.base import (
 )
 
 __all__ = ["CAUTION", "CHECK", "CONTRAINDICATED", "NOT_LICENSED", "NOT_RECOMMENDED", "SEVERITIES",
-           "SEVERITY_LABELS", "drug_flags", "rules_for", "tier_of"]
+           "SEVERITY_LABELS", "drug_flags", "drug_flags_encoded", "rules_for", "tier_of"]
 
 _BY_CODE = {rule.code: rule for rule in RULES}
 
@@ -103,17 +104,27 @@ def drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, 
     `current`: the patient already takes it; checks before starting and the licence belong to a start and are
     left out, contraindications and warnings stay.
     """
+    return drug_flags_encoded(drug, facts, rules, current=current)[0]
+
+
+def drug_flags_encoded(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, *,
+                       current: bool = False) -> tuple[list[dict], str]:
+    """drug_flags' flags and their JSON (json.dumps of them), encoded once for every patient who shares them:
+    the scoring pipeline stores thousands of these ~5 kB lists per batch."""
     if rules is not None and rules is not rules_for(drug):
-        return _drug_flags(drug, facts, rules, current=current)
+        flags = _drug_flags(drug, facts, rules, current=current)
+        return flags, json.dumps(flags)
     key = _flags_key(drug, facts, current)
     if key is None:
-        return _drug_flags(drug, facts, rules_for(drug), current=current)
-    flags = _FLAGS_CACHE.get(key)
-    if flags is None:
+        flags = _drug_flags(drug, facts, rules_for(drug), current=current)
+        return flags, json.dumps(flags)
+    kept = _FLAGS_CACHE.get(key)
+    if kept is None:
         if len(_FLAGS_CACHE) >= FLAGS_CACHE_SIZE:
             _FLAGS_CACHE.clear()
-        flags = _FLAGS_CACHE[key] = tuple(_drug_flags(drug, facts, rules_for(drug), current=current))
-    return [dict(f) for f in flags]  # the caller's copies, like _checks'
+        flags = _drug_flags(drug, facts, rules_for(drug), current=current)
+        kept = _FLAGS_CACHE[key] = (tuple(flags), json.dumps(flags))
+    return [dict(f) for f in kept[0]], kept[1]  # the caller's copies, like _checks'
 
 
 def _drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...], *, current: bool) -> list[dict]:

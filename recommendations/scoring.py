@@ -295,10 +295,11 @@ def ranked_by_probability(model: LoadedModel, probs: np.ndarray, *, facts: Facts
 def _flagged(model: LoadedModel, probs: np.ndarray, *, facts: Facts, current: set[str]) -> list[dict]:
     out = []
     for d, atc in enumerate(model.drugs):
-        flags = safety.drug_flags(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
+        flags, encoded = safety.drug_flags_encoded(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
+        # "_flags_json": the flags as _store writes them, encoded once for every patient who shares them.
         out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "flags": flags,
                     "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags),
-                    "current": atc in current})
+                    "current": atc in current, "_flags_json": encoded})
     return out
 
 
@@ -326,7 +327,7 @@ def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
         # Thousands of rows per batch: multi-row INSERTs with JSON encoded here beat the ORM's per-field work
         # (and psycopg2's executemany, which makes one round trip per row).
         rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], _json_floats(it["shap"]),
-                 json.dumps(it["flags"]) if it["flags"] else "[]", it["contraindicated"], it["current"],
+                 it.get("_flags_json") or json.dumps(it["flags"]), it["contraindicated"], it["current"],
                  it.get("probability_low"), it.get("probability_high"), it.get("tier"), it.get("top_suggestion", False))
                 for rec, rec_items in zip(recs, items) for it in rec_items]
         table = RecommendationItem._meta.db_table

@@ -3,6 +3,7 @@ answer one patient with another's flags. Every rule and licence is read here thr
 read, over random patients, and the cached answers are compared with flags read afresh."""
 
 import datetime as dt
+import json
 import random
 
 import pytest
@@ -81,7 +82,7 @@ def test_drug_flags_reads_nothing_of_a_patient_outside_the_inputs_its_answers_ar
             assert seen <= set(safety.flag_inputs(drug, disease)), (atc, seen - set(safety.flag_inputs(drug, disease)))
 
 
-def test_kept_flags_equal_flags_read_afresh_for_random_patients_sharing_inputs():
+def test_kept_flags_and_their_json_equal_flags_read_afresh_for_random_patients_sharing_inputs():
     rng = random.Random(3)
     safety._FLAGS_CACHE.clear()
     patients = [_patient(rng) for _ in range(40)]
@@ -90,10 +91,12 @@ def test_kept_flags_equal_flags_read_afresh_for_random_patients_sharing_inputs()
             for disease in DISEASES:
                 for drug in BY_ATC.values():
                     for current in (False, True):
-                        kept = safety.drug_flags(drug, Facts(**p, disease=disease), current=current)
+                        kept, encoded = safety.drug_flags_encoded(drug, Facts(**p, disease=disease),
+                                                                  current=current)
                         fresh = safety._drug_flags(drug, Facts(**p, disease=disease), safety.rules_for(drug),
                                                    current=current)
                         assert kept == fresh
+                        assert encoded == json.dumps(fresh)  # what the pipeline stores
     assert safety._FLAGS_CACHE
 
 
