@@ -61,7 +61,8 @@ def order_by_mean(member_probabilities) -> list[int]:
 def _order(p: np.ndarray) -> list[int]:
     # Column by column, not p.mean(axis=0): that sums in another order and can differ in the last bit, which
     # would reorder drugs whose means tie.
-    means = [-p[:, j].mean() for j in range(p.shape[1])]
+    # sum / n is what np.mean computes for a float column, without its Python-level wrapper.
+    means = [-(p[:, j].sum() / p.shape[0]) for j in range(p.shape[1])]
     return sorted(range(p.shape[1]), key=means.__getitem__)
 
 
