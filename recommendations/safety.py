@@ -30,6 +30,10 @@ __all__ = ["CAUTION", "CHECK", "CONTRAINDICATED", "NOT_LICENSED", "NOT_RECOMMEND
            "SEVERITY_LABELS", "drug_flags", "drug_flags_encoded", "rules_for", "tier_of"]
 
 _BY_CODE = {rule.code: rule for rule in RULES}
+# Whether each rule reads the candidate's own therapy lines: a property of its condition tree, walked once here
+# instead of for every drug of every patient.
+_PER_DRUG = {rule.code: rule.when.per_drug for rule in RULES}
+_NONE: frozenset = frozenset()
 
 # Ranking tiers, in order: drugs to start, drugs outside their licence, contraindicated drugs.
 START, OUTSIDE_LICENCE, CONTRAINDICATED_TIER = "start", "not_licensed", "contraindicated"
@@ -151,12 +155,15 @@ def _drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...], *, current: b
 def _answer(rule: Rule, facts: Facts) -> tuple[bool | None, list[Missing], frozenset]:
     """A rule's answer for the patient (with what is missing, and that as a set), read once and kept for the other
     drugs unless it reads the drug's own lines: ten candidates share most rules."""
-    key = (rule.code, facts.candidate.atc if rule.when.per_drug and facts.candidate else None)
-    if key not in facts.answers:
+    per_drug = _PER_DRUG[rule.code] if _BY_CODE.get(rule.code) is rule else rule.when.per_drug
+    key = (rule.code, facts.candidate.atc if per_drug and facts.candidate else None)
+    answer = facts.answers.get(key)
+    if answer is None:
         result = rule.when.evaluate(facts)
         missing = rule.when.missing(facts) if result is None else []
-        facts.answers[key] = (result, missing, frozenset((m.variable or "", m.label) for m in missing))
-    return facts.answers[key]
+        answer = facts.answers[key] = (result, missing,
+                                       frozenset([(m.variable or "", m.label) for m in missing]) if missing else _NONE)
+    return answer
 
 
 def tier_of(flags: list[dict]) -> str:
