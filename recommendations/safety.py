@@ -14,7 +14,9 @@ their licence, then contraindicated drugs (recommendations.scoring._rank).
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -57,9 +59,11 @@ def flag_inputs(drug: Drug, disease: str | None) -> tuple[str, ...]:
 
 # drug_flags' answers by the inputs they read (flag_inputs): patients of one site share most of them (the same
 # screenings missing, the same sex and age band), and every one of ten candidates per visit re-read ~17 rules and
-# its licence, most of the pipeline's time. Bounded; cleared whole when full (the next batches fill it again).
+# its licence, most of the pipeline's time. An answer with its JSON takes ~18 kB (measured), so the cache is
+# bounded to ~70 MB per process; when full, the oldest quarter goes (the answers in use are soon back).
 _FLAGS_CACHE: dict = {}
-FLAGS_CACHE_SIZE = 50_000
+FLAGS_CACHE_SIZE = 4_000
+_evicting = threading.Lock()
 _ABSENT = object()
 
 
@@ -125,10 +129,22 @@ def drug_flags_encoded(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None 
     kept = _FLAGS_CACHE.get(key)
     if kept is None:
         if len(_FLAGS_CACHE) >= FLAGS_CACHE_SIZE:
-            _FLAGS_CACHE.clear()
+            _flags_cache_trim()
         flags = _drug_flags(drug, facts, rules_for(drug), current=current)
         kept = _FLAGS_CACHE[key] = (tuple(flags), json.dumps(flags))
     return [dict(f) for f in kept[0]], kept[1]  # the caller's copies, like _checks'
+
+
+def _flags_cache_trim() -> None:
+    with _evicting:  # another thread may insert meanwhile: copy the oldest keys before deleting them
+        while True:
+            try:
+                oldest = list(islice(_FLAGS_CACHE, FLAGS_CACHE_SIZE // 4))
+                break
+            except RuntimeError:  # the dict changed size while read: read again
+                continue
+        for key in oldest:
+            _FLAGS_CACHE.pop(key, None)
 
 
 def _drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...], *, current: bool) -> list[dict]:

@@ -121,3 +121,16 @@ def test_a_caller_changing_its_flags_does_not_change_the_next_patients():
     first.clear()
     again = safety.drug_flags(drug, Facts(on=ON, values={"sex": "male"}, disease="rheumatoid_arthritis"))
     assert again and again[0]["message"] != "changed"
+
+
+def test_the_cache_stays_within_its_bound_and_answers_rightly_after_trimming(monkeypatch):
+    monkeypatch.setattr(safety, "FLAGS_CACHE_SIZE", 8)
+    safety._FLAGS_CACHE.clear()
+    rng = random.Random(5)
+    drug = BY_ATC["L04AF01"]
+    for _ in range(3):
+        for p in [_patient(rng) for _ in range(20)]:
+            kept = safety.drug_flags(drug, Facts(**p, disease="rheumatoid_arthritis"))
+            assert len(safety._FLAGS_CACHE) <= 8
+            assert kept == safety._drug_flags(drug, Facts(**p, disease="rheumatoid_arthritis"),
+                                              safety.rules_for(drug), current=False)
