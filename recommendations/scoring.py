@@ -41,7 +41,7 @@ from recommendations.models import (
     ScoringJob,
 )
 from recommendations.package import package_load_members
-from recommendations.tiers import interval, rank_tiers, top_suggestion_index
+from recommendations.tiers import interval, tiers_and_top
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,20 @@ class LoadedModel:
         contributions. They say nothing about the patient, but without them the stored values would not add
         up to the margin: base value + every stored value = margin.
         """
-        n_f = len(self.features)
-        values = block[d, :n_f].tolist()
-        values.append(block[d, n_f + d].item())
-        others = block[d, n_f:n_f + len(self.drugs)].sum() - block[d, n_f + d]
-        values.append(round(float(others), SHAP_DIGITS))
-        return values
+        return self.shap_rows(block)[d]
+
+    def shap_rows(self, block: np.ndarray) -> list[list[float]]:
+        """shap_of for every drug row of the block, in a few array operations instead of a few per row (each
+        row's indicator sum is the same per-row summation)."""
+        n_f, n_d = len(self.features), len(self.drugs)
+        indicators = block[:, n_f:n_f + n_d]
+        own = np.diagonal(indicators)
+        others = (indicators.sum(axis=1) - own).tolist()
+        rows = block[:, :n_f].tolist()
+        for row, mine, rest in zip(rows, own.tolist(), others):
+            row.append(mine)
+            row.append(round(rest, SHAP_DIGITS))
+        return rows
 
     def members_of(self, matrix: xgb.DMatrix) -> np.ndarray | None:
         """(n_rows, n_members) ensemble probabilities of the rows, or None without an ensemble."""
@@ -168,29 +176,28 @@ def _rank(items: list[dict], members: np.ndarray | None = None, *, rankable: boo
     Without members (a model version without an ensemble) or without the minimum data set there are no tiers
     and no top suggestion: nothing supports an order beyond the point estimates.
     """
-    items.sort(key=lambda it: (it["current"], TIERS.index(safety.tier_of(it["flags"])), -it["probability"],
-                               it["drug_atc"]))
+    # Each item's place in TIERS, read once from its flags (the sorts below would read them for every comparison).
+    group_of = {id(it): TIERS.index(safety.tier_of(it["flags"])) for it in items}
+    items.sort(key=lambda it: (it["current"], group_of[id(it)], -it["probability"], it["drug_atc"]))
     for item in items:
         item.setdefault("tier", None)
         item.setdefault("top_suggestion", False)
     if members is not None and rankable:
         number = 0
-        for group in (safety.START, safety.OUTSIDE_LICENCE):
-            grouped = [it for it in items if not it["current"] and safety.tier_of(it["flags"]) == group]
+        for group in (TIERS.index(safety.START), TIERS.index(safety.OUTSIDE_LICENCE)):
+            grouped = [it for it in items if not it["current"] and group_of[id(it)] == group]
             if not grouped:
                 continue
-            matrix = members[[it["_column"] for it in grouped]].T
-            for tier in rank_tiers(matrix):
+            tiers, top = tiers_and_top(members[[it["_column"] for it in grouped]].T)
+            for tier in tiers:
                 for j in tier.indices:
                     grouped[j]["tier"] = number + tier.number
             number += len({it["tier"] for it in grouped})
-            if group == safety.START:
-                top = top_suggestion_index(matrix)
-                if top is not None:
-                    grouped[top]["top_suggestion"] = True
+            if group == TIERS.index(safety.START) and top is not None:
+                grouped[top]["top_suggestion"] = True
         # Inside each group, tier by tier (inside a tier the page says "similar"; the order is the point estimate).
-        items.sort(key=lambda it: (it["current"], TIERS.index(safety.tier_of(it["flags"])), it["tier"] or 0,
-                                   -it["probability"], it["drug_atc"]))
+        items.sort(key=lambda it: (it["current"], group_of[id(it)], it["tier"] or 0, -it["probability"],
+                                   it["drug_atc"]))
     for rank, item in enumerate(items, start=1):
         item["rank"] = rank
 
@@ -240,6 +247,8 @@ def recommendations_build(jobs: list[ScoringJob]) -> tuple[list[Recommendation],
         matrices = [feature_matrix(v, model.features, model.drugs, failed_classes=f) for v, f in zip(values, failed)]
         contribs, members = rows_score(model, np.vstack(matrices))
         n_drugs = len(model.drugs)
+        # Every row's interval in one percentile call instead of one per visit (the same per-column arithmetic).
+        bounds = None if members is None else interval(members.T)
         for i, (job, state, vals, classes) in enumerate(zip(disease_jobs, states, values, failed)):
             block = contribs[i * n_drugs:(i + 1) * n_drugs]
             visit = visits[job.visit_id]
@@ -254,29 +263,33 @@ def recommendations_build(jobs: list[ScoringJob]) -> tuple[list[Recommendation],
             ))
             items.append(items_ranked(model, block, facts=Facts.of(state, disease=disease),
                                       current=state.current_drugs, rankable=not for_ranking,
-                                      members=None if members is None else members[i * n_drugs:(i + 1) * n_drugs]))
+                                      members=None if members is None else members[i * n_drugs:(i + 1) * n_drugs],
+                                      bounds=None if bounds is None else (bounds[0][i * n_drugs:(i + 1) * n_drugs],
+                                                                          bounds[1][i * n_drugs:(i + 1) * n_drugs])))
     return recs, items
 
 
 def items_ranked(model: LoadedModel, block: np.ndarray, *, facts: Facts, current: set[str] = frozenset(),
-                 members: np.ndarray | None = None, rankable: bool = True) -> list[dict]:
+                 members: np.ndarray | None = None, rankable: bool = True,
+                 bounds: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
     """One row per candidate drug, ranked, with probability, its interval over the ensemble `members`
     ((n_drugs, n_members) probabilities, None without an ensemble), tier and top suggestion, safety and licence
     flags (read from the patient's state, `facts`) and SHAP values (plain dicts: thousands per batch, written
-    by _store; the CDS service ranks unsaved visits with it too)."""
+    by _store; the CDS service ranks unsaved visits with it too). `bounds`: the members' interval (low, high per
+    drug) when the caller computed it for a whole batch at once."""
     margins = block.sum(axis=1, dtype=np.float64)
     rounded = np.round(block.astype(np.float64), SHAP_DIGITS)  # once per visit, not per value
     probs = _sigmoid(margins)
     if not np.all(np.isfinite(probs)):
         raise ValueError(f"model version {model.version_id} produced a non-finite probability")
     out = _flagged(model, probs, facts=facts, current=current)
-    low = high = None
-    if members is not None:
-        low, high = interval(members.T)
-    for d, item in enumerate(out):
-        item.update(margin=float(margins[d]), shap=model.shap_of(rounded, d), _column=d,
-                    probability_low=None if low is None else round(float(low[d]), 6),
-                    probability_high=None if high is None else round(float(high[d]), 6))
+    if members is not None and bounds is None:
+        bounds = interval(members.T)
+    low, high = ([None] * len(out),) * 2 if bounds is None else (bounds[0].tolist(), bounds[1].tolist())
+    for d, (item, margin, shap) in enumerate(zip(out, margins.tolist(), model.shap_rows(rounded))):
+        item.update(margin=margin, shap=shap, _column=d,
+                    probability_low=None if low[d] is None else round(low[d], 6),
+                    probability_high=None if high[d] is None else round(high[d], 6))
     _rank(out, members, rankable=rankable)
     return out
 
@@ -293,10 +306,11 @@ def ranked_by_probability(model: LoadedModel, probs: np.ndarray, *, facts: Facts
 def _flagged(model: LoadedModel, probs: np.ndarray, *, facts: Facts, current: set[str]) -> list[dict]:
     out = []
     for d, atc in enumerate(model.drugs):
-        flags = safety.drug_flags(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
+        flags, encoded = safety.drug_flags_encoded(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
+        # "_flags_json": the flags as _store writes them, encoded once for every patient who shares them.
         out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "flags": flags,
                     "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags),
-                    "current": atc in current})
+                    "current": atc in current, "_flags_json": encoded})
     return out
 
 
@@ -324,7 +338,7 @@ def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
         # Thousands of rows per batch: multi-row INSERTs with JSON encoded here beat the ORM's per-field work
         # (and psycopg2's executemany, which makes one round trip per row).
         rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], _json_floats(it["shap"]),
-                 json.dumps(it["flags"]) if it["flags"] else "[]", it["contraindicated"], it["current"],
+                 it.get("_flags_json") or json.dumps(it["flags"]), it["contraindicated"], it["current"],
                  it.get("probability_low"), it.get("probability_high"), it.get("tier"), it.get("top_suggestion", False))
                 for rec, rec_items in zip(recs, items) for it in rec_items]
         table = RecommendationItem._meta.db_table
