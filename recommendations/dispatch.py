@@ -5,8 +5,8 @@ costs about 0.5 ms of the web process's CPU (1,700 Python calls in Celery and ko
 the worker a task of its own, most of which find their job already claimed by the batch of an earlier one.
 Here the request thread only appends the id to a list; the sender thread sends what has gathered since its
 last send as one message: one job as `score_job` (which takes the backlog behind it), several as
-`score_jobs`. With one visit at a time the id leaves at once, as before; under load, the ids that arrive
-while one message is being sent leave together in the next.
+`score_jobs`. With one visit at a time the id leaves 2 ms later; under load, the ids that arrive within
+those 2 ms, or while a message is being sent, leave together in the next.
 
 The database stays the source of truth: an id that is never sent (the broker away, the process stopped
 before its sender ran) leaves its job pending, and the sweep sends it again (recommendations.jobs).
@@ -18,11 +18,16 @@ import atexit
 import logging
 import os
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
 # At most this many ids in one message: a worker scores them in sub-batches (recommendations.tasks).
 MESSAGE_MAX = 100
+# Once an id waits, the sender lets the ids of concurrent requests join it for this long before it sends: at
+# four threads posting, 0.60–0.68 messages per visit instead of 0.83–0.87 without the wait (1.00 before).
+# A visit alone is sent this much later, far below the time its scoring takes.
+GATHER_S = 0.002
 
 
 class JobSender:
@@ -41,19 +46,22 @@ class JobSender:
 
     def flush(self) -> None:
         """Send what waits now, in this thread (at exit: what the sender thread has not sent yet)."""
-        while batch := self._take(block=False):
+        while batch := self._take():
             self._send(batch)
 
-    def _take(self, *, block: bool) -> list[int]:
+    def _take(self) -> list[int]:
         with self._ready:
-            while block and not self._ids:
-                self._ready.wait()
             batch, self._ids = self._ids[:MESSAGE_MAX], self._ids[MESSAGE_MAX:]
             return batch
 
     def _run(self) -> None:
         while True:
-            self._send(self._take(block=True))
+            with self._ready:
+                while not self._ids:
+                    self._ready.wait()
+            time.sleep(GATHER_S)
+            if batch := self._take():  # empty only if an exit's flush sent it meanwhile
+                self._send(batch)
 
     @staticmethod
     def _send(batch: list[int]) -> None:
