@@ -333,15 +333,20 @@ def scenario_run(scenario: str, *, seconds: float = 60, clients: int = 50, outag
 
 def _cpu_start(out: Outcome, stack: Stack):
     out.load = (os.getloadavg()[0], 0.0)
-    return cpu_snapshot(stack)
+    return _cpu_read(stack)
 
 
 def _cpu_stop(out: Outcome, stack: Stack, before) -> None:
-    try:
-        out.cpu = cpu_spent(before, cpu_snapshot(stack))
-    except Exception:  # the database outage scenario's proxy may still refuse this connection: no figures
-        out.cpu = {}
+    out.cpu = cpu_spent(before, _cpu_read(stack))
     out.load = (out.load[0], os.getloadavg()[0])
+
+
+def _cpu_read(stack: Stack):
+    # A side measurement: a process gone or a failed read gives no figures, never a failed run.
+    try:
+        return cpu_snapshot(stack)
+    except Exception:
+        return None
 
 
 def _wait_scored(out: Outcome, *, timeout: float) -> None:
