@@ -1,27 +1,15 @@
 """Celery tasks: thin interfaces that take ids and call the job service."""
 
-from celery import Task, shared_task
+from celery import shared_task
 
-from recommendations import dispatch, jobs, registry
+from recommendations import jobs, registry
 
 # A batch of 200 (jobs_send) is scored as four of 50: the write of one overlaps the build of the next.
 SUB_BATCH = 50
 
 
-class SentFromTheProcessSender(Task):
-    """`score_job.delay(job_id)` (jobs.job_send, on a visit's commit) hands the id to the process's sender
-    thread, which coalesces the ids of concurrent requests into one message (recommendations.dispatch).
-    Run in place when there is no broker (tasks are eager), as before."""
-
-    def delay(self, *args, **kwargs):
-        if self.app.conf.task_always_eager or kwargs or len(args) != 1:
-            return super().delay(*args, **kwargs)
-        dispatch.sender.enqueue(args[0])
-        return None
-
-
-@shared_task(base=SentFromTheProcessSender, bind=True, autoretry_for=jobs.TRANSIENT_ERRORS, retry_backoff=2,
-             retry_backoff_max=60, retry_jitter=True, max_retries=jobs.MAX_ATTEMPTS)
+@shared_task(bind=True, autoretry_for=jobs.TRANSIENT_ERRORS, retry_backoff=2, retry_backoff_max=60,
+             retry_jitter=True, max_retries=jobs.MAX_ATTEMPTS)
 def score_job(self, job_id: int) -> int:
     """A new or amended visit's job, with the jobs queued behind it (one batch under load)."""
     return jobs.jobs_run_with_backlog(job_id)
