@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
+import os
 import random
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from clinnova.stack import Stack, child_env, stack_running
+from doors.loadtest_cpu import cpu_snapshot, cpu_spent
 from patients.models import EHRClient, Site, Visit
 from recommendations import jobs
 from recommendations.models import JobStatus, Recommendation, ScoringJob
@@ -50,6 +52,8 @@ class Outcome:
     retry_after_on_503: bool = True
     accepted_at: list[float] = field(default_factory=list)  # monotonic times of 201 answers
     fault_ended: float | None = None
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of each part of the stack while clients ran
+    load: tuple[float, float] = (0.0, 0.0)  # the machine's load average when clients started and stopped
 
     @property
     def requests(self) -> int:
@@ -272,10 +276,12 @@ def raw_run(*, seconds: float = 60, clients: int = 50) -> Outcome:
             deadline = time.monotonic() + seconds
             threads = [threading.Thread(target=_client_loop, args=(out, lock, stack.port, "-", k, k, run, deadline))
                        for k in range(clients)]
+            before = _cpu_start(out, stack)
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+            _cpu_stop(out, stack, before)
     finally:
         with connection.cursor() as cursor:
             cursor.execute(TABLE_DROP)
@@ -296,6 +302,7 @@ def scenario_run(scenario: str, *, seconds: float = 60, clients: int = 50, outag
             deadline = time.monotonic() + seconds  # the clock starts once gunicorn answers
             threads = [threading.Thread(target=_client_loop, args=(out, lock, stack.port, token, c.pk, k, run, deadline))
                        for k, (c, token) in enumerate(ehr)]
+            before = _cpu_start(out, stack)
             for t in threads:
                 t.start()
             time.sleep(seconds / 3)
@@ -303,6 +310,7 @@ def scenario_run(scenario: str, *, seconds: float = 60, clients: int = 50, outag
             out.fault_ended = time.monotonic()
             for t in threads:
                 t.join()
+            _cpu_stop(out, stack, before)
             if scenario == "database_outage":
                 # Recovered by itself: visits were accepted again after the database came back.
                 out.recovered = any(t > out.fault_ended for t in out.accepted_at)
@@ -321,6 +329,24 @@ def scenario_run(scenario: str, *, seconds: float = 60, clients: int = 50, outag
             proxy.close()
     _verify(out, ehr)
     return out
+
+
+def _cpu_start(out: Outcome, stack: Stack):
+    out.load = (os.getloadavg()[0], 0.0)
+    return _cpu_read(stack)
+
+
+def _cpu_stop(out: Outcome, stack: Stack, before) -> None:
+    out.cpu = cpu_spent(before, _cpu_read(stack))
+    out.load = (out.load[0], os.getloadavg()[0])
+
+
+def _cpu_read(stack: Stack):
+    # A side measurement: a process gone or a failed read gives no figures, never a failed run.
+    try:
+        return cpu_snapshot(stack)
+    except Exception:
+        return None
 
 
 def _wait_scored(out: Outcome, *, timeout: float) -> None:
@@ -357,4 +383,19 @@ def table(outcomes: list[Outcome]) -> str:
             f"{verified or ('yes' if o.stored_once else 'NO'):>10}{verified or ('yes' if o.scored_once else 'NO'):>10}"
             f"{verified or o.unscored:>9}  "
             f"{'ok' if o.ok else 'FAILED'}")
+    return "\n".join(lines)
+
+
+def cpu_table(outcomes: list[Outcome]) -> str:
+    """CPU milliseconds per request of each part of the stack while the clients ran, with the load average: the
+    figure to compare between runs on a shared machine (the worker's backlog scored afterwards is not in it)."""
+    parts = ("gunicorn", "worker", "postgres", "generator")
+    head = f"{'scenario':<17}{'clients':>8}" + "".join(f"{p:>11}" for p in parts) + f"{'all':>8}   load average"
+    lines = ["CPU ms per request", head, "-" * len(head)]
+    for o in outcomes:
+        if not o.cpu or not o.requests:
+            continue
+        per = {p: 1000 * o.cpu.get(p, 0.0) / o.requests for p in parts}
+        lines.append(f"{o.scenario:<17}{o.clients:>8}" + "".join(f"{per[p]:>11.1f}" for p in parts)
+                     + f"{sum(per.values()):>8.1f}   {o.load[0]:.1f} → {o.load[1]:.1f}")
     return "\n".join(lines)

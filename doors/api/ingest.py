@@ -20,7 +20,7 @@ from patients import dictionary, drugs
 from patients.dictionary import DictionaryError, FieldError
 from patients.models import EHRClient, IngestKey, PatientReference, Visit, VisitSource
 from patients.services import PatientInput, TherapyInput, VisitDraft, visit_amend, visit_content_hash, visit_ingest
-from recommendations.selectors import recommendation_status
+from recommendations.selectors import PENDING, recommendation_status
 
 
 @dataclass(frozen=True)
@@ -223,13 +223,17 @@ def _differing_fields(old: dict, new: dict) -> list[str]:
     return fields
 
 
-def visit_body(key: IngestKey) -> dict[str, Any]:
-    """What POST answers for a visit, the first time and every time after."""
+def visit_body(key: IngestKey, *, created: bool = False) -> dict[str, Any]:
+    """What POST answers for a visit, the first time and every time after.
+
+    A visit stored by this request has just had its job queued: its recommendation is pending, which needs no
+    read (the recommendation's URL says when it is ready). A replay or an amendment reads the status.
+    """
     visit: Visit = key.visit
     return {
         "visit_id": key.ehr_visit_id,
         "visit": str(visit.pk),
         "patient": str(visit.patient_id),
         "recommendation": {"url": f"/api/v1/visits/{visit.pk}/recommendation/",
-                           "status": recommendation_status(visit)},
+                           "status": PENDING if created else recommendation_status(visit)},
     }

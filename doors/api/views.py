@@ -100,7 +100,7 @@ class VisitsView(EHRView):
         data = s.visit_in_validated(request.data)
         received = ehr_visit_ingest(client=request.auth, data=data, actor=self.actor(request))
         code = status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
-        return Response(visit_body(received.key), status=code)
+        return Response(visit_body(received.key, created=received.created), status=code)
 
 
 class VisitView(EHRView):

@@ -45,6 +45,8 @@ def test_steady_load_answers_no_5xx_and_loses_nothing(real_stack):
     outcome = scenario_run("steady", seconds=4, clients=8)
     assert outcome.server_errors == 0, outcome.statuses
     assert_nothing_lost(outcome)
+    # What each part of the stack spent while the clients ran, read from /proc (the figure make loadtest prints).
+    assert outcome.cpu["gunicorn"] > 0 and outcome.cpu["postgres"] > 0 and outcome.cpu["generator"] > 0
 
 
 def test_a_redis_restart_in_the_middle_loses_no_visit(real_stack):

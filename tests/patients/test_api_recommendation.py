@@ -60,3 +60,15 @@ def test_the_recommendation_is_rendered_exactly_as_its_published_serializer_rend
     # A key the selector adds without declaring it in the schema does not reach a client.
     payload = {**recommendation_payload(Visit.objects.get()), "undeclared": 1}
     assert "undeclared" not in render_recommendation(payload)
+
+
+def test_a_new_visit_is_answered_pending_and_its_url_then_gives_the_live_status(
+        client, ehr_lu, ra_model, django_capture_on_commit_callbacks):
+    _, token = ehr_lu
+    with django_capture_on_commit_callbacks(execute=True):  # scored in place as soon as the visit commits
+        body = post_visit(client, token)
+    # The answer was built once the job was queued, without reading it back: "pending", whatever came after.
+    assert body["recommendation"]["status"] == "pending"
+    assert client.get(body["recommendation"]["url"], **auth(token)).json()["status"] == "ready"
+    again = client.post("/api/v1/visits/", visit_body(), content_type="application/json", **auth(token))
+    assert (again.status_code, again.json()["recommendation"]["status"]) == (200, "ready")

@@ -24,11 +24,12 @@ THERAPIES = [
     {"drug": "L04AA29", "start": "2022-02-01"},
 ]
 # Authentication, key claim, patient look-up, patient, identifier, diagnosis, therapy lines, visit, record
-# entries, audit event, scoring job, the recommendation's status, and the transactions' savepoints.
-NEW_PATIENT_STATEMENTS = 16
+# entries, audit event, scoring job, and the transactions' savepoints. The answer's recommendation status is
+# "pending" without a read: this request has just queued its job.
+NEW_PATIENT_STATEMENTS = 15
 # The patient, its diagnosis and its lines for the drugs sent are read instead of written; lines sent again
 # unchanged are not written. New lines add one INSERT, changed lines one UPDATE, however many there are.
-KNOWN_PATIENT_STATEMENTS = 14
+KNOWN_PATIENT_STATEMENTS = 13
 
 
 def post(client, token, body):

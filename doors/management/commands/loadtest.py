@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from clinnova.stack import services_ready
-from doors.loadtest import SCENARIOS, raw_run, scenario_run, table
+from doors.loadtest import SCENARIOS, cpu_table, raw_run, scenario_run, table
 
 
 class Command(BaseCommand):
@@ -30,6 +30,9 @@ class Command(BaseCommand):
                     outcomes.append(raw_run(seconds=seconds, clients=n))
         self.stdout.write("")
         self.stdout.write(table(outcomes))
+        self.stdout.write("")
+        self.stdout.write(cpu_table(outcomes))
+        self.stdout.write("")
         self.stdout.write("raw limit: the same clients and bodies against a plain DRF endpoint that validates the "
                           "shape and inserts one row (doors/loadtest_raw.py), on the same gunicorn and database.")
         if not all(o.ok for o in outcomes):
