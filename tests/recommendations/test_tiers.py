@@ -37,6 +37,15 @@ def test_tiers_split_at_the_confidence_threshold():
     assert [t.indices for t in rank_tiers(_members(a, b7))] == [(0, 1)]
 
 
+def test_a_leader_best_in_8_of_10_members_opens_its_own_tier_but_needs_9_of_10_to_be_the_top_suggestion():
+    lead = np.full(10, 0.5)
+    eight = np.array([0.6] * 2 + [0.4] * 8)
+    assert [t.indices for t in rank_tiers(_members(lead, eight))] == [(0,), (1,)]
+    assert top_suggestion_index(_members(lead, eight)) is None
+    nine = np.array([0.6] + [0.4] * 9)
+    assert top_suggestion_index(_members(lead, nine)) == 0
+
+
 def test_the_top_suggestion_needs_to_beat_the_whole_field_at_once_not_each_drug_alone():
     # The leader beats B in 8/10 members and C in 8/10, but is the single best in only 6/10.
     lead = np.full(10, 0.5)
