@@ -1,4 +1,4 @@
-"""The bootstrap ensemble of a model package, scored in one XGBoost call instead of one call per member.
+"""The ensemble of a model package, scored in one XGBoost call instead of one call per member.
 
 A package's members (recommendations.package, members/NN.ubj) are binary:logistic boosters with the
 same column layout. Predicting each separately costs one XGBoost call per member, and the fixed
