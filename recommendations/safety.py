@@ -13,29 +13,96 @@ their licence, then contraindicated drugs (recommendations.scoring._rank).
 
 from __future__ import annotations
 
+import json
+import threading
 from functools import lru_cache
+from itertools import islice
+from operator import itemgetter
 from typing import Any
 
-from patients.drugs import Drug
+from patients.drugs import BY_ATC, Drug
 from recommendations.conditions import Facts, Missing
-from recommendations.licences import licence_flag
+from recommendations.licences import indications_for, licence_flag
 from recommendations.smpc import RULES, Rule
 from recommendations.smpc.base import (
     CAUTION, CHECK, CONTRAINDICATED, NOT_LICENSED, NOT_RECOMMENDED, SEVERITIES, SEVERITY_LABELS, worst_level,
 )
 
 __all__ = ["CAUTION", "CHECK", "CONTRAINDICATED", "NOT_LICENSED", "NOT_RECOMMENDED", "SEVERITIES",
-           "SEVERITY_LABELS", "drug_flags", "rules_for", "tier_of"]
+           "SEVERITY_LABELS", "drug_flags", "drug_flags_encoded", "rules_for", "tier_of"]
 
 _BY_CODE = {rule.code: rule for rule in RULES}
+# Whether each rule reads the candidate's own therapy lines: a property of its condition tree, walked once here
+# instead of for every drug of every patient.
+_PER_DRUG = {rule.code: rule.when.per_drug for rule in RULES}
+_NONE: frozenset = frozenset()
 
 # Ranking tiers, in order: drugs to start, drugs outside their licence, contraindicated drugs.
 START, OUTSIDE_LICENCE, CONTRAINDICATED_TIER = "start", "not_licensed", "contraindicated"
 
 
+@lru_cache(maxsize=None)
 def rules_for(drug: Drug) -> tuple[Rule, ...]:
-    """The rules that can ever apply to a drug (a scoring process computes this once per model)."""
+    """The rules that can ever apply to a drug (one tuple per drug and process)."""
     return tuple(r for r in RULES if r.applies_to(drug.atc))
+
+
+@lru_cache(maxsize=None)
+def flag_inputs(drug: Drug, disease: str | None) -> tuple[str, ...]:
+    """Every variable the drug's rules and its licence for the disease can read (their conditions' variables(),
+    and the MS course the licence's text names): with the date, the disease and the therapy lines, all that
+    drug_flags reads of a patient. A test reads every rule through recording facts to keep this complete."""
+    names = [v for rule in rules_for(drug) for v in rule.when.variables()]
+    names += [v for row in indications_for(drug.atc, disease) for req in row.requires for v in req.when.variables()]
+    return tuple(sorted(set(names) | {"ms_course"}))
+
+
+# drug_flags' answers by the inputs they read (flag_inputs): patients of one site share most of them (the same
+# screenings missing, the same sex and age band), and every one of ten candidates per visit re-read ~17 rules and
+# its licence, most of the pipeline's time. An answer with its JSON takes ~18 kB (measured), so the cache is
+# bounded to ~70 MB per process; when full, the oldest quarter goes (the answers in use are soon back).
+_FLAGS_CACHE: dict = {}
+FLAGS_CACHE_SIZE = 4_000
+_evicting = threading.Lock()
+_ABSENT = object()
+
+
+@lru_cache(maxsize=None)
+def _inputs_getter(drug: Drug, disease: str | None):
+    """The drug's entries (flag_inputs) out of a patient's entries for every drug, in one C-level call."""
+    names = flag_inputs(drug, disease)
+    return (lambda entries: (entries[names[0]],)) if len(names) == 1 else itemgetter(*names)
+
+
+@lru_cache(maxsize=None)
+def _all_inputs(disease: str | None) -> tuple[str, ...]:
+    return tuple(sorted({v for drug in BY_ATC.values() for v in flag_inputs(drug, disease)}))
+
+
+# Kept in Facts.answers (shared by the drugs of one patient state): the patient's side of every key.
+_PATIENT_KEY = object()
+
+
+def _flags_key(drug: Drug, facts: Facts, current: bool) -> tuple | None:
+    """The key of everything drug_flags reads for this drug, or None when a value cannot be hashed."""
+    patient = facts.answers.get(_PATIENT_KEY)
+    if patient is None:
+        # Once per patient state, for every input of every drug: the ten candidates share most of them.
+        values, recorded, expired = facts.values, facts.recorded_on, facts.expired
+        therapies = tuple((t.drug_atc, t.started_on, t.stopped_on, t.outcome, t.stop_detail)
+                          for t in facts.therapies)
+        # Each value with its type: 1, 1.0 and True are equal keys, yet flags' evidence shows them differently.
+        entries = {v: (type(value := values.get(v, _ABSENT)), value, recorded.get(v),
+                       None if (old := expired.get(v)) is None else (type(old[0]), *old))
+                   for v in _all_inputs(facts.disease)}
+        patient = facts.answers[_PATIENT_KEY] = (facts.on, facts.disease, therapies, entries)
+    on, disease, therapies, entries = patient
+    key = (drug.atc, current, on, disease, therapies, _inputs_getter(drug, disease)(entries))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, *,
@@ -45,8 +112,43 @@ def drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, 
     `current`: the patient already takes it; checks before starting and the licence belong to a start and are
     left out, contraindications and warnings stay.
     """
+    return drug_flags_encoded(drug, facts, rules, current=current)[0]
+
+
+def drug_flags_encoded(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, *,
+                       current: bool = False) -> tuple[list[dict], str]:
+    """drug_flags' flags and their JSON (json.dumps of them), encoded once for every patient who shares them:
+    the scoring pipeline stores thousands of these ~5 kB lists per batch."""
+    if rules is not None and rules is not rules_for(drug):
+        flags = _drug_flags(drug, facts, rules, current=current)
+        return flags, json.dumps(flags)
+    key = _flags_key(drug, facts, current)
+    if key is None:
+        flags = _drug_flags(drug, facts, rules_for(drug), current=current)
+        return flags, json.dumps(flags)
+    kept = _FLAGS_CACHE.get(key)
+    if kept is None:
+        if len(_FLAGS_CACHE) >= FLAGS_CACHE_SIZE:
+            _flags_cache_trim()
+        flags = _drug_flags(drug, facts, rules_for(drug), current=current)
+        kept = _FLAGS_CACHE[key] = (tuple(flags), json.dumps(flags))
+    return [dict(f) for f in kept[0]], kept[1]  # the caller's copies, like _checks'
+
+
+def _flags_cache_trim() -> None:
+    with _evicting:  # another thread may insert meanwhile: copy the oldest keys before deleting them
+        while True:
+            try:
+                oldest = list(islice(_FLAGS_CACHE, FLAGS_CACHE_SIZE // 4))
+                break
+            except RuntimeError:  # the dict changed size while read: read again
+                continue
+        for key in oldest:
+            _FLAGS_CACHE.pop(key, None)
+
+
+def _drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...], *, current: bool) -> list[dict]:
     facts = facts.for_drug(drug)
-    rules = rules_for(drug) if rules is None else rules
     fired: list[Rule] = []
     undecided: list[tuple[Rule, list[Missing], frozenset]] = []
     for rule in rules:
@@ -69,12 +171,15 @@ def drug_flags(drug: Drug, facts: Facts, rules: tuple[Rule, ...] | None = None, 
 def _answer(rule: Rule, facts: Facts) -> tuple[bool | None, list[Missing], frozenset]:
     """A rule's answer for the patient (with what is missing, and that as a set), read once and kept for the other
     drugs unless it reads the drug's own lines: ten candidates share most rules."""
-    key = (rule.code, facts.candidate.atc if rule.when.per_drug and facts.candidate else None)
-    if key not in facts.answers:
+    per_drug = _PER_DRUG[rule.code] if _BY_CODE.get(rule.code) is rule else rule.when.per_drug
+    key = (rule.code, facts.candidate.atc if per_drug and facts.candidate else None)
+    answer = facts.answers.get(key)
+    if answer is None:
         result = rule.when.evaluate(facts)
         missing = rule.when.missing(facts) if result is None else []
-        facts.answers[key] = (result, missing, frozenset((m.variable or "", m.label) for m in missing))
-    return facts.answers[key]
+        answer = facts.answers[key] = (result, missing,
+                                       frozenset([(m.variable or "", m.label) for m in missing]) if missing else _NONE)
+    return answer
 
 
 def tier_of(flags: list[dict]) -> str:

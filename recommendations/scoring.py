@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xgboost as xgb
@@ -44,7 +44,7 @@ from recommendations.models import (
 )
 from recommendations.package import package_load_members
 from recommendations.recalibration import contributions_recalibrate, margins_recalibrate
-from recommendations.tiers import interval, rank_tiers, top_suggestion_index
+from recommendations.tiers import interval, tiers_and_top
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,20 @@ class LoadedModel:
         contributions. They say nothing about the patient, but without them the stored values would not add
         up to the margin: base value + every stored value = margin.
         """
-        n_f = len(self.features)
-        values = block[d, :n_f].tolist()
-        values.append(block[d, n_f + d].item())
-        others = block[d, n_f:n_f + len(self.drugs)].sum() - block[d, n_f + d]
-        values.append(round(float(others), SHAP_DIGITS))
-        return values
+        return self.shap_rows(block)[d]
+
+    def shap_rows(self, block: np.ndarray) -> list[list[float]]:
+        """shap_of for every drug row of the block, in a few array operations instead of a few per row (each
+        row's indicator sum is the same per-row summation)."""
+        n_f, n_d = len(self.features), len(self.drugs)
+        indicators = block[:, n_f:n_f + n_d]
+        own = np.diagonal(indicators)
+        others = (indicators.sum(axis=1) - own).tolist()
+        rows = block[:, :n_f].tolist()
+        for row, mine, rest in zip(rows, own.tolist(), others):
+            row.append(mine)
+            row.append(round(rest, SHAP_DIGITS))
+        return rows
 
     def drug_keys(self, n_rows: int) -> np.ndarray:
         """The drug of each row of stacked candidate blocks (n_drugs rows per visit, in manifest order)."""
@@ -122,8 +130,10 @@ SHAP_DIGITS = 6
 # Keyed by id and file hash: a database restored or re-created under the same ids (tests do) cannot make
 # a process answer with another version's booster.
 _loaded: dict[tuple[int, str], LoadedModel] = {}
-# Joining the members takes ~1 s; the join depends on the package bytes only, so it is kept by their hash.
-_ensembles: dict[str, Ensemble] = {}
+# Parsing a package (booster and ten members) and joining the members takes ~0.5-1 s and depends on the
+# package bytes only, so the parsed model is kept by their hash: the same package registered again (another
+# database, a re-created version) is not parsed twice.
+_parsed: dict[str, LoadedModel] = {}
 _lock = threading.Lock()
 
 
@@ -133,21 +143,22 @@ def model_load(version: ModelVersion) -> LoadedModel:
         cached = _loaded.get(key)
         if cached is not None:
             return cached
-        data = bytes(ModelVersion.objects.values_list("package", flat=True).get(pk=version.pk))
-        manifest, booster, members = package_load_members(data, max_bytes=len(data) + 1)
-        booster.set_param({"nthread": 1})
-        features, drugs = manifest["features"], manifest["drugs"]
-        ensemble = None
-        if members:
-            ensemble = _ensembles.get(version.sha256)
-            if ensemble is None:
-                ensemble = _ensembles[version.sha256] = ensemble_join(members,
-                                                                       reference=reference_rows(features, drugs))
-        loaded = LoadedModel(version.pk, manifest["disease"], features, drugs, column_names(features, drugs), booster,
-                             rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs}, ensemble=ensemble,
-                             recalibration=manifest.get("recalibration"))
-        _loaded[key] = loaded
+        parsed = _parsed.get(version.sha256)
+        if parsed is None:
+            parsed = _parsed[version.sha256] = _model_parse(
+                bytes(ModelVersion.objects.values_list("package", flat=True).get(pk=version.pk)))
+        loaded = _loaded[key] = replace(parsed, version_id=version.pk)
         return loaded
+
+
+def _model_parse(data: bytes) -> LoadedModel:
+    manifest, booster, members = package_load_members(data, max_bytes=len(data) + 1)
+    booster.set_param({"nthread": 1})
+    features, drugs = manifest["features"], manifest["drugs"]
+    ensemble = ensemble_join(members, reference=reference_rows(features, drugs)) if members else None
+    return LoadedModel(0, manifest["disease"], features, drugs, column_names(features, drugs), booster,
+                       rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs}, ensemble=ensemble,
+                       recalibration=manifest.get("recalibration"))
 
 
 def active_versions() -> dict[str, ModelVersion]:
@@ -201,29 +212,28 @@ def _rank(items: list[dict], members: np.ndarray | None = None, *, rankable: boo
     Without members (a model version without an ensemble) or without the minimum data set there are no tiers
     and no top suggestion: nothing supports an order beyond the point estimates.
     """
-    items.sort(key=lambda it: (it["current"], TIERS.index(safety.tier_of(it["flags"])), -it["probability"],
-                               it["drug_atc"]))
+    # Each item's place in TIERS, read once from its flags (the sorts below would read them for every comparison).
+    group_of = {id(it): TIERS.index(safety.tier_of(it["flags"])) for it in items}
+    items.sort(key=lambda it: (it["current"], group_of[id(it)], -it["probability"], it["drug_atc"]))
     for item in items:
         item.setdefault("tier", None)
         item.setdefault("top_suggestion", False)
     if members is not None and rankable:
         number = 0
-        for group in (safety.START, safety.OUTSIDE_LICENCE):
-            grouped = [it for it in items if not it["current"] and safety.tier_of(it["flags"]) == group]
+        for group in (TIERS.index(safety.START), TIERS.index(safety.OUTSIDE_LICENCE)):
+            grouped = [it for it in items if not it["current"] and group_of[id(it)] == group]
             if not grouped:
                 continue
-            matrix = members[[it["_column"] for it in grouped]].T
-            for tier in rank_tiers(matrix):
+            tiers, top = tiers_and_top(members[[it["_column"] for it in grouped]].T)
+            for tier in tiers:
                 for j in tier.indices:
                     grouped[j]["tier"] = number + tier.number
             number += len({it["tier"] for it in grouped})
-            if group == safety.START:
-                top = top_suggestion_index(matrix)
-                if top is not None:
-                    grouped[top]["top_suggestion"] = True
+            if group == TIERS.index(safety.START) and top is not None:
+                grouped[top]["top_suggestion"] = True
         # Inside each group, tier by tier (inside a tier the page says "similar"; the order is the point estimate).
-        items.sort(key=lambda it: (it["current"], TIERS.index(safety.tier_of(it["flags"])), it["tier"] or 0,
-                                   -it["probability"], it["drug_atc"]))
+        items.sort(key=lambda it: (it["current"], group_of[id(it)], it["tier"] or 0, -it["probability"],
+                                   it["drug_atc"]))
     for rank, item in enumerate(items, start=1):
         item["rank"] = rank
 
@@ -273,6 +283,8 @@ def recommendations_build(jobs: list[ScoringJob]) -> tuple[list[Recommendation],
         matrices = [feature_matrix(v, model.features, model.drugs, failed_classes=f) for v, f in zip(values, failed)]
         contribs, members = rows_score(model, np.vstack(matrices))
         n_drugs = len(model.drugs)
+        # Every row's interval in one percentile call instead of one per visit (the same per-column arithmetic).
+        bounds = None if members is None else interval(members.T)
         for i, (job, state, vals, classes) in enumerate(zip(disease_jobs, states, values, failed)):
             block = contribs[i * n_drugs:(i + 1) * n_drugs]
             visit = visits[job.visit_id]
@@ -287,29 +299,33 @@ def recommendations_build(jobs: list[ScoringJob]) -> tuple[list[Recommendation],
             ))
             items.append(items_ranked(model, block, facts=Facts.of(state, disease=disease),
                                       current=state.current_drugs, rankable=not for_ranking,
-                                      members=None if members is None else members[i * n_drugs:(i + 1) * n_drugs]))
+                                      members=None if members is None else members[i * n_drugs:(i + 1) * n_drugs],
+                                      bounds=None if bounds is None else (bounds[0][i * n_drugs:(i + 1) * n_drugs],
+                                                                          bounds[1][i * n_drugs:(i + 1) * n_drugs])))
     return recs, items
 
 
 def items_ranked(model: LoadedModel, block: np.ndarray, *, facts: Facts, current: set[str] = frozenset(),
-                 members: np.ndarray | None = None, rankable: bool = True) -> list[dict]:
+                 members: np.ndarray | None = None, rankable: bool = True,
+                 bounds: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
     """One row per candidate drug, ranked, with probability, its interval over the ensemble `members`
     ((n_drugs, n_members) probabilities, None without an ensemble), tier and top suggestion, safety and licence
     flags (read from the patient's state, `facts`) and SHAP values (plain dicts: thousands per batch, written
-    by _store; the CDS service ranks unsaved visits with it too)."""
+    by _store; the CDS service ranks unsaved visits with it too). `bounds`: the members' interval (low, high per
+    drug) when the caller computed it for a whole batch at once."""
     margins = block.sum(axis=1, dtype=np.float64)
     rounded = np.round(block.astype(np.float64), SHAP_DIGITS)  # once per visit, not per value
     probs = _sigmoid(margins)
     if not np.all(np.isfinite(probs)):
         raise ValueError(f"model version {model.version_id} produced a non-finite probability")
     out = _flagged(model, probs, facts=facts, current=current)
-    low = high = None
-    if members is not None:
-        low, high = interval(members.T)
-    for d, item in enumerate(out):
-        item.update(margin=float(margins[d]), shap=model.shap_of(rounded, d), _column=d,
-                    probability_low=None if low is None else round(float(low[d]), 6),
-                    probability_high=None if high is None else round(float(high[d]), 6))
+    if members is not None and bounds is None:
+        bounds = interval(members.T)
+    low, high = ([None] * len(out),) * 2 if bounds is None else (bounds[0].tolist(), bounds[1].tolist())
+    for d, (item, margin, shap) in enumerate(zip(out, margins.tolist(), model.shap_rows(rounded))):
+        item.update(margin=margin, shap=shap, _column=d,
+                    probability_low=None if low[d] is None else round(low[d], 6),
+                    probability_high=None if high[d] is None else round(high[d], 6))
     _rank(out, members, rankable=rankable)
     return out
 
@@ -326,10 +342,11 @@ def ranked_by_probability(model: LoadedModel, probs: np.ndarray, *, facts: Facts
 def _flagged(model: LoadedModel, probs: np.ndarray, *, facts: Facts, current: set[str]) -> list[dict]:
     out = []
     for d, atc in enumerate(model.drugs):
-        flags = safety.drug_flags(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
+        flags, encoded = safety.drug_flags_encoded(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
+        # "_flags_json": the flags as _store writes them, encoded once for every patient who shares them.
         out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "flags": flags,
                     "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags),
-                    "current": atc in current})
+                    "current": atc in current, "_flags_json": encoded})
     return out
 
 
@@ -357,7 +374,7 @@ def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
         # Thousands of rows per batch: multi-row INSERTs with JSON encoded here beat the ORM's per-field work
         # (and psycopg2's executemany, which makes one round trip per row).
         rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], _json_floats(it["shap"]),
-                 json.dumps(it["flags"]) if it["flags"] else "[]", it["contraindicated"], it["current"],
+                 it.get("_flags_json") or json.dumps(it["flags"]), it["contraindicated"], it["current"],
                  it.get("probability_low"), it.get("probability_high"), it.get("tier"), it.get("top_suggestion", False))
                 for rec, rec_items in zip(recs, items) for it in rec_items]
         table = RecommendationItem._meta.db_table

@@ -61,41 +61,56 @@ def beats(member_probabilities, a: int, b: int) -> float:
 
 def order_by_mean(member_probabilities) -> list[int]:
     """Columns ordered by mean probability over the members, best first (stable for ties)."""
-    p = _as_members(member_probabilities)
-    return sorted(range(p.shape[1]), key=lambda j: -p[:, j].mean())
+    return _order(_as_members(member_probabilities))
+
+
+def _order(p: np.ndarray) -> list[int]:
+    # Column by column, not p.mean(axis=0): that sums in another order and can differ in the last bit, which
+    # would reorder drugs whose means tie.
+    # sum / n is what np.mean computes for a float column, without its Python-level wrapper.
+    means = [-(p[:, j].sum() / p.shape[0]) for j in range(p.shape[1])]
+    return sorted(range(p.shape[1]), key=means.__getitem__)
 
 
 def rank_tiers(member_probabilities, *, confidence: float = DEFAULT_CONFIDENCE) -> list[Tier]:
     """Group the drug columns into tiers of drugs that the members cannot tell apart (see module doc)."""
-    p = _as_members(member_probabilities)
-    n_members, n_drugs = p.shape
-    if n_drugs == 0:
-        return []
-    order = order_by_mean(p)
-    if n_members < 2:
-        return [Tier(1, tuple(order))]
-    tiers: list[list[int]] = [[order[0]]]
-    for prev, j in zip(order, order[1:]):
-        if beats(p, prev, j) >= confidence:
-            tiers.append([j])
-        else:
-            tiers[-1].append(j)
-    return [Tier(n, tuple(cols)) for n, cols in enumerate(tiers, start=1)]
+    return tiers_and_top(member_probabilities, confidence=confidence)[0]
 
 
 def top_suggestion_index(member_probabilities, *, confidence: float = TOP_SUGGESTION_CONFIDENCE) -> int | None:
     """The column of the drug that is the single best in >= `confidence` of the members, else None."""
+    return tiers_and_top(member_probabilities, top_confidence=confidence)[1]
+
+
+def tiers_and_top(member_probabilities, *, confidence: float = DEFAULT_CONFIDENCE,
+                  top_confidence: float = TOP_SUGGESTION_CONFIDENCE) -> tuple[list[Tier], int | None]:
+    """rank_tiers (at `confidence`) and top_suggestion_index (at `top_confidence`) of one matrix, read once: the
+    scoring pipeline asks both for every visit, and this is the same arithmetic as `beats` for each neighbouring
+    pair, in one array operation."""
     p = _as_members(member_probabilities)
     n_members, n_drugs = p.shape
-    if n_drugs == 0 or n_members < 2:
-        return None
-    if n_drugs == 1:
-        # One rankable candidate: nothing to beat, and "top" would suggest a comparison that never was.
-        return None
-    leader = order_by_mean(p)[0]
-    others = np.delete(p, leader, axis=1)
-    wins = np.mean(p[:, leader] > others.max(axis=1))
-    return leader if wins >= confidence else None
+    if n_drugs == 0:
+        return [], None
+    order = _order(p)
+    if n_members < 2:
+        return [Tier(1, tuple(order))], None
+    # beats(prev, next) for every neighbouring pair in mean order: shares of members (ties count half).
+    ahead, behind = p[:, order[:-1]], p[:, order[1:]]
+    shares = np.mean(ahead > behind, axis=0) + 0.5 * np.mean(ahead == behind, axis=0)
+    tiers: list[list[int]] = [[order[0]]]
+    for j, share in zip(order[1:], shares.tolist()):
+        if share >= confidence:
+            tiers.append([j])
+        else:
+            tiers[-1].append(j)
+    top = None
+    # One rankable candidate: nothing to beat, and "top" would suggest a comparison that never was.
+    if n_drugs > 1:
+        leader = order[0]
+        others = np.delete(p, leader, axis=1)
+        if np.mean(p[:, leader] > others.max(axis=1)) >= top_confidence:
+            top = leader
+    return [Tier(n, tuple(cols)) for n, cols in enumerate(tiers, start=1)], top
 
 
 def interval(member_probabilities, *, level: float = INTERVAL_LEVEL) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import os
 
 import pytest
@@ -27,6 +29,18 @@ def services_missing(reason: str):
     if REQUIRE_SERVICES:
         pytest.fail(f"required service missing: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashing():
+    """The production hasher's algorithm with few iterations (tests/hashers.py says why)."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = ["tests.hashers.QuickPBKDF2PasswordHasher",
+                                 *(h for h in settings.PASSWORD_HASHERS if not h.endswith(".PBKDF2PasswordHasher"))]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
 
 
 @pytest.fixture
@@ -137,13 +151,21 @@ def model_version_install(disease: str, *, status: str = "active", version: int 
     the registry refuses the same package twice.
     """
     from recommendations.models import ModelVersion
+
+    data, manifest, sha256 = _installable(disease, version)
+    return ModelVersion.objects.create(disease=disease, version=version, status=status, sha256=sha256,
+                                       package=data, manifest=copy.deepcopy(manifest), filename=f"{disease}.zip",
+                                       validation_report=[{"name": "shipped", "passed": True, "message": ""}])
+
+
+@functools.cache
+def _installable(disease: str, version: int) -> tuple[bytes, dict, str]:
+    """The package's bytes, manifest and hash, read once per run: its checks look at every member's trees."""
     from recommendations.package import package_read, package_sha256
 
     data = pretrained_bytes(disease) if version == 1 else package_copy(pretrained_bytes(disease), x_copy=version)
     manifest, _, _ = package_read(data, max_bytes=len(data) + 1)
-    return ModelVersion.objects.create(disease=disease, version=version, status=status, sha256=package_sha256(data),
-                                       package=data, manifest=manifest, filename=f"{disease}.zip",
-                                       validation_report=[{"name": "shipped", "passed": True, "message": ""}])
+    return data, manifest, package_sha256(data)
 
 
 def package_copy(data: bytes, *, members: bool = True, **manifest_extra) -> bytes:

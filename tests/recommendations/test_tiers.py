@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from recommendations.tiers import beats, interval, rank_tiers, top_suggestion_index
+from recommendations.tiers import (
+    TOP_SUGGESTION_CONFIDENCE,
+    beats,
+    interval,
+    order_by_mean,
+    rank_tiers,
+    tiers_and_top,
+    top_suggestion_index,
+)
 
 
 def _members(*columns):
@@ -96,3 +104,33 @@ def test_it_rejects_a_matrix_that_is_not_members_by_drugs():
         rank_tiers(np.array([0.1, 0.2]))
     with pytest.raises(ValueError, match="NaN"):
         top_suggestion_index(np.array([[0.1, np.nan], [0.2, 0.3]]))
+
+
+def _tiers_by_definition(p, confidence=0.8):
+    """The module doc's definition, pair by pair with `beats`: what tiers_and_top computes in one array step."""
+    order = order_by_mean(p)
+    tiers = [[order[0]]]
+    for prev, j in zip(order, order[1:]):
+        if beats(p, prev, j) >= confidence:
+            tiers.append([j])
+        else:
+            tiers[-1].append(j)
+    return [tuple(t) for t in tiers]
+
+
+def test_tiers_computed_in_one_array_step_match_the_pairwise_definition_on_random_ensembles():
+    rng = np.random.default_rng(7)
+    tops = 0
+    for _ in range(300):
+        n_members, n_drugs = int(rng.integers(2, 12)), int(rng.integers(1, 11))
+        centre = rng.uniform(0.2, 0.8, n_drugs)
+        p = np.clip(centre + rng.normal(0, rng.choice([0.01, 0.05, 0.2]), (n_members, n_drugs)), 0, 1)
+        if rng.random() < 0.2:
+            p[:, -1] = p[:, 0]  # exact ties count half
+        tiers, top = tiers_and_top(p)
+        assert [t.indices for t in tiers] == _tiers_by_definition(p)
+        leader = order_by_mean(p)[0]
+        wins = np.mean(p[:, leader] > np.delete(p, leader, axis=1).max(axis=1)) if n_drugs > 1 else 0.0
+        assert top == (leader if n_drugs > 1 and wins >= TOP_SUGGESTION_CONFIDENCE else None)
+        tops += top is not None
+    assert 0 < tops < 300  # both answers occurred

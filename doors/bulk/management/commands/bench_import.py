@@ -16,3 +16,6 @@ class Command(BaseCommand):
                           f"  ({r['stored']} stored)")
         self.stdout.write(f"{'raw limit: bulk INSERT of visit rows':<44}{r['raw']:>12.0f} visits/s"
                           f"  (import at {r['rate'] / r['raw']:.2f} of it)")
+        self.stdout.write(f"{'latest visit of each patient scored':<44}{r['scored']:>12} of {r['latest']} "
+                          f"in {r['scoring_s']:.1f} s")
+        self.stdout.write(f"{'import until every latest visit is scored':<44}{r['total_rate']:>12.0f} visits/s")
