@@ -17,6 +17,7 @@ from recommendations.features import FAILED_CLASSES_KEY, feature_matrix
 from recommendations.models import OutcomeStatus, RecommendationOutcome
 from recommendations.outcomes import outcomes_derive
 from recommendations.package import package_load
+from recommendations.recalibration import margins_recalibrate
 
 AGE_BANDS = ((0, 40, "under 40"), (40, 60, "40 to 59"), (60, 200, "60 and over"))
 
@@ -59,7 +60,10 @@ def evaluation_units(*, manifest: dict, booster: xgb.Booster, site_code: str | N
         known.append(row)
     if not known:
         return [], coverage
-    p = booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1))
+    # The probability the page showed: with the package's per-drug recalibration, if it has one.
+    margins = booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1), output_margin=True)
+    p = 1.0 / (1.0 + np.exp(-margins_recalibrate(margins, [row.drug_atc for row in known],
+                                                  manifest.get("recalibration"))))
     units = []
     for row, prob in zip(known, p):
         visit = row.recommendation.visit

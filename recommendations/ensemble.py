@@ -1,4 +1,4 @@
-"""The bootstrap ensemble of a model package, scored in one XGBoost call instead of one call per member.
+"""The ensemble of a model package, scored in one XGBoost call instead of one call per member.
 
 A package's members (recommendations.package, members/NN.ubj) are binary:logistic boosters with the
 same column layout. Predicting each separately costs one XGBoost call per member, and the fixed
@@ -37,10 +37,14 @@ class Ensemble:
     def size(self) -> int:
         return len(self.offsets)
 
+    def margins(self, matrix: xgboost.DMatrix) -> np.ndarray:
+        """(n_rows, n_members) log-odds, one column per member."""
+        margins = self.booster.predict(matrix, output_margin=True).reshape(matrix.num_row(), self.size)
+        return margins.astype(np.float64) + self.offsets
+
     def probabilities(self, matrix: xgboost.DMatrix) -> np.ndarray:
         """(n_rows, n_members) probabilities, one column per member."""
-        margins = self.booster.predict(matrix, output_margin=True).reshape(matrix.num_row(), self.size)
-        return 1.0 / (1.0 + np.exp(-(margins.astype(np.float64) + self.offsets)))
+        return 1.0 / (1.0 + np.exp(-self.margins(matrix)))
 
 
 def ensemble_join(members: list[xgboost.Booster], *, reference: np.ndarray) -> Ensemble:
@@ -49,9 +53,12 @@ def ensemble_join(members: list[xgboost.Booster], *, reference: np.ndarray) -> E
         raise EnsembleJoinError(f"an ensemble needs at least 2 members, got {len(members)}")
     docs = [json.loads(bytes(m.save_raw("json"))) for m in members]
     trees_of = [d["learner"]["gradient_booster"]["model"]["trees"] for d in docs]
-    rounds = len(trees_of[0])
-    if any(len(t) != rounds for t in trees_of):
-        raise EnsembleJoinError("ensemble members have different numbers of trees")
+    if any(not t for t in trees_of):
+        raise EnsembleJoinError("an ensemble member has no trees")
+    # Members stopped early each at their own round (recommendations.training): the shorter ones are padded with
+    # trees that add 0 to every row, so every round has one tree per member, as the multi-output layout needs.
+    rounds = max(len(t) for t in trees_of)
+    trees_of = [t + [_zero_tree(t[0])] * (rounds - len(t)) for t in trees_of]
     n = len(members)
     joined = docs[0]
     trees, info = [], []
@@ -84,3 +91,13 @@ def ensemble_join(members: list[xgboost.Booster], *, reference: np.ndarray) -> E
     if gap > JOIN_TOLERANCE:
         raise EnsembleJoinError(f"the joined ensemble differs from its members by {gap:.2g} log-odds")
     return Ensemble(booster=booster, offsets=offsets)
+
+
+def _zero_tree(template: dict) -> dict:
+    """A one-leaf tree of value 0 in XGBoost's JSON layout (the template's root, made a leaf)."""
+    tree = {key: value[:1] if isinstance(value, list) else value for key, value in template.items()}
+    tree.update(left_children=[-1], right_children=[-1], parents=[2147483647], split_conditions=[0.0],
+                base_weights=[0.0], loss_changes=[0.0], split_indices=[0], split_type=[0], default_left=[0],
+                categories=[], categories_nodes=[], categories_segments=[], categories_sizes=[])
+    tree["tree_param"] = {**template["tree_param"], "num_nodes": "1", "num_deleted": "0"}
+    return tree

@@ -20,8 +20,9 @@ from patients.drugs import BY_ATC
 from recommendations.cohort import Cohort, cohort_generate
 from recommendations.cohort_effects import EFFECTS
 from recommendations.package import COLUMN_LAYOUT, FORMAT_VERSION, OUTCOMES, package_build
-from recommendations.tiers import DEFAULT_CONFIDENCE, INTERVAL_LEVEL
-from recommendations.validation import calibration, ranking_metrics, top_agreement
+from recommendations.recalibration import margins_recalibrate, recalibration_pooled
+from recommendations.tiers import DEFAULT_CONFIDENCE, INTERVAL_LEVEL, TOP_SUGGESTION_CONFIDENCE
+from recommendations.validation import calibration
 
 DEFAULT_SEED = 7
 # Large enough that the cohort's drug × patient interactions (0.3–1 log-odds) are learned well enough to rank the
@@ -59,14 +60,29 @@ DIGITS = 4
 # it, ~0.3–0.6 s a member, and with 20 members the multiple sclerosis package needed 21 s in the sandbox on a loaded
 # machine, over its 20 s wall-clock limit. 10 members keep an upload's validation well inside the limits.
 DEFAULT_MEMBERS = 10
-ENSEMBLE_METHOD = ("bootstrap: each member is trained with the shipped booster's parameters and number of rounds on "
-                   "a resample (with replacement, as multinomial weights) of the training patients")
+ENSEMBLE_METHOD = ("retraining on fresh draws: each member is trained exactly as the shipped booster is (same "
+                   "parameters, its own 60/20/20 split, early stopping and XGBoost seed) on its own fresh draw of "
+                   "the synthetic cohort, of the training cohort's size")
+
+
+# Per-drug recalibration (recommendations.recalibration) is fitted on rows the booster never saw: a fresh draw of
+# the synthetic cohort (seed + RECALIBRATION_SEED_OFFSET). The 20 % validation split would do in principle, but it
+# holds 2,000-6,000 patients per drug, and a drug's calibration slope is poorly determined there (within-drug AUC
+# 0.53-0.73; the slope's 95 % interval was ±0.4 among 2,600 patients): a recalibration that noisy would move as many
+# slopes out of 0.8-1.2 as it brings in. 500,000 patients give 40,000-80,000 per drug, a slope to about ±0.05.
+# A site-trained model fits the same sums on its sites' held-out rows instead (recalibration_sums).
+RECALIBRATION_PATIENTS = 500_000
+RECALIBRATION_SEED_OFFSET = 100_000
+RECALIBRATION_SOURCE = ("fresh synthetic cohort, seed {seed}, {n:,} patients the booster never saw (its own training "
+                        "seed plus {offset:,})")
 
 
 def model_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = DEFAULT_PATIENTS,
-                created_at: str = SHIPPED_CREATED_AT) -> tuple[dict, xgboost.Booster]:
+                created_at: str = SHIPPED_CREATED_AT,
+                recalibration_patients: int = RECALIBRATION_PATIENTS) -> tuple[dict, xgboost.Booster]:
     """(manifest, booster) for a disease: trained on 60 % of a synthetic cohort, stopped early on 20 %,
-    and measured on the last 20 % of patients, which it never saw."""
+    recalibrated per drug on a fresh draw (manifest.recalibration; 0 patients: none), and measured, recalibrated,
+    on the last 20 % of patients, which it never saw."""
     cohort = cohort_generate(disease=disease, n_patients=n_patients, seed=seed)
     train, validation, test = patient_split(n_patients=cohort.n_patients, seed=seed)
     matrices = {name: _matrix(cohort, rows) for name, rows in
@@ -79,49 +95,77 @@ def model_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = DEF
     best = booster.best_iteration
     # Ship only the trees up to the best round, so every consumer predicts with the model that was measured.
     booster = booster[: best + 1]
+    recalibration = (recalibration_train(booster, disease=disease, seed=seed, n_patients=recalibration_patients)
+                     if recalibration_patients else None)
+    p_test = probabilities(booster, matrices["test"], cohort.drug_atc[test], recalibration)
     metrics = {
-        "test": heldout_metrics(y=cohort.y[test], p=booster.predict(matrices["test"])),
-        "per_drug": per_drug_metrics(cohort=cohort, rows=test, p=booster.predict(matrices["test"])),
-        "validation": split_metrics(y=cohort.y[validation], p=booster.predict(matrices["validation"])),
+        "test": heldout_metrics(y=cohort.y[test], p=p_test),
+        "per_drug": per_drug_metrics(cohort=cohort, rows=test, p=p_test),
+        "validation": split_metrics(y=cohort.y[validation], p=probabilities(
+            booster, matrices["validation"], cohort.drug_atc[validation], recalibration)),
         "best_iteration": int(best),
     }
     split = {"train": len(train), "validation": len(validation), "test": len(test)}
-    return manifest_compose(cohort=cohort, metrics=metrics, split=split, created_at=created_at), booster
+    manifest = manifest_compose(cohort=cohort, metrics=metrics, split=split, created_at=created_at)
+    if recalibration is not None:
+        manifest["recalibration"] = recalibration
+        manifest["model_card"]["model_details"] += (
+            f" Each drug's log-odds are recalibrated (intercept and slope, logistic recalibration) for "
+            f"{len(recalibration['drugs'])} of {len(cohort.drugs)} drugs on a {recalibration['source']} "
+            "(manifest.recalibration); the metrics are those of the recalibrated probabilities.")
+    return manifest, booster
+
+
+def recalibration_train(booster: xgboost.Booster, *, disease: str, seed: int,
+                        n_patients: int = RECALIBRATION_PATIENTS) -> dict:
+    """The per-drug recalibration block of a booster trained with `seed`, fitted on a fresh draw it never saw."""
+    draw_seed = seed + RECALIBRATION_SEED_OFFSET
+    cohort = cohort_generate(disease=disease, n_patients=n_patients, seed=draw_seed)
+    margins = booster.predict(xgboost.DMatrix(cohort.X, missing=np.nan, feature_names=cohort.columns,
+                                              nthread=PARAMS["nthread"]), output_margin=True)
+    source = RECALIBRATION_SOURCE.format(seed=draw_seed, n=n_patients, offset=RECALIBRATION_SEED_OFFSET)
+    return recalibration_pooled(margins, cohort.y, cohort.drug_atc, source=source)
+
+
+def probabilities(booster: xgboost.Booster, matrix: xgboost.DMatrix, drug_keys, recalibration: dict | None
+                  ) -> np.ndarray:
+    """The booster's probabilities of the rows, each recalibrated for its drug as scoring does."""
+    margins = margins_recalibrate(booster.predict(matrix, output_margin=True), drug_keys, recalibration)
+    return 1.0 / (1.0 + np.exp(-margins))
+
+
+def member_seed(seed: int, k: int) -> int:
+    """The cohort (and XGBoost) seed of ensemble member k of a package trained with `seed`."""
+    return seed * 1000 + 100 + k
 
 
 def ensemble_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = DEFAULT_PATIENTS,
                    created_at: str = SHIPPED_CREATED_AT, members: int = DEFAULT_MEMBERS,
                    ) -> tuple[dict, xgboost.Booster, list[xgboost.Booster]]:
-    """(manifest, booster, members): model_train's booster and manifest, plus `members` boosters trained on
-    bootstrap resamples of the same training patients, for the probability intervals and tiers.
+    """(manifest, booster, members): model_train's booster and manifest, plus `members` boosters for the
+    probability intervals and tiers, each trained as model_train trains, on its own fresh cohort draw.
 
-    The bootstrap (Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 6 and 13; bagging,
-    Breiman 1996, Machine Learning 24:123-140) resamples the training patients with replacement; a patient
-    drawn k times gets weight k, which is the same as repeating the row k times (the hessian sums that
-    min_child_weight reads count weights). Each member keeps the booster's parameters and its number of
-    rounds, so the spread of the members is the spread of *this* model over resampled data: the interval
-    of a probability is the members' 5th to 95th percentile (recommendations.tiers.interval).
-    The shipped booster still gives the probability and SHAP values, so explanations add up exactly.
+    The members' spread must be the spread of *retraining*: what another cohort of the same size, another
+    split, early stopping at another round and another booster seed would give. A bootstrap of the training
+    patients (Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 6 and 13; bagging, Breiman 1996,
+    Machine Learning 24:123-140) approximates new draws of the population by resampling the one draw at hand; the
+    synthetic generator can draw from the population itself, so the members do, and nothing is approximated.
+    The earlier bootstrap members shared the shipped booster's number of rounds, which early stopping chooses
+    anew on every retraining (docs/synthetic-cohort.md, "Top-suggestion agreement"). A model trained on real
+    rows has no second draw and would bootstrap them. The interval of a probability is the members' 5th to 95th
+    percentile (recommendations.tiers.interval); the shipped booster still gives the probability and SHAP values,
+    so explanations add up exactly.
     """
     if members == 1 or members < 0:
         raise ValueError(f"members must be 0 or at least 2 (1 gives no interval), got {members}")
     manifest, booster = model_train(disease=disease, seed=seed, n_patients=n_patients, created_at=created_at)
     if not members:
         return manifest, booster, []
-    cohort = cohort_generate(disease=disease, n_patients=n_patients, seed=seed)
-    train, _validation, _test = patient_split(n_patients=cohort.n_patients, seed=seed)
-    rounds = booster.num_boosted_rounds()
-    boosters = []
-    for k in range(members):
-        rng = np.random.default_rng([seed, 0xB007, k])
-        weights = np.bincount(rng.integers(0, len(train), len(train)), minlength=len(train)).astype(np.float32)
-        drawn = weights > 0
-        matrix = xgboost.DMatrix(cohort.X[train[drawn]], label=cohort.y[train[drawn]], weight=weights[drawn],
-                                 missing=np.nan, feature_names=cohort.columns, nthread=PARAMS["nthread"])
-        boosters.append(xgboost.train({**PARAMS, "seed": seed * 1000 + k + 1}, matrix, num_boost_round=rounds,
-                                      verbose_eval=False))
+    boosters = [model_train(disease=disease, seed=member_seed(seed, k), n_patients=n_patients,
+                            created_at=created_at, recalibration_patients=0)[1] for k in range(members)]
     manifest["ensemble"] = {"members": members, "method": ENSEMBLE_METHOD, "interval_level": INTERVAL_LEVEL,
-                            "tier_confidence": DEFAULT_CONFIDENCE}
+                            "tier_confidence": DEFAULT_CONFIDENCE,
+                            "x_top_suggestion_confidence": TOP_SUGGESTION_CONFIDENCE}
     return manifest, booster, boosters
 
 
@@ -131,98 +175,6 @@ def package_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = D
     manifest, booster, boosters = ensemble_train(disease=disease, seed=seed, n_patients=n_patients,
                                                  created_at=created_at, members=members)
     return package_build(manifest=manifest, booster=booster, members=boosters)
-
-
-# The validation report's ranking figures (recommendations.validation): the shipped package (booster and members,
-# seed `seed`) and four retrained boosters (seeds seed + 1 … seed + 4, each on its own cohort draw), judged on a
-# fresh cohort whose seed no training cohort uses. 20,000 evaluation patients put the gain captured within about
-# ±3 points between draws. The retrained models are single boosters, not ensembles: whether they rank the shipped
-# model's top suggestion first is the question, and a booster's order is noisier than an ensemble mean's, so the
-# agreement measured is if anything too low.
-DEFAULT_RETRAININGS = 5
-EVALUATION_SEED = 2025
-EVALUATION_PATIENTS = 20_000
-# Per-drug calibration needs far more patients than ranking: a drug's patients differ little in their predicted
-# probability (within-drug AUC 0.53–0.73), so its slope's 95 % interval was ±0.4 among 2,600 patients. A second
-# fresh cohort (its own seed) of 200,000 gives ~20,000 per drug, an interval of about ±0.15.
-CALIBRATION_SEED = 2026
-CALIBRATION_PATIENTS = 200_000
-
-
-def package_train_validated(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = DEFAULT_PATIENTS,
-                            created_at: str = SHIPPED_CREATED_AT, members: int = DEFAULT_MEMBERS,
-                            retrainings: int = DEFAULT_RETRAININGS, evaluation_seed: int = EVALUATION_SEED,
-                            evaluation_patients: int = EVALUATION_PATIENTS) -> tuple[bytes, dict]:
-    """(package bytes, its manifest), with the ranking report in manifest.metrics.x_evaluation: on a fresh
-    synthetic cohort (evaluation_seed), where the generator's true probability of every patient on every
-    candidate is known, the gain captured and mean regret of the shipped model's order (its members' mean, the
-    order tiers shows; the booster's without members), their range over the retrainings, top-suggestion
-    agreement with the retrained models, and per-drug calibration of the shipped probability.
-    """
-    if retrainings < 1:
-        raise ValueError(f"retrainings must be at least 1, got {retrainings}")
-    if {evaluation_seed, CALIBRATION_SEED} & set(range(seed, seed + retrainings)):
-        raise ValueError(f"the evaluation seeds {evaluation_seed} and {CALIBRATION_SEED} must differ from the "
-                         f"training cohorts' seeds {seed}–{seed + retrainings - 1}")
-    evaluation = cohort_generate(disease=disease, n_patients=evaluation_patients, seed=evaluation_seed)
-    candidates = xgboost.DMatrix(evaluation.candidate_rows(np.arange(evaluation.n_patients)), missing=np.nan,
-                                 feature_names=evaluation.columns, nthread=PARAMS["nthread"])
-    shape = (evaluation.n_patients, len(evaluation.drugs))
-    manifest, booster, boosters = ensemble_train(disease=disease, seed=seed, n_patients=n_patients,
-                                                 created_at=created_at, members=members)
-    shipped = np.stack([b.predict(candidates).reshape(shape) for b in (boosters or [booster])])
-    orders = [shipped.mean(axis=0)]
-    for r in range(1, retrainings):
-        _, retrained = model_train(disease=disease, seed=seed + r, n_patients=n_patients, created_at=created_at)
-        orders.append(retrained.predict(candidates).reshape(shape))
-    rankings = [ranking_metrics(p_true=evaluation.p_all, p_model=o, available=evaluation.available) for o in orders]
-    agreement = (top_agreement(shipped, orders[1:], available=evaluation.available)
-                 if retrainings > 1 and boosters else None)
-    first = rankings[0]
-    captured = [r.gain_captured for r in rankings if r.gain_captured is not None]
-    report = {
-        "cohort": f"fresh synthetic cohort, seed {evaluation_seed}, {evaluation.n_patients} patients",
-        "seed": evaluation_seed,
-        **first.as_dict(),
-        "gain_captured_range": [_round(min(captured)), _round(max(captured))] if captured else None,
-        "mean_regret_range": [_round(min(r.mean_regret for r in rankings)),
-                              _round(max(r.mean_regret for r in rankings))],
-        "one_drug_for_all": evaluation.drugs[first.one_drug],
-        **(agreement.as_dict() if agreement else {"top_agreement": None, "retrainings": retrainings}),
-        **fresh_calibration(booster, disease=disease),
-    }
-    manifest["metrics"]["x_evaluation"] = report
-    manifest["model_card"]["metrics"] += " " + ranking_sentence(report)
-    return package_build(manifest=manifest, booster=booster, members=boosters), manifest
-
-
-def fresh_calibration(booster: xgboost.Booster, *, disease: str, seed: int = CALIBRATION_SEED,
-                      n_patients: int = CALIBRATION_PATIENTS) -> dict:
-    """Per-drug calibration of the booster's probabilities on a fresh cohort: {"calibration_cohort", "per_drug"}."""
-    cohort = cohort_generate(disease=disease, n_patients=n_patients, seed=seed)
-    p = booster.predict(xgboost.DMatrix(cohort.X, missing=np.nan, feature_names=cohort.columns,
-                                        nthread=PARAMS["nthread"]))
-    return {
-        "calibration_cohort": f"fresh synthetic cohort, seed {seed}, {n_patients} patients",
-        "calibration_seed": seed, "calibration_n": n_patients,
-        "per_drug": {atc: calibration(y=cohort.y[cohort.drug_atc == atc], p=p[cohort.drug_atc == atc])
-                     for atc in cohort.drugs},
-    }
-
-
-def ranking_sentence(report: dict) -> str:
-    """The model card's account of the ranking figures, in words."""
-    def pct(value):
-        return "not measured" if value is None else f"{value * 100:.0f} %"
-    agreement = ("not measured" if report.get("top_agreement") is None else
-                 f"{pct(report['top_agreement'])} (the share of the {pct(report['with_top_suggestion'])} of patients "
-                 f"with a top suggestion whose suggested drug {report['retrainings'] - 1} retrained models all rank "
-                 "first)")
-    return (f"On a {report['cohort']} whose true probabilities are known: the model's choices capture "
-            f"{pct(report['gain_captured'])} of the gain that choosing per patient can add over giving everyone "
-            f"{BY_ATC[report['one_drug_for_all']].name} (achievable {report['achievable_gain'] * 100:.1f} points); "
-            f"mean regret against each patient's best drug {report['mean_regret'] * 100:.2f} points; top-suggestion "
-            f"agreement {agreement}. Per-drug calibration in metrics.per_drug and metrics.x_evaluation.per_drug.")
 
 
 def patient_split(*, n_patients: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,8 +15,9 @@ probability (the report prints percentage points).
 
 Top-suggestion agreement across retrainings: the model gives a patient a top suggestion when
 recommendations.tiers.top_suggestion_index finds one in its ensemble members; the same patients are scored by
-independently retrained models (another cohort draw and booster seed each). Agreement is the share of patients
-with a top suggestion whose suggested drug every retrained model ranks first.
+independently retrained models (another cohort draw and booster seed each; recommendations.training_evaluation
+passes the order each retrained package's page would show). Agreement is the share of patients with a top
+suggestion whose suggested drug every retrained model ranks first.
 
 Calibration per drug: on the held-out patients treated with each drug, the calibration slope (logistic
 regression of y on logit p) and calibration-in-the-large (intercept with logit p as offset; Van Calster B et
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommendations.tiers import DEFAULT_CONFIDENCE, top_suggestion_index
+from recommendations.tiers import TOP_SUGGESTION_CONFIDENCE, top_suggestion_index
 
 Z95 = 1.959964
 DIGITS = 4
@@ -94,7 +95,7 @@ class Agreement:
 
 
 def top_agreement(member_probabilities: np.ndarray, retrained: list[np.ndarray], *,
-                  available: np.ndarray | None = None, confidence: float = DEFAULT_CONFIDENCE) -> Agreement:
+                  available: np.ndarray | None = None, confidence: float = TOP_SUGGESTION_CONFIDENCE) -> Agreement:
     """Agreement of the model's top suggestions with retrained models.
 
     member_probabilities: the model's ensemble, (n_members, n_patients, n_drugs); retrained: one
@@ -201,7 +202,7 @@ def _round(value):
 # calibration slopes within 0.8–1.2.
 TARGETS = {"gain_captured": 0.60, "top_agreement": 0.90, "slope": (0.8, 1.2)}
 REPORT_HEADER = ["disease", "gain captured", "over retrainings", "mean regret", "achievable", "top agreement",
-                 "with top suggestion", "slopes (min–max)", "slopes in 0.8–1.2"]
+                 "(single boosters)", "with top suggestion", "slopes (min–max)", "slopes in 0.8–1.2"]
 DRUG_HEADER = ["disease", "ATC", "split", "n", "slope (95 % CI)", "intercept (95 % CI)", "O/E (95 % CI)"]
 
 
@@ -215,7 +216,7 @@ def report_row(disease: str, manifest: dict) -> list[str]:
         disease, _pct(e.get("gain_captured")),
         "–" if not e.get("gain_captured_range") else "–".join(_pct(v) for v in e["gain_captured_range"]),
         _points(e.get("mean_regret")), _points(e.get("achievable_gain")), _pct(e.get("top_agreement")),
-        _pct(e.get("with_top_suggestion")),
+        _pct(e.get("top_agreement_boosters")), _pct(e.get("with_top_suggestion")),
         f"{min(slopes):.2f}–{max(slopes):.2f}" if slopes else "–",
         f"{sum(low <= s <= high for s in slopes)}/{len(slopes)}" if slopes else "–",
     ]

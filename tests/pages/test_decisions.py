@@ -55,6 +55,7 @@ def test_starting_the_top_suggestion_needs_no_reason(alice_client, alice, scored
 
 def test_starting_another_ranked_drug_without_a_reason_is_refused_at_the_form(alice_client, scored_patient):
     rec, _, second = _ranking(scored_patient)
+    _tiers_shown(rec, first_tier=1, top=True)  # a leader the ensemble tells apart, whatever the shipped model says
     response = _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}")
     page = response.content.decode()
     assert response.status_code == 400
@@ -78,6 +79,7 @@ def test_other_needs_a_few_words(alice_client, scored_patient):
 
 def test_an_override_is_stored_with_its_reason_and_listed_on_the_page(alice_client, scored_patient):
     rec, _, second = _ranking(scored_patient)
+    _tiers_shown(rec, first_tier=1, top=True)
     _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}", reason="other",
           reason_text="Prefers a monthly infusion")
     decision = Decision.objects.get()

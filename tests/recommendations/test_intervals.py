@@ -30,6 +30,17 @@ def test_every_shipped_package_carries_a_bootstrap_ensemble_that_joins_into_one_
     assert np.max(np.abs(ensemble.probabilities(xgb.DMatrix(X, missing=np.nan)) - own)) < 1e-5
 
 
+def test_members_stopped_at_different_rounds_join_exactly():
+    data = pretrained_bytes(RA)
+    manifest, _booster, members = package_load_members(data, max_bytes=len(data) + 1)
+    short = [m[: max(1, m.num_boosted_rounds() // (k + 2))] for k, m in enumerate(members[:3])]
+    assert len({m.num_boosted_rounds() for m in short}) == 3
+    X = reference_rows(manifest["features"], manifest["drugs"])
+    ensemble = ensemble_join(short, reference=X)
+    own = np.column_stack([m.predict(xgb.DMatrix(X, missing=np.nan)) for m in short])
+    assert np.max(np.abs(ensemble.probabilities(xgb.DMatrix(X, missing=np.nan)) - own)) < 1e-5
+
+
 def test_a_package_whose_members_do_not_match_its_manifest_is_refused():
     data = pretrained_bytes(RA)
     manifest, booster, members = package_load_members(data, max_bytes=len(data) + 1)

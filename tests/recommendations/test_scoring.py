@@ -10,6 +10,7 @@ from patients.services import PatientInput, TherapyInput, visit_ingest
 from recommendations import jobs
 from recommendations.features import feature_matrix
 from recommendations.models import JobStatus, Recommendation, ScoringJob
+from recommendations.recalibration import recalibration_coefficients
 from recommendations.scoring import model_load, patient_values
 from recommendations.selectors import recommendation_payload, recommendation_status
 from tests.conftest import RA_VISIT
@@ -47,17 +48,27 @@ def test_a_stored_visit_gets_every_candidate_ranked_with_shap(site_lu, ra_model,
     assert ScoringJob.objects.get(visit=visit).status == JobStatus.DONE
 
 
-def test_the_stored_shap_values_are_what_shap_treeexplainer_gives(site_lu, ra_model,
-                                                                  django_capture_on_commit_callbacks):
+def test_the_stored_shap_values_are_what_shap_treeexplainer_gives_recalibrated(site_lu, ra_model,
+                                                                               django_capture_on_commit_callbacks):
+    """TreeExplainer's values times the drug's recalibration slope; the drug's shift of the base value
+    (intercept + (slope − 1) · base) is in its own indicator, since one base value serves all drugs."""
     visit = store_ra_visit(site_lu, on_commit=django_capture_on_commit_callbacks)
     rec = Recommendation.objects.get(visit=visit)
     model = model_load(ra_model)
+    assert model.recalibration and model.recalibration["drugs"]
     X = feature_matrix(patient_values(visit), model.features, model.drugs)
     explainer = shap.TreeExplainer(model.booster)
-    expected = explainer.shap_values(X)
+    intercept, slope = recalibration_coefficients(model.recalibration, model.drugs)
+    # The booster's own base value (pred_contribs' last column; TreeExplainer's expected_value is estimated
+    # differently, but its values are XGBoost's): one for every drug of the visit.
+    base = float(model.booster.predict(xgb.DMatrix(X), pred_contribs=True)[0, -1])
+    assert rec.base_value == pytest.approx(base, abs=1e-4)
+    n_f = len(model.features)
+    expected = explainer.shap_values(X) * slope[:, None]
+    for d in range(len(model.drugs)):
+        expected[d, n_f + d] += intercept[d] + (slope[d] - 1) * base
     for item in rec.items.all():
         d = model.drugs.index(item.drug_atc)
-        n_f = len(model.features)
         for col, value in item.shap_by_column(model.features).items():
             if col == "drug:*":  # the other drugs' indicator columns, summed
                 others = expected[d, n_f:].sum() - expected[d, n_f + d]
@@ -66,7 +77,8 @@ def test_the_stored_shap_values_are_what_shap_treeexplainer_gives(site_lu, ra_mo
             assert value == pytest.approx(float(expected[d, model.columns.index(col)]), abs=1e-4)
         # base value + every SHAP value (the other drugs' indicators included) = the model margin
         assert rec.base_value + expected[d].sum() == pytest.approx(item.margin, abs=1e-4)
-        margin = model.booster.predict(xgb.DMatrix(X[d:d + 1]), output_margin=True)[0]
+        raw = model.booster.predict(xgb.DMatrix(X[d:d + 1]), output_margin=True)[0]
+        margin = intercept[d] + slope[d] * raw
         assert item.margin == pytest.approx(float(margin), abs=1e-4)
         assert item.probability == pytest.approx(1 / (1 + np.exp(-margin)), abs=1e-5)
 

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from recommendations.tiers import beats, interval, order_by_mean, rank_tiers, tiers_and_top, top_suggestion_index
+from recommendations.tiers import (
+    TOP_SUGGESTION_CONFIDENCE,
+    beats,
+    interval,
+    order_by_mean,
+    rank_tiers,
+    tiers_and_top,
+    top_suggestion_index,
+)
 
 
 def _members(*columns):
@@ -35,6 +43,15 @@ def test_tiers_split_at_the_confidence_threshold():
     assert [t.indices for t in rank_tiers(_members(a, b))] == [(0,), (1,)]
     b7 = np.array([0.4] * 7 + [0.6] * 3)
     assert [t.indices for t in rank_tiers(_members(a, b7))] == [(0, 1)]
+
+
+def test_a_leader_best_in_8_of_10_members_opens_its_own_tier_but_needs_9_of_10_to_be_the_top_suggestion():
+    lead = np.full(10, 0.5)
+    eight = np.array([0.6] * 2 + [0.4] * 8)
+    assert [t.indices for t in rank_tiers(_members(lead, eight))] == [(0,), (1,)]
+    assert top_suggestion_index(_members(lead, eight)) is None
+    nine = np.array([0.6] + [0.4] * 9)
+    assert top_suggestion_index(_members(lead, nine)) == 0
 
 
 def test_the_top_suggestion_needs_to_beat_the_whole_field_at_once_not_each_drug_alone():
@@ -114,6 +131,6 @@ def test_tiers_computed_in_one_array_step_match_the_pairwise_definition_on_rando
         assert [t.indices for t in tiers] == _tiers_by_definition(p)
         leader = order_by_mean(p)[0]
         wins = np.mean(p[:, leader] > np.delete(p, leader, axis=1).max(axis=1)) if n_drugs > 1 else 0.0
-        assert top == (leader if n_drugs > 1 and wins >= 0.8 else None)
+        assert top == (leader if n_drugs > 1 and wins >= TOP_SUGGESTION_CONFIDENCE else None)
         tops += top is not None
     assert 0 < tops < 300  # both answers occurred

@@ -13,14 +13,11 @@ from django.utils import timezone
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC
 from recommendations.package import package_checks, package_sha256
-from recommendations.training import (
-    DEFAULT_MEMBERS,
-    DEFAULT_PATIENTS,
+from recommendations.training import DEFAULT_MEMBERS, DEFAULT_PATIENTS, DEFAULT_SEED, SHIPPED_CREATED_AT
+from recommendations.training_evaluation import (
     DEFAULT_RETRAININGS,
-    DEFAULT_SEED,
     EVALUATION_PATIENTS,
     EVALUATION_SEED,
-    SHIPPED_CREATED_AT,
     package_train_validated,
 )
 from recommendations.validation import DRUG_HEADER, REPORT_HEADER, drug_rows, report_row, table
