@@ -1,5 +1,7 @@
 """Canary scoring of an uploaded model: a few reference patients scored, SHAP checked against the margin.
 
+With the manifest's per-drug recalibration applied, as scoring applies it (recommendations.recalibration).
+
 Runs only inside the sandbox child (recommendations.sandbox), never in a web or Celery worker.
 """
 
@@ -44,6 +46,7 @@ def canary_check(data: bytes, *, parsed: dict | None = None) -> tuple[bool, str]
     import xgboost as xgb
 
     from recommendations.package import package_load
+    from recommendations.recalibration import contributions_recalibrate, margins_recalibrate
 
     if parsed and parsed.get("booster") is not None:
         manifest, booster = parsed["manifest"], parsed["booster"]
@@ -52,15 +55,23 @@ def canary_check(data: bytes, *, parsed: dict | None = None) -> tuple[bool, str]
     features, drugs = manifest["features"], manifest["drugs"]
     X = reference_rows(features, drugs)
     dm = xgb.DMatrix(X, missing=np.nan, nthread=1)
-    prob = booster.predict(dm)
-    margin = booster.predict(dm, output_margin=True)
+    raw = booster.predict(dm, output_margin=True)
     contribs = booster.predict(dm, pred_contribs=True)
-    if not np.all(np.isfinite(prob)) or prob.min() < 0 or prob.max() > 1:
-        return False, "the model gives probabilities that are not finite numbers in [0, 1]"
-    gap = float(np.max(np.abs(contribs.sum(axis=1) - margin)))
-    if gap > 1e-3:
-        return False, f"SHAP values do not sum to the model margin (largest gap {gap:.2g})"
     explained = shap.TreeExplainer(booster).shap_values(X[: len(drugs)])
     if float(np.max(np.abs(explained - contribs[: len(drugs), :-1]))) > 1e-3:
         return False, "shap.TreeExplainer disagrees with the booster's own SHAP values"
-    return True, f"{len(X)} reference rows scored: probabilities in [{prob.min():.3f}, {prob.max():.3f}], SHAP sums match"
+    gap = float(np.max(np.abs(contribs.sum(axis=1) - raw)))
+    if gap > 1e-3:
+        return False, f"SHAP values do not sum to the model margin (largest gap {gap:.2g})"
+    recalibration = manifest.get("recalibration")
+    keys = np.tile(np.asarray(drugs), len(X) // len(drugs))
+    margin = margins_recalibrate(raw, keys, recalibration)
+    prob = 1.0 / (1.0 + np.exp(-margin))
+    if not np.all(np.isfinite(prob)) or prob.min() < 0 or prob.max() > 1:
+        return False, "the model gives probabilities that are not finite numbers in [0, 1]"
+    gap = float(np.max(np.abs(contributions_recalibrate(contribs, keys, recalibration).sum(axis=1) - margin)))
+    if gap > 1e-3:
+        return False, f"recalibrated SHAP values do not sum to the recalibrated margin (largest gap {gap:.2g})"
+    recalibrated = f", {len(recalibration['drugs'])} drugs recalibrated" if recalibration else ""
+    return True, (f"{len(X)} reference rows scored: probabilities in [{prob.min():.3f}, {prob.max():.3f}], SHAP sums "
+                  f"match{recalibrated}")

@@ -37,10 +37,14 @@ class Ensemble:
     def size(self) -> int:
         return len(self.offsets)
 
+    def margins(self, matrix: xgboost.DMatrix) -> np.ndarray:
+        """(n_rows, n_members) log-odds, one column per member."""
+        margins = self.booster.predict(matrix, output_margin=True).reshape(matrix.num_row(), self.size)
+        return margins.astype(np.float64) + self.offsets
+
     def probabilities(self, matrix: xgboost.DMatrix) -> np.ndarray:
         """(n_rows, n_members) probabilities, one column per member."""
-        margins = self.booster.predict(matrix, output_margin=True).reshape(matrix.num_row(), self.size)
-        return 1.0 / (1.0 + np.exp(-(margins.astype(np.float64) + self.offsets)))
+        return 1.0 / (1.0 + np.exp(-self.margins(matrix)))
 
 
 def ensemble_join(members: list[xgboost.Booster], *, reference: np.ndarray) -> Ensemble:

@@ -16,6 +16,7 @@ from typing import Any
 from patients import dictionary
 from patients.dictionary import Disease
 from patients.drugs import BY_ATC, PRE_2024_CODES
+from recommendations.recalibration import recalibration_problem
 
 FORMAT_VERSION = 1
 
@@ -38,6 +39,8 @@ COLUMN_LAYOUT = ("One row per candidate drug: the manifest features in order (da
 # An HTML tag or comment, a markdown link or image, a script URL, or a control character other than a line break.
 MARKUP = re.compile(r"<[A-Za-z/!?]|\]\(|javascript:|data:text|[\x00-\x09\x0b-\x1f\x7f]", re.IGNORECASE)
 NUMBER, PROBABILITY, COUNT, TEXT, TIMESTAMP = "number", "probability", "count", "text", "timestamp"
+# A block checked by its own function once the rest of the manifest fits (it needs manifest.drugs).
+OWN_CHECK = "own check"
 METRIC_SPLIT = {"auc": PROBABILITY, "brier": PROBABILITY, "n": COUNT}
 MANIFEST_SCHEMA: dict[str, Any] = {
     "format_version": COUNT,
@@ -61,8 +64,10 @@ MANIFEST_SCHEMA: dict[str, Any] = {
     "created_at": TIMESTAMP,
     # Optional (packages before intervals have none): the bootstrap ensemble stored beside the booster.
     "ensemble": {"members": COUNT, "method": TEXT, "interval_level": PROBABILITY, "tier_confidence": PROBABILITY},
+    # Optional (packages before it have none): per-drug logistic recalibration (recommendations.recalibration).
+    "recalibration": OWN_CHECK,
 }
-OPTIONAL_KEYS = {"manifest.ensemble"}
+OPTIONAL_KEYS = {"manifest.ensemble", "manifest.recalibration"}
 
 
 def manifest_problem(manifest: Any) -> str | None:
@@ -84,10 +89,14 @@ def manifest_problem(manifest: Any) -> str | None:
     extra = sorted(set(manifest["metrics"]["per_drug"]) - set(manifest["drugs"]))
     if extra:
         return f"manifest.metrics.per_drug.{extra[0]} is not one of manifest.drugs"
+    if "recalibration" in manifest:
+        return recalibration_problem(manifest["recalibration"], manifest["drugs"])
     return None
 
 
 def _problem(value: Any, spec: Any, path: str) -> str | None:
+    if spec == OWN_CHECK:
+        return None
     if isinstance(spec, tuple) and spec[0] == "mapping":
         if not isinstance(value, dict):
             return f"{path} must be an object, got {manifest_kind(value)}"

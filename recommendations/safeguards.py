@@ -156,7 +156,7 @@ def _top_drugs(model, visits) -> list[str]:
     matrices = [feature_matrix(vals, model.features, model.drugs,
                                failed_classes=sorted(failed_classes(v.patient.therapies.all(), v.visit_date)))
                 for v, vals in zip(visits, values)]
-    probs = model.booster.predict(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1))
+    probs = model.probabilities_of(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1))
     n = len(model.drugs)
     return [ranked_by_probability(model, probs[i * n:(i + 1) * n], facts=Facts.of(state, disease=visit.disease),
                                   current=state.current_drugs)[0]["drug_atc"]

@@ -6,6 +6,8 @@ shap.TreeExplainer, checked equal by a test) whose sum is the model margin.
 A second call scores the same rows with the package's bootstrap ensemble, joined
 into one booster (recommendations.ensemble): its members give each probability a
 90 % interval and group the drugs into tiers (recommendations.tiers).
+A package's per-drug recalibration (recommendations.recalibration) is applied to
+the booster's margin, its SHAP values and every member's margin alike.
 Results are written with bulk inserts.
 """
 
@@ -41,6 +43,7 @@ from recommendations.models import (
     ScoringJob,
 )
 from recommendations.package import package_load_members
+from recommendations.recalibration import contributions_recalibrate, margins_recalibrate
 from recommendations.tiers import interval, rank_tiers, top_suggestion_index
 
 
@@ -56,6 +59,8 @@ class LoadedModel:
     rules: dict
     # The bootstrap ensemble, joined into one booster; None for a package without members (no intervals).
     ensemble: Ensemble | None = None
+    # The manifest's per-drug recalibration block, or None (recommendations.recalibration).
+    recalibration: dict | None = None
 
     def shap_of(self, block: np.ndarray, d: int) -> list[float]:
         """SHAP values of one drug's row of a (rounded) block, stored compactly: the features in manifest
@@ -73,9 +78,39 @@ class LoadedModel:
         values.append(round(float(others), SHAP_DIGITS))
         return values
 
+    def drug_keys(self, n_rows: int) -> np.ndarray:
+        """The drug of each row of stacked candidate blocks (n_drugs rows per visit, in manifest order)."""
+        return np.tile(np.asarray(self.drugs), n_rows // len(self.drugs))
+
     def members_of(self, matrix: xgb.DMatrix) -> np.ndarray | None:
-        """(n_rows, n_members) ensemble probabilities of the rows, or None without an ensemble."""
-        return None if self.ensemble is None else self.ensemble.probabilities(matrix)
+        """(n_rows, n_members) recalibrated ensemble probabilities of the rows, or None without an ensemble."""
+        if self.ensemble is None:
+            return None
+        margins = margins_recalibrate(self.ensemble.margins(matrix), self.drug_keys(matrix.num_row()),
+                                      self.recalibration)
+        return 1.0 / (1.0 + np.exp(-margins))
+
+    def contributions_of(self, matrix: xgb.DMatrix) -> np.ndarray:
+        """TreeSHAP contributions of the rows (features and drug indicators, base value last), recalibrated.
+
+        Recalibration gives each drug its own base value (intercept + slope · base); the stored recommendation
+        keeps one base value for all its drugs (the booster's), so the difference is added to the row's own drug
+        indicator — "the drug itself", this drug's average response — and base + Σ values = margin' still holds.
+        """
+        contribs = self.booster.predict(matrix, pred_contribs=True)
+        if not self.recalibration:
+            return contribs
+        base = float(contribs[0, -1])
+        out = contributions_recalibrate(contribs, self.drug_keys(len(contribs)), self.recalibration)
+        own = len(self.features) + np.tile(np.arange(len(self.drugs)), len(out) // len(self.drugs))
+        out[np.arange(len(out)), own] += out[:, -1] - base
+        out[:, -1] = base
+        return out
+
+    def probabilities_of(self, matrix: xgb.DMatrix) -> np.ndarray:
+        """The booster's recalibrated probabilities of the rows (no SHAP values)."""
+        margins = self.booster.predict(matrix, output_margin=True)
+        return 1.0 / (1.0 + np.exp(-margins_recalibrate(margins, self.drug_keys(len(margins)), self.recalibration)))
 
 
 # Rows per INSERT statement: 13 parameters each stays under SQLite's 32,766-parameter limit.
@@ -109,7 +144,8 @@ def model_load(version: ModelVersion) -> LoadedModel:
                 ensemble = _ensembles[version.sha256] = ensemble_join(members,
                                                                        reference=reference_rows(features, drugs))
         loaded = LoadedModel(version.pk, manifest["disease"], features, drugs, column_names(features, drugs), booster,
-                             rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs}, ensemble=ensemble)
+                             rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs}, ensemble=ensemble,
+                             recalibration=manifest.get("recalibration"))
         _loaded[key] = loaded
         return loaded
 
@@ -198,9 +234,9 @@ def ranking_missing(values: dict, disease: str) -> list[str]:
 
 
 def rows_score(model: LoadedModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(TreeSHAP contributions, ensemble member probabilities or None) of stacked feature rows."""
+    """(TreeSHAP contributions, ensemble member probabilities or None) of stacked feature rows, recalibrated."""
     matrix = xgb.DMatrix(rows, missing=np.nan, nthread=1)
-    return model.booster.predict(matrix, pred_contribs=True), model.members_of(matrix)
+    return model.contributions_of(matrix), model.members_of(matrix)
 
 
 def recommendations_compute(jobs: list[ScoringJob]) -> list[Recommendation]:
