@@ -49,9 +49,24 @@ def test_a_small_federated_model_is_trained_registered_and_only_trees_leave_the_
     assert version_status == "validated"
     assert sorted(manifest["x_federated"]["site_rows"]) == sorted(SITES)
     assert "Flower" in manifest["model_card"]["model_details"]
+    # Recalibrated per drug from the sites' sums, written into the package that passed validation.
+    block = manifest["recalibration"]
+    assert block["drugs"] and set(block["drugs"]) <= set(manifest["drugs"])
+    assert all(0.25 <= c["slope"] <= 4 and c["n"] >= 20 for c in block["drugs"].values())
 
+    sums = hub.execute("select site_code, content, shape from network_messagelog where run_id = ? and "
+                       "direction = 'from_site' and message_type = 'query.calibrate'", (run_id,)).fetchall()
+    assert sums and {site for site, *_ in sums} == set(SITES)
+    for site, content, shape in sums:
+        payload = json.loads(content)
+        assert set(payload) == {"site", "sums"} and payload["site"] == site
+        assert set(json.loads(shape)["reply"]) == {"payload"}
+        for drug, values in payload["sums"].items():
+            # n, two gradient and three information sums: over at least 20 validation patients of the drug.
+            assert drug in manifest["drugs"] and len(values) == 6 and values[0] >= 20
     replies = hub.execute("select site_code, size_bytes, content, shape from network_messagelog "
-                          "where run_id = ? and direction = 'from_site'", (run_id,)).fetchall()
+                          "where run_id = ? and direction = 'from_site' and message_type = 'train.xgb'",
+                          (run_id,)).fetchall()
     assert len(replies) == 4 * 4  # three training rounds and the last validation, four sites each
     for site, size, content, shape in replies:
         payload = json.loads(content)

@@ -129,6 +129,13 @@ def test_sites_train_on_their_own_outcomes_and_a_site_below_its_floor_is_dropped
              for tree in (json.loads(content)["trees"] or {}).get("learner", {}).get("gradient_booster", {})
              .get("model", {}).get("trees", [])]
     assert trees and any(len(tree["left_children"]) > 1 for tree in trees)
+    # The recalibration's exchanges: per-drug sums only (six numbers over ≥ 20 patients), logged like every round.
+    for site, content in hub.execute("select site_code, content from network_messagelog where run_id = ? and "
+                                     "direction = 'from_site' and message_type = 'query.calibrate'", (run_id,)):
+        payload = json.loads(content)
+        assert set(payload) == {"site", "sums"} and site in ("LU", "FR", "DE")
+        assert all(len(v) == 6 and v[0] >= 20 for v in payload["sums"].values())
+        assert not re.search(r"[0-9a-f]{32}", content.replace("-", ""))
     sent = hub.execute("select count(*), min(size_bytes) from network_messagelog where run_id = ? "
                        "and direction = 'to_site'", (run_id,)).fetchone()
     assert sent[0] >= 4 and sent[1] > 0

@@ -1,0 +1,70 @@
+"""The federated per-drug recalibration: the sites' sums give the pooled fit, and small cells are not sent."""
+
+import numpy as np
+import xgboost
+
+from network.training import booster_bytes, params, site_data
+from network.training_calibration import (
+    SITE_MIN_EVENTS,
+    federated_recalibrate,
+    recalibration_step,
+    site_recalibration_sums,
+)
+from network.training_compare import split_make
+from recommendations.recalibration import recalibration_pooled, recalibration_problem
+
+
+def small_model(split):
+    booster = xgboost.train(params(seed=3), split.pooled.train, num_boost_round=25, verbose_eval=False)
+    return booster, booster_bytes(booster)
+
+
+def test_the_sites_summed_newton_steps_reach_the_pooled_fit_of_the_rows_they_used():
+    split = split_make(disease="crohns_disease", seed=3, n_patients=6000)
+    booster, model = small_model(split)
+    fit = federated_recalibrate(model=model, sites=split.sites, drugs=split.cohort.drugs)
+    block = fit["recalibration"]
+    assert block and recalibration_problem(block, split.cohort.drugs) is None and 2 <= fit["steps"] <= 6
+    # The same fit in one place, on the rows the sites summed: per site, its drugs with ten of each outcome.
+    margins, outcomes, drugs = [], [], []
+    senders = {}
+    for data in split.sites.values():
+        m = booster.predict(data.validation, output_margin=True)
+        y, keys = data.validation.get_label(), data.validation_drugs
+        for drug in set(keys.tolist()):
+            rows = keys == drug
+            if min(y[rows].sum(), (1 - y[rows]).sum()) >= SITE_MIN_EVENTS:
+                margins.append(m[rows]), outcomes.append(y[rows]), drugs.append(keys[rows])
+                senders[drug] = senders.get(drug, 0) + 1
+    pooled = recalibration_pooled(np.concatenate(margins), np.concatenate(outcomes), np.concatenate(drugs),
+                                  source="test")
+    expected = {d: c for d, c in pooled["drugs"].items() if senders[d] >= 2}
+    assert set(block["drugs"]) == set(expected)
+    for drug, c in expected.items():
+        assert abs(block["drugs"][drug]["intercept"] - c["intercept"]) < 1e-3
+        assert abs(block["drugs"][drug]["slope"] - c["slope"]) < 1e-3
+        assert block["drugs"][drug]["n"] == c["n"]
+
+
+def test_a_site_withholds_a_drug_with_few_of_either_outcome_and_the_hub_fits_no_drug_one_site_sent():
+    split = split_make(disease="crohns_disease", seed=3, n_patients=6000)
+    _, model = small_model(split)
+    columns = split.cohort.columns
+    drugs = split.cohort.drugs
+    rng = np.random.default_rng(1)
+    X = np.full((60, len(columns)), np.nan, dtype=np.float32)
+    X[:, columns.index("age")] = rng.integers(20, 70, 60)
+    X[:, len(columns) - len(drugs):] = 0
+    X[:40, columns.index(f"drug:{drugs[0]}")] = 1  # 20 responders, 20 not
+    X[40:, columns.index(f"drug:{drugs[1]}")] = 1  # 11 responders, 9 not: withheld
+    y = np.r_[np.tile([1, 0], 20), np.r_[np.ones(11), np.zeros(9)]]
+    data = site_data(site="LU", X_train=X, y_train=y, X_validation=X, y_validation=y, columns=columns)
+    reply = site_recalibration_sums(model=model, data=data, recalibration=None)
+    assert set(reply) == {"site", "sums"} and list(reply["sums"]) == [drugs[0]]
+    assert reply["sums"][drugs[0]][0] == 40
+    # One site's drug is not fitted (it guarantees ten of each outcome, fewer than the twenty a fit needs); two are.
+    other = {**reply, "site": "FR"}
+    alone, _ = recalibration_step(replies=[reply], recalibration=None)
+    assert alone["drugs"] == {}
+    both, moved = recalibration_step(replies=[reply, other], recalibration=None)
+    assert list(both["drugs"]) == [drugs[0]] and both["drugs"][drugs[0]]["n"] == 80 and moved > 0
