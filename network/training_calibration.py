@@ -24,6 +24,7 @@ from recommendations.recalibration import (
     recalibration_fit,
     recalibration_problem,
     recalibration_sums,
+    sums_add,
 )
 
 # A site's floor per drug: half the network's, so that two sites reach MIN_EVENTS together, and ten patients of
@@ -32,6 +33,13 @@ SITE_MIN_EVENTS = MIN_EVENTS // 2
 # Newton steps on a logistic likelihood from (0, 1): 3–5 reach 1e-4; each is one exchange with the sites.
 MAX_STEPS = 6
 TOLERANCE = 1e-4
+# A drug's recalibration is kept only when the sites' sums show the model miscalibrated for that drug: the Wald
+# test of (intercept, slope) = (0, 1) with the summed information matrix, at 5 % (chi-squared, 2 degrees of
+# freedom: 5.991); otherwise the drug is scored unchanged. A per-drug slope from a few hundred validation rows has
+# a standard error of 0.2-0.3, and refitting on noise made slopes worse on an independent draw
+# (docs/federated-training.md). Testing whether an update is needed before making it is the principle of the
+# closed testing procedure for updating prediction models (Vergouwe Y et al., Stat Med 2017;36(28):4529-4539).
+WALD_CRITICAL = 5.991
 SOURCE = ("per-drug sums of the sites' validation rows (not used to grow the trees), added at the hub: "
           "federated Newton steps")
 
@@ -67,15 +75,27 @@ def recalibration_step(*, replies: list[dict], recalibration: dict | None) -> tu
     return step, moved
 
 
-def recalibration_final(block: dict | None, drugs: list[str]) -> dict | None:
-    """The block as the manifest holds it: rounded, without a drug whose estimate is outside the sane range
-    (scored unchanged rather than the package refused, as recalibration_pooled does); None when no drug is left."""
+def miscalibration_wald(coefficients: dict, sums: list[float]) -> float:
+    """The Wald statistic of (intercept, slope) = (0, 1) for one drug: (θ − θ0)ᵀ I (θ − θ0), with I the
+    information matrix of its summed sums (computed at the previous Newton step, within TOLERANCE of θ)."""
+    _, _, _, h00, h01, h11 = sums
+    da, db = float(coefficients["intercept"]), float(coefficients["slope"]) - 1.0
+    return da * da * h00 + 2 * da * db * h01 + db * db * h11
+
+
+def recalibration_final(block: dict | None, drugs: list[str], replies: list[dict]) -> dict | None:
+    """The block as the manifest holds it: rounded, with only the drugs whose miscalibration the sums show
+    (miscalibration_wald ≥ WALD_CRITICAL, `replies` being the last step's) and whose estimate is inside the sane
+    range (scored unchanged rather than the package refused, as recalibration_pooled does); None when no drug is
+    left."""
     if not block:
         return None
+    total = sums_add(r["sums"] for r in replies)
     kept = {}
     for drug, c in block["drugs"].items():
         c = {"intercept": round(c["intercept"], DIGITS), "slope": round(c["slope"], DIGITS), "n": c["n"]}
-        if recalibration_problem({**block, "drugs": {drug: c}}, drugs) is None:
+        if (drug in total and miscalibration_wald(c, total[drug]) >= WALD_CRITICAL
+                and recalibration_problem({**block, "drugs": {drug: c}}, drugs) is None):
             kept[drug] = c
     return {**block, "drugs": kept} if kept else None
 
@@ -88,4 +108,4 @@ def federated_recalibrate(*, model: bytes, sites: dict[str, SiteData], drugs: li
         block, moved = recalibration_step(replies=replies, recalibration=block)
         if moved < TOLERANCE:
             break
-    return {"recalibration": recalibration_final(block, drugs), "steps": steps}
+    return {"recalibration": recalibration_final(block, drugs, replies), "steps": steps}

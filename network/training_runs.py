@@ -188,5 +188,5 @@ def _calibrate(*, run: FederatedRun, grid: Grid, nodes: list[int], model: bytes,
         block, moved = recalibration_step(replies=payloads, recalibration=block)
         if moved < TOLERANCE:
             break
-    return {"recalibration": recalibration_final(block, drugs), "steps": steps, "bytes_to": bytes_to,
+    return {"recalibration": recalibration_final(block, drugs, payloads), "steps": steps, "bytes_to": bytes_to,
             "bytes_from": bytes_from}

@@ -6,12 +6,15 @@ import xgboost
 from network.training import booster_bytes, params, site_data
 from network.training_calibration import (
     SITE_MIN_EVENTS,
+    WALD_CRITICAL,
     federated_recalibrate,
+    miscalibration_wald,
+    recalibration_final,
     recalibration_step,
     site_recalibration_sums,
 )
 from network.training_compare import split_make
-from recommendations.recalibration import recalibration_pooled, recalibration_problem
+from recommendations.recalibration import recalibration_pooled, recalibration_problem, recalibration_sums
 
 
 def small_model(split):
@@ -19,12 +22,13 @@ def small_model(split):
     return booster, booster_bytes(booster)
 
 
-def test_the_sites_summed_newton_steps_reach_the_pooled_fit_of_the_rows_they_used():
+def test_the_sites_summed_newton_steps_reach_the_pooled_fit_of_the_rows_they_used_where_it_shows_miscalibration():
     split = split_make(disease="crohns_disease", seed=3, n_patients=6000)
     booster, model = small_model(split)
     fit = federated_recalibrate(model=model, sites=split.sites, drugs=split.cohort.drugs)
-    block = fit["recalibration"]
-    assert block and recalibration_problem(block, split.cohort.drugs) is None and 2 <= fit["steps"] <= 6
+    block = fit["recalibration"] or {"drugs": {}}
+    assert recalibration_problem({**block, "method": "m", "source": "s"}, split.cohort.drugs) is None
+    assert 2 <= fit["steps"] <= 6
     # The same fit in one place, on the rows the sites summed: per site, its drugs with ten of each outcome.
     margins, outcomes, drugs = [], [], []
     senders = {}
@@ -39,8 +43,12 @@ def test_the_sites_summed_newton_steps_reach_the_pooled_fit_of_the_rows_they_use
     pooled = recalibration_pooled(np.concatenate(margins), np.concatenate(outcomes), np.concatenate(drugs),
                                   source="test")
     expected = {d: c for d, c in pooled["drugs"].items() if senders[d] >= 2}
-    assert set(block["drugs"]) == set(expected)
-    for drug, c in expected.items():
+    # Kept: the drugs whose pooled rows reject "calibrated" (Wald, 5 %) at the pooled estimate; the others unchanged.
+    sums = recalibration_sums(np.concatenate(margins), np.concatenate(outcomes), np.concatenate(drugs), pooled)
+    shown = {d for d, c in expected.items() if miscalibration_wald(c, sums[d]) >= WALD_CRITICAL}
+    assert set(block["drugs"]) == shown
+    for drug in shown:
+        c = expected[drug]
         assert abs(block["drugs"][drug]["intercept"] - c["intercept"]) < 1e-3
         assert abs(block["drugs"][drug]["slope"] - c["slope"]) < 1e-3
         assert block["drugs"][drug]["n"] == c["n"]
@@ -68,3 +76,14 @@ def test_a_site_withholds_a_drug_with_few_of_either_outcome_and_the_hub_fits_no_
     assert alone["drugs"] == {}
     both, moved = recalibration_step(replies=[reply, other], recalibration=None)
     assert list(both["drugs"]) == [drugs[0]] and both["drugs"][drugs[0]]["n"] == 80 and moved > 0
+
+
+def test_a_drug_is_recalibrated_only_when_the_summed_sums_show_it_miscalibrated():
+    block = {"method": "m", "source": "s", "drugs": {"L04AB02": {"intercept": 0.1, "slope": 1.3, "n": 600},
+                                                   "L04AB04": {"intercept": 0.1, "slope": 1.3, "n": 60}}}
+    # The same estimate; the information of 600 rows shows it (Wald 12.0), that of 60 rows does not (1.2).
+    sums = {"L04AB02": [600, 0, 0, 120, 0, 120], "L04AB04": [60, 0, 0, 12, 0, 12]}
+    final = recalibration_final(block, ["L04AB02", "L04AB04"], [{"site": "LU", "sums": sums}])
+    assert list(final["drugs"]) == ["L04AB02"]
+    assert recalibration_final({**block, "drugs": {"L04AB04": block["drugs"]["L04AB04"]}}, ["L04AB04"],
+                               [{"site": "LU", "sums": sums}]) is None
