@@ -236,8 +236,14 @@ def test_a_cancelled_run_stops_with_a_clear_message_and_registers_nothing(networ
     assert cancel.returncode == 0 and "cancelled" in cancel.stdout
     out, err = command.communicate(timeout=600)
     assert command.returncode != 0 and "cancelled" in err and "nothing registered" in err
-    status, error, booster, version = hub_db(network).execute(
-        "select status, error, length(booster), model_version_id from network_federatedrun where id = ?",
-        (run_id,)).fetchone()
+    # The command returns once the row is cancelled; the ServerApp stops at its next round and says so.
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status, error, booster, version = hub_db(network).execute(
+            "select status, error, length(booster), model_version_id from network_federatedrun where id = ?",
+            (run_id,)).fetchone()
+        if error:
+            break
+        time.sleep(1)
     assert status == "cancelled" and error.startswith("cancelled") and not booster and version is None
     assert versions(network) == before
