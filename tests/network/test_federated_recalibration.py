@@ -87,3 +87,33 @@ def test_a_drug_is_recalibrated_only_when_the_summed_sums_show_it_miscalibrated(
     assert list(final["drugs"]) == ["L04AB02"]
     assert recalibration_final({**block, "drugs": {"L04AB04": block["drugs"]["L04AB04"]}}, ["L04AB04"],
                                [{"site": "LU", "sums": sums}]) is None
+
+
+def test_the_run_s_recalibration_is_written_into_the_registered_package_which_passes_validation(db):
+    from django.utils import timezone
+
+    from network.flower.records import CALIBRATE, TRAIN
+    from network.models import FederatedRun, MessageLog, RunKind, RunStatus
+    from network.training_package import training_run_register
+
+    split = split_make(disease="crohns_disease", seed=3, n_patients=2000)
+    _, model = small_model(split)
+    drugs = split.cohort.drugs
+    block = {"method": "logistic recalibration per drug", "source": "per-drug sums of the sites' validation rows",
+             "drugs": {drugs[0]: {"intercept": -0.4, "slope": 1.2, "n": 300}}}
+    run = FederatedRun.objects.create(
+        kind=RunKind.TRAINING, status=RunStatus.RUNNING, started_at=timezone.now(), booster=model,
+        config={"disease": "crohns_disease", "seed": 3, "n_patients": 2000, "strategy": "bagging", "data": "cohort"},
+        result={"rounds": 25, "rounds_run": 25, "bytes_to_sites": 1000, "bytes_from_sites": 1000,
+                "recalibration": block, "recalibration_steps": 4})
+    for site in ("LU", "FR"):
+        MessageLog.objects.create(run=run, direction="from_site", site_code=site, message_type=TRAIN, shape={},
+                                  size_bytes=10, content={"site": site, "n_train": 100})
+        # A recalibration reply carries sums, not a count of rows: the card's row counts come from training replies.
+        MessageLog.objects.create(run=run, direction="from_site", site_code=site, message_type=CALIBRATE, shape={},
+                                  size_bytes=10, content={"site": site, "sums": {}})
+    version = training_run_register(run)
+    assert version.status == "validated", version.rejection_reason
+    assert version.manifest["recalibration"] == block
+    assert version.manifest["x_federated"]["site_rows"] == {"LU": 100, "FR": 100}
+    assert "Recalibrated per drug" in version.manifest["model_card"]["model_details"]
