@@ -23,7 +23,7 @@ from doors import demo
 from patients.dictionary import BY_NAME, MS, RA, Disease
 from patients.drugs import BY_ATC
 from patients.models import Visit, VisitSource
-from patients.services import PatientInput, TherapyInput, visit_ingest
+from patients.services import PatientInput, TherapyInput, VisitDraft, visit_ingest
 from recommendations.cohort import HETEROGENEITY_SD
 from recommendations.cohort_effects import BASE_RATE, effects_for
 from recommendations.decisions import DecisionInput, decision_record, leading_drugs
@@ -85,36 +85,58 @@ def demo_outcomes_load(*, patients_per_site_and_disease: int, seed: int, today: 
 
 
 def _decision_visit(rng: random.Random, site, disease: str, ref: str, today: dt.date) -> dict:
+    plan = decision_plan(rng, site, disease, ref, today)
+    plan["visit"] = visit_ingest(site=site, disease=disease, visit_date=plan["start"],
+                                 measurements=plan["baseline"], actor=demo.DEMO_ACTOR, source=VisitSource.DEMO,
+                                 patient_input=plan["patient_input"], source_system=SYSTEM, source_id=f"{ref}-d")
+    return plan
+
+
+def decision_plan(rng: random.Random, site, disease: str, ref: str, today: dt.date, *,
+                  system: str = SYSTEM, days_back: tuple[int, int] = (-60, 420)) -> dict:
+    """A patient about to choose a therapy: identity, traits and the decision visit's values (nothing stored).
+
+    The decision date lies the outcome horizon plus `days_back` days before today (the default leaves a few
+    follow-ups still ahead)."""
     female = rng.random() < demo.FEMALE_SHARE[disease]
     definition = OUTCOME_DEFINITIONS[disease]
-    # Decision dates spread so that most follow-ups have happened and a few are still ahead.
-    start = today - dt.timedelta(days=definition.horizon_days + rng.randint(-60, 420))
+    start = today - dt.timedelta(days=definition.horizon_days + rng.randint(*days_back))
     diagnosed_on = start - dt.timedelta(days=rng.randint(200, 4000))
     age = {RA: rng.randint(30, 75), MS: rng.randint(20, 50)}.get(disease, rng.randint(18, 65))
-    patient_input = PatientInput(system=f"{SYSTEM}:{site.code}", value=ref, sex="female" if female else "male",
+    patient_input = PatientInput(system=f"{system}:{site.code}", value=ref, sex="female" if female else "male",
                                  birth_year=start.year - age, diagnosed_on=diagnosed_on,
                                  subtype="RRMS" if disease == MS else "")
     traits = demo._traits(rng, disease, female)
     traits["bmi"] = round(min(max(traits["bmi"], 15.0), 50.0), 1)  # the history's draw can leave the valid range
     activity = rng.uniform(0.55, 1.1)  # a therapy is chosen when the disease is active
     measurements = demo._measurements(rng, disease, activity, traits, True)
-    visit = visit_ingest(site=site, disease=disease, visit_date=start, measurements=measurements,
-                         actor=demo.DEMO_ACTOR, source=VisitSource.DEMO, patient_input=patient_input,
-                         source_system=SYSTEM, source_id=f"{ref}-d")
-    return {"rng": rng, "site": site, "disease": disease, "ref": ref, "visit": visit, "traits": traits,
+    return {"rng": rng, "site": site, "disease": disease, "ref": ref, "start": start, "traits": traits,
             "activity": activity, "baseline": measurements, "patient_input": patient_input}
 
 
 def _decide_and_follow(plan: dict, clinician, today: dt.date) -> int:
+    drafts = decide_and_plan_follow_ups(plan, clinician, today)
+    for draft in drafts:
+        visit_ingest(site=plan["site"], disease=draft.disease, visit_date=draft.visit_date,
+                     measurements=draft.measurements, actor=demo.DEMO_ACTOR, source=VisitSource.DEMO,
+                     patient_input=draft.patient_input, therapies=draft.therapies,
+                     source_system=draft.source_system, source_id=draft.source_id)
+    return len(drafts)
+
+
+def decide_and_plan_follow_ups(plan: dict, clinician, today: dt.date, *, system: str = SYSTEM) -> list[VisitDraft]:
+    """Record the demo clinician's decision on the decision visit's ranking (through decision_record, as a
+    clinician's), draw the response to the drug started, and return the follow-up visits to store (none
+    when the patient is lost to follow-up or no ranking could be decided on)."""
     rng, visit, disease = plan["rng"], plan["visit"], plan["disease"]
     rec = Recommendation.objects.filter(visit=visit, superseded_at__isnull=True,
                                         status=RecommendationStatus.READY).first()
     if rec is None or clinician is None:
-        return 0
+        return []
     # Drugs to start: a current therapy is continued, not started.
     ranked = list(rec.items.filter(current=False).order_by("rank").values_list("drug_atc", "contraindicated"))
     if not ranked:
-        return 0
+        return []
     allowed = [atc for atc, contraindicated in ranked if not contraindicated] or [ranked[0][0]]
     follow = rng.random() < FOLLOW_SHARE or len(allowed) == 1
     atc = ranked[0][0] if follow else rng.choice([a for a in allowed if a != ranked[0][0]] or allowed)
@@ -126,19 +148,17 @@ def _decide_and_follow(plan: dict, clinician, today: dt.date) -> int:
                                        reason=reason, idempotency_key=uuid.UUID(int=rng.getrandbits(128))))
     responded = rng.random() < true_response_probability(rng, disease=disease, atc=atc, features=rec.features)
     if rng.random() < LOST_TO_FOLLOW_UP:
-        return 0
-    created = 0
+        return []
+    drafts = []
     for i, days in enumerate((365, 730) if disease == MS else (182,)):
         day = visit.visit_date + dt.timedelta(days=days + rng.randint(-14, 14))
         if day >= today:
             break
-        visit_ingest(site=plan["site"], disease=disease, visit_date=day,
-                     measurements=_follow_up(rng, plan, responded), actor=demo.DEMO_ACTOR,
-                     source=VisitSource.DEMO, patient_input=plan["patient_input"],
-                     therapies=[TherapyInput(drug=atc, started_on=visit.visit_date)],
-                     source_system=SYSTEM, source_id=f"{plan['ref']}-f{i + 1}")
-        created += 1
-    return created
+        drafts.append(VisitDraft(disease=disease, visit_date=day, measurements=_follow_up(rng, plan, responded),
+                                 patient_input=plan["patient_input"],
+                                 therapies=[TherapyInput(drug=atc, started_on=visit.visit_date)],
+                                 source_system=system, source_id=f"{plan['ref']}-f{i + 1}"))
+    return drafts
 
 
 def _follow_up(rng: random.Random, plan: dict, responded: bool) -> dict:

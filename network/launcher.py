@@ -41,8 +41,12 @@ def _manage(env: dict, *args: str) -> None:
         raise RuntimeError(f"manage.py {' '.join(args)} failed: {done.stderr.strip()[-800:]}")
 
 
-def network_prepare(*, data_dir: Path, sites=SITES, patients: int = 20, outcome_patients: int = 200) -> None:
-    """Create the nodes' databases once: migrated, models loaded, the hub's accounts, each site's demo share."""
+def network_prepare(*, data_dir: Path, sites=SITES, patients: int = 20, outcome_patients: int = 200,
+                    history_patients: int = 0, diseases: tuple[str, ...] = ()) -> None:
+    """Create the nodes' databases once: migrated, models loaded, the hub's accounts, each site's demo share.
+
+    history_patients: treatment history per disease across the network (each site its share, unequal), what
+    the sites train on; diseases: those of the outcome patients and history (default every disease)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     template = data_dir / "template.sqlite3"
     if not template.exists():
@@ -57,7 +61,8 @@ def network_prepare(*, data_dir: Path, sites=SITES, patients: int = 20, outcome_
             _manage(node_env(data_dir, node), "load_demo", "--hub")
         else:
             _manage(node_env(data_dir, node), "load_demo", "--sites", node, "--patients", str(patients),
-                    "--outcome-patients", str(outcome_patients))
+                    "--outcome-patients", str(outcome_patients), "--history-patients", str(history_patients),
+                    "--diseases", ",".join(diseases))
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(setup, todo))
 

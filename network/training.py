@@ -25,6 +25,7 @@ import xgboost
 from flwr.serverapp.strategy.strategy_utils import aggregate_bagging
 
 from recommendations import training
+from recommendations.features import DRUG_PREFIX
 
 BAGGING = "bagging"
 CYCLIC = "cyclic"
@@ -66,6 +67,8 @@ class SiteData:
     site: str
     train: xgboost.DMatrix
     validation: xgboost.DMatrix
+    # Each validation row's drug (ATC), for the per-drug recalibration sums (network.training_calibration).
+    validation_drugs: np.ndarray | None = None
 
     @property
     def n_train(self) -> int:
@@ -75,7 +78,15 @@ class SiteData:
 def site_data(*, site: str, X_train, y_train, X_validation, y_validation, columns: list[str]) -> SiteData:
     def matrix(X, y):
         return xgboost.DMatrix(X, label=y, missing=np.nan, feature_names=columns, nthread=1)
-    return SiteData(site=site, train=matrix(X_train, y_train), validation=matrix(X_validation, y_validation))
+    return SiteData(site=site, train=matrix(X_train, y_train), validation=matrix(X_validation, y_validation),
+                    validation_drugs=drug_keys(np.asarray(X_validation), columns))
+
+
+def drug_keys(X: np.ndarray, columns: list[str]) -> np.ndarray:
+    """Each row's drug (its one-hot drug column, as recommendations.features lays rows out)."""
+    drugs = [c for c in columns if c.startswith(DRUG_PREFIX)]
+    first = columns.index(drugs[0])
+    return np.array([d.removeprefix(DRUG_PREFIX) for d in drugs])[np.argmax(X[:, first:first + len(drugs)], axis=1)]
 
 
 # --- what is exchanged ------------------------------------------------------------

@@ -30,8 +30,10 @@ from network.training import (
     site_train_round,
     site_weights,
 )
+from network.training_calibration import federated_recalibrate
 from recommendations import training
 from recommendations.cohort import cohort_generate
+from recommendations.recalibration import margins_recalibrate, recalibration_pooled
 
 # Unequal sites, as real ones are: Luxembourg small, Grand Est large.
 SHARES = {"LU": 0.10, "FR": 0.40, "DE": 0.30, "CH": 0.20}
@@ -110,10 +112,17 @@ def federated_train(*, sites: dict[str, SiteData], strategy: str, seed: int, max
             "bytes_to_sites": sent, "bytes_from_sites": received}
 
 
-def auc_on(booster: xgboost.Booster, split: Split) -> float:
+def auc_on(booster: xgboost.Booster, split: Split, recalibration: dict | None = None) -> float:
     c = split.cohort
     m = xgboost.DMatrix(c.X[split.test], missing=np.nan, feature_names=c.columns, nthread=1)
-    return float(roc_auc_score(c.y[split.test], booster.predict(m)))
+    margin = margins_recalibrate(booster.predict(m, output_margin=True), c.drug_atc[split.test], recalibration)
+    return float(roc_auc_score(c.y[split.test], margin))
+
+
+def pooled_recalibration(booster: xgboost.Booster, data: SiteData) -> dict:
+    """Pooled training's recalibration, with the same rows the federated one uses: the validation rows."""
+    return recalibration_pooled(booster.predict(data.validation, output_margin=True), data.validation.get_label(),
+                                data.validation_drugs, source="pooled validation rows")
 
 
 # Per-drug calibration slopes are measured on a fresh draw of the synthetic cohort (another seed, this size):
@@ -127,10 +136,14 @@ def calibration_cohort(*, disease: str, seed: int):
     return cohort_for(disease=disease, seed=seed + CALIBRATION_SEED_OFFSET, n_patients=CALIBRATION_PATIENTS)
 
 
-def calibration_slopes(booster: xgboost.Booster, *, disease: str, seed: int) -> dict[str, float]:
-    """Per-drug calibration slope (logistic regression of y on logit p; ideal 1) on an independent synthetic draw."""
+def calibration_slopes(booster: xgboost.Booster, *, disease: str, seed: int,
+                       recalibration: dict | None = None) -> dict[str, float]:
+    """Per-drug calibration slope (logistic regression of y on logit p; ideal 1) on an independent synthetic draw,
+    of the booster's probabilities after the package's per-drug recalibration when one is given."""
     c = calibration_cohort(disease=disease, seed=seed)
-    p = booster.predict(xgboost.DMatrix(c.X, missing=np.nan, feature_names=c.columns, nthread=1))
+    margin = booster.predict(xgboost.DMatrix(c.X, missing=np.nan, feature_names=c.columns, nthread=1),
+                             output_margin=True)
+    p = 1 / (1 + np.exp(-margins_recalibrate(margin, c.drug_atc, recalibration)))
     out = {}
     for atc in c.drugs:
         rows = c.drug_atc == atc
@@ -149,20 +162,29 @@ def compare(*, disease: str, seed: int, n_patients: int = training.DEFAULT_PATIE
     row = {"disease": disease, "seed": seed, "sites": {k: v.n_train for k, v in split.sites.items()}}
     t = time.perf_counter()
     pooled = centrally_train(data=split.pooled, seed=seed)
+    recalibrated = pooled_recalibration(pooled, split.pooled)
     row["pooled"] = {"auc": auc_on(pooled, split), "seconds": time.perf_counter() - t,
                      "trees": pooled.num_boosted_rounds(),
-                     "slopes": calibration_slopes(pooled, disease=disease, seed=seed)}
+                     "slopes": calibration_slopes(pooled, disease=disease, seed=seed),
+                     "auc_recalibrated": auc_on(pooled, split, recalibrated),
+                     "slopes_recalibrated": calibration_slopes(pooled, disease=disease, seed=seed,
+                                                               recalibration=recalibrated)}
     row["local"] = {code: auc_on(centrally_train(data=data, seed=seed), split) for code, data in split.sites.items()}
     for arm in arms:
         strategy, weighted = ARMS[arm]
         t = time.perf_counter()
         fit = federated_train(sites=split.sites, strategy=strategy, seed=seed, max_rounds=max_rounds,
                               weighted=weighted)
+        calibrated = federated_recalibrate(model=fit["model"], sites=split.sites, drugs=split.cohort.drugs)
         seconds = time.perf_counter() - t
         booster = booster_from(fit["model"])
+        block = calibrated["recalibration"]
         row[arm] = {"auc": auc_on(booster, split), "rounds": fit["rounds"], "trees": booster.num_boosted_rounds(),
                     "bytes": fit["bytes_to_sites"] + fit["bytes_from_sites"], "seconds": seconds,
-                    "slopes": calibration_slopes(booster, disease=disease, seed=seed)}
+                    "slopes": calibration_slopes(booster, disease=disease, seed=seed),
+                    "recalibration_steps": calibrated["steps"], "auc_recalibrated": auc_on(booster, split, block),
+                    "slopes_recalibrated": calibration_slopes(booster, disease=disease, seed=seed,
+                                                              recalibration=block)}
     return row
 
 

@@ -16,31 +16,41 @@ from django.conf import settings
 from django.utils import timezone
 
 from clinnova.audit import Actor, audit_record
+from network.flower.records import TRAIN
 from network.models import FederatedRun
 from network.training_compare import split_make
 from recommendations import training
 from recommendations.package import OUTCOMES, package_build
+from recommendations.recalibration import margins_recalibrate
 from recommendations.registry import model_version_upload
 
 # The synthetic cohort size whose held-out patients give a node-trained model its test metrics.
 TEST_PATIENTS = 20_000
 
 
-def _metrics(*, split, booster: xgboost.Booster, rounds: int) -> dict:
+def _metrics(*, split, booster: xgboost.Booster, rounds: int, recalibration: dict | None) -> dict:
+    """The package's figures as scoring will compute its probabilities: after the per-drug recalibration."""
     c = split.cohort
     test = split.test
-    p = booster.predict(xgboost.DMatrix(c.X[test], missing=np.nan, feature_names=c.columns, nthread=1))
+
+    def probabilities(matrix, drugs):
+        margin = margins_recalibrate(booster.predict(matrix, output_margin=True), drugs, recalibration)
+        return 1 / (1 + np.exp(-margin))
+    p = probabilities(xgboost.DMatrix(c.X[test], missing=np.nan, feature_names=c.columns, nthread=1),
+                      c.drug_atc[test])
     validation = split.pooled.validation
     return {"test": training.heldout_metrics(y=c.y[test], p=p),
             "per_drug": training.per_drug_metrics(cohort=c, rows=test, p=p),
-            "validation": training.split_metrics(y=validation.get_label(), p=booster.predict(validation)),
+            "validation": training.split_metrics(y=validation.get_label(),
+                                                 p=probabilities(validation, split.pooled.validation_drugs)),
             "best_iteration": int(booster.num_boosted_rounds() - 1), "x_rounds": rounds}
 
 
 def manifest_federated(*, disease: str, seed: int, n_patients: int, booster: xgboost.Booster, how: dict) -> dict:
     """model_train's manifest for this booster, its card saying how it was trained (how: sites, rounds, bytes…)."""
     split = split_make(disease=disease, seed=seed, n_patients=n_patients)
-    metrics = _metrics(split=split, booster=booster, rounds=how["rounds"])
+    recalibration = how.get("recalibration")
+    metrics = _metrics(split=split, booster=booster, rounds=how["rounds"], recalibration=recalibration)
     sizes = {"train": int(split.pooled.train.num_row()), "validation": int(split.pooled.validation.num_row()),
              "test": len(split.test)}
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
@@ -66,8 +76,14 @@ def manifest_federated(*, disease: str, seed: int, n_patients: int, booster: xgb
             f"{where}: {how['rounds']} rounds kept of {how['rounds_run']} run (early stopping on the sites' summed "
             f"validation log-loss), {how['bytes'] / 1e6:.1f} MB exchanged, {how['seconds']:.0f} s wall time. "
             f"Only trees crossed the network (gains zeroed, covers rounded); no patient row left a site.")
+    if recalibration:
+        card["model_details"] += (
+            f" Recalibrated per drug (intercept and slope of its log-odds, {len(recalibration['drugs'])} drugs) "
+            f"in {how['recalibration_steps']} federated Newton steps on per-drug sums of the sites' validation "
+            "rows; the metrics below are of the recalibrated probabilities.")
+        manifest["recalibration"] = recalibration
     card["metrics"] += " Measured at the hub on the pooled synthetic test patients, never seen by any site's training."
-    manifest["x_federated"] = how
+    manifest["x_federated"] = {k: v for k, v in how.items() if k != "recalibration"}
     manifest["x_params"] = {**manifest["x_params"], "base_score": 0.5}
     return manifest
 
@@ -86,10 +102,13 @@ def training_run_register(run: FederatedRun):
     from network.training import final_booster  # noqa: PLC0415 (xgboost only here)
 
     cfg, result = run.config, run.result
-    site_rows = {m.site_code: m.content["n_train"] for m in run.messages.exclude(content=None) if m.site_code}
+    # The training replies (a recalibration reply carries sums, not a count of rows).
+    trained = run.messages.exclude(content=None).filter(message_type=TRAIN)
+    site_rows = {m.site_code: m.content["n_train"] for m in trained if m.site_code}
     how = {"local": "", "strategy": cfg["strategy"], "run": run.pk, "site_rows": site_rows,
            "data": cfg.get("data", "nodes"), "weighted": bool(cfg.get("weighted")),
            "rounds": result["rounds"], "rounds_run": result["rounds_run"],
+           "recalibration": result.get("recalibration"), "recalibration_steps": result.get("recalibration_steps", 0),
            "bytes": result["bytes_to_sites"] + result["bytes_from_sites"],
            "seconds": round((timezone.now() - run.started_at).total_seconds(), 1)}
     booster = final_booster(bytes(run.booster))

@@ -16,10 +16,20 @@ from django.utils import timezone
 from flwr.app import Message
 from flwr.serverapp import Grid
 
-from network.flower.records import TRAIN, message_shape, message_size, request_content, training_reply
+from network.flower.records import (
+    CALIBRATE,
+    TRAIN,
+    message_shape,
+    message_size,
+    reply_payload,
+    request_content,
+    training_reply,
+)
 from network.models import ANSWERED, Direction, FederatedRun, MessageLog, RunStatus
 from network.training import MIN_SITE_ROWS, Progress, global_combine, network_loss, round_sites, site_weights
+from network.training_calibration import MAX_STEPS, TOLERANCE, recalibration_final, recalibration_step
 from network.training_compare import PATIENCE
+from patients.drugs import candidates_for
 
 
 def _site_of_error(reason: str) -> str:
@@ -124,6 +134,59 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
         sites.setdefault(code, "not connected")
     if not progress.best_model:
         raise TrainingStopped("no round improved on the starting model: nothing to package")
+    calibrated = _calibrate(run=run, grid=grid, nodes=nodes, model=progress.best_model, node_site=node_site,
+                            sites=sites)
     FederatedRun.objects.filter(pk=run.pk).update(booster=progress.best_model, sites=sites)
     return {"rounds": progress.best_round, "rounds_run": rounds, "validation_logloss": round(progress.best_loss, 5),
-            "bytes_to_sites": bytes_to, "bytes_from_sites": bytes_from, "finished": timezone.now().isoformat()}
+            "recalibration": calibrated["recalibration"], "recalibration_steps": calibrated["steps"],
+            "bytes_to_sites": bytes_to + calibrated["bytes_to"], "bytes_from_sites": bytes_from + calibrated["bytes_from"],
+            "finished": timezone.now().isoformat()}
+
+
+def _calibrate(*, run: FederatedRun, grid: Grid, nodes: list[int], model: bytes, node_site: dict, sites: dict) -> dict:
+    """Newton steps of the per-drug recalibration on the sites' summed sums (network.training_calibration), each
+    step one exchange logged like a round. A site that fails here is named and left out of the later steps; the
+    model is then recalibrated from the others' sums, or not at all when none answered."""
+    cfg = run.config
+    drugs = [d.atc for d in candidates_for(cfg["disease"])]
+    block, steps, bytes_to, bytes_from = None, 0, 0, 0
+    for steps in range(1, MAX_STEPS + 1):
+        if FederatedRun.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists():
+            raise TrainingStopped(f"cancelled in recalibration step {steps}")
+        outgoing = []
+        for node in nodes:
+            request = request_content(model=model, disease=cfg["disease"], seed=int(cfg["seed"]),
+                                      n_patients=int(cfg.get("n_patients", 0)), data=str(cfg.get("data", "nodes")),
+                                      run=str(run.pk), recalibration=json.dumps(block))
+            message = Message(request, dst_node_id=node, message_type=CALIBRATE)
+            bytes_to += message_size(message)
+            MessageLog.objects.create(run=run, direction=Direction.TO_SITE, node_id=str(node),
+                                      message_type=CALIBRATE, shape=message_shape(message),
+                                      size_bytes=message_size(message))
+            outgoing.append(message)
+        payloads = []
+        for reply in grid.send_and_receive(outgoing, timeout=settings.NETWORK_ROUND_TIMEOUT):
+            node = reply.metadata.src_node_id
+            size = message_size(reply)
+            bytes_from += size
+            if reply.has_error():
+                site = node_site.get(node) or _site_of_error(reply.error.reason) or f"node {node}"
+                sites[site] = f"left out of recalibration step {steps}: {reply.error.reason}"
+                MessageLog.objects.create(run=run, direction=Direction.FROM_SITE, site_code=_site_of_error(
+                    reply.error.reason), node_id=str(node), message_type=CALIBRATE, shape={}, size_bytes=size,
+                    error=reply.error.reason or "")
+                if node in nodes:
+                    nodes.remove(node)
+                continue
+            payload = reply_payload(reply)
+            MessageLog.objects.create(run=run, direction=Direction.FROM_SITE, site_code=payload["site"],
+                                      node_id=str(node), message_type=CALIBRATE, shape=message_shape(reply),
+                                      size_bytes=size, content=payload)
+            payloads.append(payload)
+        if not payloads:
+            return {"recalibration": None, "steps": steps, "bytes_to": bytes_to, "bytes_from": bytes_from}
+        block, moved = recalibration_step(replies=payloads, recalibration=block)
+        if moved < TOLERANCE:
+            break
+    return {"recalibration": recalibration_final(block, drugs, payloads), "steps": steps, "bytes_to": bytes_to,
+            "bytes_from": bytes_from}

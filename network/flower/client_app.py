@@ -69,19 +69,35 @@ def train(message: Message, context: Context) -> Message:
     against pooled training ("data": "cohort") uses the node's share of the seeded synthetic cohort instead.
     """
     from network.training import site_train_round  # noqa: PLC0415 (xgboost only when a round asks for it)
-    from network.training_compare import site_share
     from network.training_data import min_site_rows
 
     def work(req):
-        if str(req.get("data", "nodes")) == "cohort":
-            data = site_share(disease=str(req["disease"]), seed=int(req["seed"]), n_patients=int(req["n_patients"]),
-                              site=settings.CLINNOVA_SITE)
-        else:
-            data = _node_data(disease=str(req["disease"]), seed=int(req["seed"]), run=str(req.get("run", "")))
+        data = _run_data(req)
         return site_train_round(model=bytes(req["model"]), data=data, strategy=str(req["strategy"]),
                                 seed=int(req["round_seed"]), train=bool(req["train"]),
                                 min_rows=min_site_rows(int(req["min_rows"])), weight=float(req.get("weight", 1.0)))
     return _answer(message, work, content=training_reply_content)
+
+
+@app.query("calibrate")
+def calibrate(message: Message, context: Context) -> Message:
+    """After the last round: this site's per-drug recalibration sums of the chosen model on its validation rows."""
+    import json  # noqa: PLC0415
+
+    from network.training_calibration import site_recalibration_sums  # noqa: PLC0415
+
+    return _answer(message, lambda req: site_recalibration_sums(
+        model=bytes(req["model"]), data=_run_data(req), recalibration=json.loads(str(req["recalibration"]))))
+
+
+def _run_data(req):
+    """The rows a training run uses at this site: its own outcomes, or its share of the synthetic cohort."""
+    from network.training_compare import site_share  # noqa: PLC0415
+
+    if str(req.get("data", "nodes")) == "cohort":
+        return site_share(disease=str(req["disease"]), seed=int(req["seed"]), n_patients=int(req["n_patients"]),
+                          site=settings.CLINNOVA_SITE)
+    return _node_data(disease=str(req["disease"]), seed=int(req["seed"]), run=str(req.get("run", "")))
 
 
 _NODE_DATA: dict[tuple, object] = {}

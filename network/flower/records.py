@@ -16,6 +16,7 @@ EVALUATE = "query.evaluate"
 MONITOR = "query.monitor"
 DISTRIBUTE = "query.distribute"
 TRAIN = "train.xgb"
+CALIBRATE = "query.calibrate"
 REFUSED = 403  # the error code of a site whose participation is switched off
 FAILED = 500
 

@@ -49,9 +49,25 @@ def test_a_small_federated_model_is_trained_registered_and_only_trees_leave_the_
     assert version_status == "validated"
     assert sorted(manifest["x_federated"]["site_rows"]) == sorted(SITES)
     assert "Flower" in manifest["model_card"]["model_details"]
+    # The recalibration's Newton steps ran on the sites' sums; what they kept (on three rounds over 4,000 patients'
+    # shares, often no drug: test_federated_recalibration shows a block reaching the package) is what it carries.
+    result = json.loads(hub.execute("select result from network_federatedrun where id = ?", (run_id,)).fetchone()[0])
+    assert result["recalibration_steps"] >= 1
+    assert manifest.get("recalibration") == result["recalibration"]
 
+    sums = hub.execute("select site_code, content, shape from network_messagelog where run_id = ? and "
+                       "direction = 'from_site' and message_type = 'query.calibrate'", (run_id,)).fetchall()
+    assert sums and {site for site, *_ in sums} == set(SITES)
+    for site, content, shape in sums:
+        payload = json.loads(content)
+        assert set(payload) == {"site", "sums"} and payload["site"] == site
+        assert set(json.loads(shape)["reply"]) == {"payload"}
+        for drug, values in payload["sums"].items():
+            # n, two gradient and three information sums: over at least 20 validation patients of the drug.
+            assert drug in manifest["drugs"] and len(values) == 6 and values[0] >= 20
     replies = hub.execute("select site_code, size_bytes, content, shape from network_messagelog "
-                          "where run_id = ? and direction = 'from_site'", (run_id,)).fetchall()
+                          "where run_id = ? and direction = 'from_site' and message_type = 'train.xgb'",
+                          (run_id,)).fetchall()
     assert len(replies) == 4 * 4  # three training rounds and the last validation, four sites each
     for site, size, content, shape in replies:
         payload = json.loads(content)

@@ -47,13 +47,17 @@ class Command(BaseCommand):
                              f"{mean(lambda r: r[s]['bytes']) / 1e6:.1f}, {mean(lambda r: r[s]['seconds']):.0f})")
             cells += [f"{mean(lambda r: r['local'][c]):.4f}" for c in sites]
             self.stdout.write("| " + " | ".join(cells) + " |")
-        self.stdout.write("\nPer-drug calibration slopes (min–max over drugs, mean over seeds of each drug's slope):")
+        self.stdout.write("\nPer-drug calibration slopes on an independent draw (min–max over drugs of each drug's mean "
+                          "over seeds), before and after the per-drug recalibration fitted on the validation rows "
+                          "(pooled: in one place; federated: from the sites' summed sums), and the AUC after it:")
         for name in disease or Disease.values:
             mine = [r for r in rows if r["disease"] == name]
             cells = [Disease(name).label]
             for arm in ["pooled", *STRATEGIES]:
-                drugs = mine[0][arm]["slopes"]
-                per = {atc: statistics.mean(r[arm]["slopes"][atc] for r in mine if atc in r[arm]["slopes"])
-                       for atc in drugs}
-                cells.append(f"{arm} {min(per.values()):.2f}–{max(per.values()):.2f}")
+                for key in ("slopes", "slopes_recalibrated"):
+                    drugs = mine[0][arm][key]
+                    per = {atc: statistics.mean(r[arm][key][atc] for r in mine if atc in r[arm][key]) for atc in drugs}
+                    cells.append(f"{arm} {'recalibrated ' if key != 'slopes' else ''}{min(per.values()):.2f}–"
+                                 f"{max(per.values()):.2f}")
+                cells.append(f"AUC {statistics.mean(r[arm]['auc_recalibrated'] for r in mine):.4f}")
             self.stdout.write("| " + " | ".join(cells) + " |")

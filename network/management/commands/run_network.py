@@ -16,11 +16,17 @@ class Command(BaseCommand):
         parser.add_argument("--patients", type=int, default=20, help="demo history patients per site and disease")
         parser.add_argument("--outcome-patients", type=int, default=200,
                             help="demo patients with decisions and outcomes per site and disease")
+        # 4,000 per disease leaves the smallest site (LU, 10 %) about 290 training rows, above the default floor
+        # of 200 (NETWORK_TRAIN_MIN_ROWS) at which a site trains in a federated round.
+        parser.add_argument("--history-patients", type=int, default=4000,
+                            help="treatment history per disease across the sites (LU 10 %%, FR 40 %%, DE 30 %%, "
+                                 "CH 20 %%), what the sites train on in federated training")
 
-    def handle(self, *args, data_dir, patients, outcome_patients, **options):
+    def handle(self, *args, data_dir, patients, outcome_patients, history_patients, **options):
         data = Path(data_dir)
         self.stdout.write("Preparing the nodes' databases (first time: a few minutes)…")
-        network_prepare(data_dir=data, patients=patients, outcome_patients=outcome_patients)
+        network_prepare(data_dir=data, patients=patients, outcome_patients=outcome_patients,
+                        history_patients=history_patients)
         net = network_start(data_dir=data)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
