@@ -17,10 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--seeds", default="7", help="comma-separated seeds (default 7)")
         parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS)
         parser.add_argument("--max-rounds", type=int, default=300)
-        parser.add_argument("--json", help="also write every measured row to this file")
+        parser.add_argument("--json", dest="json_path", help="also write every measured row to this file")
         parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, of {', '.join(ARMS)}")
 
-    def handle(self, *args, disease, seeds, patients, max_rounds, arms, json: str | None = None, **options):
+    def handle(self, *args, disease, seeds, patients, max_rounds, arms, json_path: str | None = None, **options):
         STRATEGIES = [a for a in arms.split(",") if a]
         rows = []
         for name in disease or Disease.values:
@@ -28,9 +28,9 @@ class Command(BaseCommand):
                 rows.append(compare(disease=name, seed=seed, n_patients=patients, max_rounds=max_rounds,
                                     arms=STRATEGIES))
                 self.stderr.write(f"{name} seed {seed} done")
-                if json:  # after every row, so a long measurement keeps what it has
-                    with open(json, "w") as out:
-                        out.write(__import__("json").dumps(rows, indent=1))
+                if json_path:  # after every row, so a long measurement keeps what it has
+                    with open(json_path, "w") as out:
+                        out.write(json.dumps(rows, indent=1))
         sites = list(SHARES)
         head = ["disease", "seeds", "pooled AUC"] + [f"{s} AUC (rounds, MB, s)" for s in STRATEGIES] + \
                [f"local {c}" for c in sites]
