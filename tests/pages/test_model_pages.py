@@ -2,6 +2,8 @@
 
 import io
 
+from django.template.defaultfilters import floatformat
+
 from recommendations.models import ModelStatus, ModelVersion, RescoreRun
 from tests.conftest import model_version_install, pretrained_bytes
 
@@ -25,7 +27,9 @@ def test_the_list_shows_each_diseases_versions_with_status_people_and_metrics(mi
     ra = page[page.index('id="d-rheumatoid_arthritis"'):page.index('id="d-multiple_sclerosis"')]
     assert "Version 1" in ra and '<span class="status status-active">Active</span>' in ra
     assert "by mia" in ra
-    assert f"{ra_model.test_metrics['auc']:.3f}" in ra and f"{ra_model.test_metrics['brier']:.3f}" in ra
+    # As the page rounds them (floatformat rounds half up: an AUC of 0.6835 is shown 0.684, where f"{:.3f}" says 0.683).
+    shown = {k: floatformat(ra_model.test_metrics[k], 3) for k in ("auc", "brier")}
+    assert f"<td>{shown['auc']}</td><td>{shown['brier']}</td>" in ra
     ms = page[page.index('id="d-multiple_sclerosis"'):]
     assert "No active model" in ms
 
