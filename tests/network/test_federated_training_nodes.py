@@ -33,7 +33,7 @@ TREE_KEYS = {"base_weights", "categories", "categories_nodes", "categories_segme
 def network(tmp_path_factory):
     data = tmp_path_factory.mktemp("network")
     network_prepare(data_dir=data, patients=2, outcome_patients=0, history_patients=HISTORY,
-                    diseases=(DISEASE, "ulcerative_colitis"))
+                    diseases=(DISEASE,))
     # Small demo sites: each trains from 50 rows (the hub asks for no more); CH insists on 1,000, more than it holds.
     floors = {code: {"NETWORK_TRAIN_MIN_ROWS": "1000" if code == "CH" else "50"} for code in (*SITES, "hub")}
     net = network_start(data_dir=data, web=False, round_timeout=90, site_settings=floors)
@@ -187,7 +187,7 @@ def test_the_activated_version_reaches_the_sites_which_accept_refuse_or_review_i
 
 
 def start_training(net, rounds):
-    return subprocess.Popen([sys.executable, "manage.py", "train_federated", "--disease", "ulcerative_colitis",
+    return subprocess.Popen([sys.executable, "manage.py", "train_federated", "--disease", DISEASE,
                              "--rounds", str(rounds), "--patients", "2000"], cwd=ROOT, env=net.hub_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -232,7 +232,7 @@ def test_a_cancelled_run_stops_with_a_clear_message_and_registers_nothing(networ
     before = versions(network)
     command = start_training(network, rounds=50)
     run_id = wait_for_round(network, 1)
-    cancel = manage(network, "train_federated", "--disease", "ulcerative_colitis", "--cancel", str(run_id))
+    cancel = manage(network, "train_federated", "--disease", DISEASE, "--cancel", str(run_id))
     assert cancel.returncode == 0 and "cancelled" in cancel.stdout
     out, err = command.communicate(timeout=600)
     assert command.returncode != 0 and "cancelled" in err and "nothing registered" in err
