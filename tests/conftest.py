@@ -135,6 +135,17 @@ def ra_patient_lu(site_lu):
     return visit.patient
 
 
+def tiers_shown(rec, *, first_tier: int, top: bool):
+    """Make the stored ranking one whose first `first_tier` drugs the ensemble could not tell apart, with or
+    without a top suggestion: for tests about what a page does with one, whatever the shipped model says of
+    the fixture patient."""
+    for item in rec.items.filter(current=False).order_by("rank"):
+        item.tier = 1 if item.rank <= first_tier else 2
+        item.top_suggestion = top and item.rank == 1
+        item.probability_low, item.probability_high = item.probability - 0.05, item.probability + 0.05
+        item.save(update_fields=["tier", "top_suggestion", "probability_low", "probability_high"])
+
+
 # --- models -----------------------------------------------------------------
 
 PRETRAINED = __import__("pathlib").Path(__file__).resolve().parent.parent / "recommendations" / "pretrained"

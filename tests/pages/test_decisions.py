@@ -16,6 +16,7 @@ from recommendations import decisions
 from recommendations.decisions import DecisionInput
 from recommendations.models import Decision, Recommendation
 from recommendations.selectors import recommendation_payload
+from tests.conftest import tiers_shown
 
 
 def _ranking(patient):
@@ -55,7 +56,7 @@ def test_starting_the_top_suggestion_needs_no_reason(alice_client, alice, scored
 
 def test_starting_another_ranked_drug_without_a_reason_is_refused_at_the_form(alice_client, scored_patient):
     rec, _, second = _ranking(scored_patient)
-    _tiers_shown(rec, first_tier=1, top=True)  # a leader the ensemble tells apart, whatever the shipped model says
+    tiers_shown(rec, first_tier=1, top=True)  # a leader the ensemble tells apart, whatever the shipped model says
     response = _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}")
     page = response.content.decode()
     assert response.status_code == 400
@@ -79,7 +80,7 @@ def test_other_needs_a_few_words(alice_client, scored_patient):
 
 def test_an_override_is_stored_with_its_reason_and_listed_on_the_page(alice_client, scored_patient):
     rec, _, second = _ranking(scored_patient)
-    _tiers_shown(rec, first_tier=1, top=True)
+    tiers_shown(rec, first_tier=1, top=True)
     _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}", reason="other",
           reason_text="Prefers a monthly infusion")
     decision = Decision.objects.get()
@@ -313,18 +314,9 @@ def test_the_same_decision_from_two_tabs_is_stored_once(alice_client, scored_pat
     assert Decision.objects.count() == 1
 
 
-def _tiers_shown(rec, *, first_tier: int, top: bool):
-    """Make the stored ranking one whose first `first_tier` drugs the ensemble could not tell apart."""
-    for item in rec.items.filter(current=False).order_by("rank"):
-        item.tier = 1 if item.rank <= first_tier else 2
-        item.top_suggestion = top and item.rank == 1
-        item.probability_low, item.probability_high = item.probability - 0.05, item.probability + 0.05
-        item.save(update_fields=["tier", "top_suggestion", "probability_low", "probability_high"])
-
-
 def test_a_drug_of_the_first_tier_needs_no_reason_when_no_drug_leads(alice_client, scored_patient):
     rec, _, second = _ranking(scored_patient)
-    _tiers_shown(rec, first_tier=2, top=False)
+    tiers_shown(rec, first_tier=2, top=False)
     response = _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}")
     assert response.status_code == 302
     decision = Decision.objects.get()
@@ -333,7 +325,7 @@ def test_a_drug_of_the_first_tier_needs_no_reason_when_no_drug_leads(alice_clien
 
 def test_a_drug_behind_the_first_tier_needs_a_reason(alice_client, scored_patient):
     rec, _, second = _ranking(scored_patient)
-    _tiers_shown(rec, first_tier=1, top=False)
+    tiers_shown(rec, first_tier=1, top=False)
     response = _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}")
     assert response.status_code == 400
     assert f"Say why you chose {second['name']} over the drugs of the first tier." in response.content.decode()
@@ -342,7 +334,7 @@ def test_a_drug_behind_the_first_tier_needs_a_reason(alice_client, scored_patien
 
 def test_a_ranking_without_its_minimum_data_set_is_not_overridden_by_any_choice(alice_client, scored_patient):
     rec, _, second = _ranking(scored_patient)
-    _tiers_shown(rec, first_tier=0, top=False)
+    tiers_shown(rec, first_tier=0, top=False)
     rec.rankable = False
     rec.save(update_fields=["rankable"])
     response = _post(alice_client, scored_patient, recommendation=rec.pk, choice=f"start:{second['atc']}")

@@ -7,6 +7,7 @@ from django.utils import timezone
 from clinnova.models import AuditEvent
 from recommendations.models import Recommendation
 from recommendations.selectors import recommendation_payload
+from tests.conftest import tiers_shown
 
 
 def test_the_summary_names_patient_date_clinician_model_and_its_notice(alice_client, scored_patient):
@@ -24,6 +25,7 @@ def test_the_summary_names_patient_date_clinician_model_and_its_notice(alice_cli
 def test_the_text_for_the_ehr_note_carries_the_ranking_and_the_decision(alice_client, scored_patient):
     rec = Recommendation.objects.get(visit__patient=scored_patient, superseded_at__isnull=True)
     second = rec.items.order_by("rank")[1]
+    tiers_shown(rec, first_tier=1, top=True)  # a leader the ensemble tells apart, whatever the shipped model says
     alice_client.post(f"/patients/{scored_patient.pk}/decisions/", {
         "recommendation": rec.pk, "idempotency_key": str(uuid.uuid4()), "choice": f"start:{second.drug_atc}",
         "reason": "patient_preference", "reason_text": "Prefers a drug given at home"})
