@@ -14,13 +14,10 @@ import pytest
 
 from network.engine import ROOT
 from network.launcher import network_prepare, network_start
+from tests.network.shared_trees import assert_tree_reveals_no_rows
 
 pytestmark = pytest.mark.slow
 SITES = ("LU", "FR", "DE", "CH")
-# What a tree may carry: structure, thresholds, leaf values and (rounded) covers; nothing per patient.
-TREE_KEYS = {"base_weights", "categories", "categories_nodes", "categories_segments", "categories_sizes",
-             "default_left", "id", "left_children", "loss_changes", "parents", "right_children", "split_conditions",
-             "split_indices", "split_type", "sum_hessian", "tree_param"}
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +74,6 @@ def test_a_small_federated_model_is_trained_registered_and_only_trees_leave_the_
         assert set(json.loads(shape)["reply"]) == {"payload", "trees"}
         trees = (payload["trees"] or {"learner": {"gradient_booster": {"model": {"trees": []}}}})
         for tree in trees["learner"]["gradient_booster"]["model"]["trees"]:
-            assert set(tree) <= TREE_KEYS
-            nodes = len(tree["left_children"])
-            assert nodes <= 2 ** 5 - 1  # depth 4: no array as long as the site's rows
-            assert all(len(v) in (0, nodes) for v in tree.values() if isinstance(v, list))
-            assert set(tree["loss_changes"]) == {0.0}
-            assert all(h == round(h) and h >= 20 for h in tree["sum_hessian"])
+            assert_tree_reveals_no_rows(tree)
             assert all(w == 0.0 for w, left in zip(tree["base_weights"], tree["left_children"]) if left != -1)
         assert size < 200_000
