@@ -38,7 +38,8 @@ TOLERANCE = 1e-4
 # freedom: 5.991); otherwise the drug is scored unchanged. A per-drug slope from a few hundred validation rows has
 # a standard error of 0.2-0.3, and refitting on noise made slopes worse on an independent draw
 # (docs/federated-training.md). Testing whether an update is needed before making it is the principle of the
-# closed testing procedure for updating prediction models (Vergouwe Y et al., Stat Med 2017;36(28):4529-4539).
+# closed testing procedure for updating prediction models (Vergouwe Y et al., Stat Med 2017;36(28):4529-4539,
+# doi:10.1002/sim.7179), which tests with likelihood ratios; the Wald form needs only the summed sums.
 WALD_CRITICAL = 5.991
 SOURCE = ("per-drug sums of the sites' validation rows (not used to grow the trees), added at the hub: "
           "federated Newton steps")
