@@ -29,10 +29,7 @@ def federated_evaluation(run_id: int) -> None:
     run = evaluation_claim(run_id)
     if run is None:
         return  # already submitted, finished, or claimed by another worker
-    try:
-        run_submit(run, wait=0)
-    except SubmitError:
-        pass  # the run row holds the reason
+    _submit(run, wait=0)
 
 
 @shared_task
@@ -45,10 +42,7 @@ def federated_run(run_id: int) -> None:
     run = FederatedRun.objects.filter(pk=run_id, status=RunStatus.PENDING).first()
     if run is None:
         return  # already carried out, or claimed by another worker
-    try:
-        run_submit(run)
-    except SubmitError:
-        pass  # the run row holds the reason
+    _submit(run)
 
 
 @shared_task(time_limit=300, soft_time_limit=270)
@@ -59,10 +53,7 @@ def federated_training(run_id: int) -> None:
     run = training_claim(run_id)
     if run is None:
         return  # cancelled, already submitted, or claimed by another worker
-    try:
-        run_submit(run, wait=0)
-    except SubmitError:
-        pass  # the run row holds the reason
+    _submit(run, wait=0)
 
 
 @shared_task
@@ -70,3 +61,10 @@ def sweep_federated_training() -> None:
     from network.training_requests import trainings_sweep  # noqa: PLC0415
 
     trainings_sweep()
+
+
+def _submit(run, **kwargs) -> None:
+    try:
+        run_submit(run, **kwargs)
+    except SubmitError:
+        pass  # the run row holds the reason

@@ -20,14 +20,19 @@ from tests.recommendations.test_scoring import store_ra_visit
 RA = "rheumatoid_arthritis"
 
 
+def assert_joins_exactly(members, manifest):
+    """The joined booster gives each member's own probabilities on the canary's reference rows."""
+    X = reference_rows(manifest["features"], manifest["drugs"])
+    rows = xgb.DMatrix(X, missing=np.nan)
+    own = np.column_stack([m.predict(rows) for m in members])
+    assert np.max(np.abs(ensemble_join(members, reference=X).probabilities(rows) - own)) < 1e-5
+
+
 def test_every_shipped_package_carries_a_bootstrap_ensemble_that_joins_into_one_booster_exactly():
     data = pretrained_bytes(RA)
     manifest, _booster, members = package_load_members(data, max_bytes=len(data) + 1)
     assert manifest["ensemble"]["members"] == len(members) >= 10
-    X = reference_rows(manifest["features"], manifest["drugs"])
-    ensemble = ensemble_join(members, reference=X)
-    own = np.column_stack([m.predict(xgb.DMatrix(X, missing=np.nan)) for m in members])
-    assert np.max(np.abs(ensemble.probabilities(xgb.DMatrix(X, missing=np.nan)) - own)) < 1e-5
+    assert_joins_exactly(members, manifest)
 
 
 def test_members_stopped_at_different_rounds_join_exactly():
@@ -35,10 +40,7 @@ def test_members_stopped_at_different_rounds_join_exactly():
     manifest, _booster, members = package_load_members(data, max_bytes=len(data) + 1)
     short = [m[: max(1, m.num_boosted_rounds() // (k + 2))] for k, m in enumerate(members[:3])]
     assert len({m.num_boosted_rounds() for m in short}) == 3
-    X = reference_rows(manifest["features"], manifest["drugs"])
-    ensemble = ensemble_join(short, reference=X)
-    own = np.column_stack([m.predict(xgb.DMatrix(X, missing=np.nan)) for m in short])
-    assert np.max(np.abs(ensemble.probabilities(xgb.DMatrix(X, missing=np.nan)) - own)) < 1e-5
+    assert_joins_exactly(short, manifest)
 
 
 def test_a_package_whose_members_do_not_match_its_manifest_is_refused():
