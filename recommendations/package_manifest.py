@@ -63,11 +63,13 @@ MANIFEST_SCHEMA: dict[str, Any] = {
     "model_card": {section: TEXT for section in MODEL_CARD_SECTIONS},
     "created_at": TIMESTAMP,
     # Optional (packages before intervals have none): the bootstrap ensemble stored beside the booster.
-    "ensemble": {"members": COUNT, "method": TEXT, "interval_level": PROBABILITY, "tier_confidence": PROBABILITY},
+    # Its "recalibration" (optional, packages before it have none): one block or null per member, in member order.
+    "ensemble": {"members": COUNT, "method": TEXT, "interval_level": PROBABILITY, "tier_confidence": PROBABILITY,
+                 "recalibration": OWN_CHECK},
     # Optional (packages before it have none): per-drug logistic recalibration (recommendations.recalibration).
     "recalibration": OWN_CHECK,
 }
-OPTIONAL_KEYS = {"manifest.ensemble", "manifest.recalibration"}
+OPTIONAL_KEYS = {"manifest.ensemble", "manifest.recalibration", "manifest.ensemble.recalibration"}
 
 
 def manifest_problem(manifest: Any) -> str | None:
@@ -90,8 +92,21 @@ def manifest_problem(manifest: Any) -> str | None:
     if extra:
         return f"manifest.metrics.per_drug.{extra[0]} is not one of manifest.drugs"
     if "recalibration" in manifest:
-        return recalibration_problem(manifest["recalibration"], manifest["drugs"])
+        if problem := recalibration_problem(manifest["recalibration"], manifest["drugs"]):
+            return problem
+    if "recalibration" in manifest.get("ensemble", {}):
+        return _member_recalibration_problem(manifest["ensemble"], manifest["drugs"])
     return None
+
+
+def _member_recalibration_problem(ensemble: dict, drugs: list[str]) -> str | None:
+    blocks, path = ensemble["recalibration"], "manifest.ensemble.recalibration"
+    if not isinstance(blocks, list):
+        return f"{path} must be a list with one block (or null) per member, got {manifest_kind(blocks)}"
+    if len(blocks) != ensemble["members"]:
+        return f"{path} holds {len(blocks)} blocks for {ensemble['members']} members (manifest.ensemble.members)"
+    return next((p for k, block in enumerate(blocks)
+                 if block is not None and (p := recalibration_problem(block, drugs, path=f"{path}[{k}]"))), None)
 
 
 def _problem(value: Any, spec: Any, path: str) -> str | None:

@@ -15,9 +15,16 @@ unchanged):
     "recalibration": {"method": "...", "source": "...",
                       "drugs": {"<ATC code of manifest.drugs>": {"intercept": a, "slope": b, "n": rows}}}
 
-Applied at scoring time to the margin of the booster and of every ensemble member. The TreeSHAP values of a
-row are linear in its margin, so they follow exactly: every contribution is multiplied by the slope and the
-row's base value becomes intercept + slope · base; base + Σ values = margin' still holds.
+Applied at scoring time to the margin of the booster. The TreeSHAP values of a row are linear in its margin, so
+they follow exactly: every contribution is multiplied by the slope and the row's base value becomes
+intercept + slope · base; base + Σ values = margin' still holds.
+
+Each ensemble member is a retraining and carries its own block, fitted as the booster's is on its own fresh draw
+("ensemble": {"recalibration": [block or null per member]}). One block fitted to the booster and applied to every
+member moved all members of a package together by that booster's own per-drug error (intercepts of ±0.1-0.19 logit
+between retrained RA packages), a shift the members' spread never showed: top suggestions that four retrained
+packages all repeated fell to 64-85 % in RA (docs/synthetic-cohort.md, "Top-suggestion agreement"). A package
+whose ensemble has no blocks of its own (packages before them) applies manifest.recalibration to every member.
 
 Fitting is split so that a federated run can do it from aggregates: recalibration_sums() gives, per drug, the row
 count and the gradient and information matrix of the log-likelihood at the current estimate — sums over rows, so
@@ -57,6 +64,26 @@ def recalibration_coefficients(recalibration: dict | None, drug_keys) -> tuple[n
         rows = keys == drug
         intercept[rows], slope[rows] = float(c["intercept"]), float(c["slope"])
     return intercept, slope
+
+
+def members_coefficients(recalibration: dict | None, member_blocks: list | None, drugs: list[str], n_members: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """(intercept, slope), each (n_drugs, n_members) in manifest drug order: column k from member k's own block, or
+    from the package's block for every member when the members carry none."""
+    blocks = list(member_blocks) if member_blocks else [recalibration] * n_members
+    if len(blocks) != n_members:
+        raise ValueError(f"{len(blocks)} member recalibration blocks for {n_members} members")
+    pairs = [recalibration_coefficients(block, drugs) for block in blocks]
+    return (np.stack([a for a, _ in pairs], axis=1).reshape(len(drugs), n_members),
+            np.stack([b for _, b in pairs], axis=1).reshape(len(drugs), n_members))
+
+
+def members_recalibrate(margins, drug_index, coefficients: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """(n_rows, n_members) margins after each member's own recalibration; drug_index is each row's manifest drug
+    position, coefficients come from members_coefficients."""
+    intercept, slope = coefficients
+    index = np.asarray(drug_index)
+    return intercept[index] + slope[index] * np.asarray(margins, dtype=np.float64)
 
 
 def margins_recalibrate(margins, drug_keys, recalibration: dict | None) -> np.ndarray:
@@ -172,12 +199,12 @@ def recalibration_pooled(margins, outcomes, drug_keys, *, source: str, max_steps
 # --- validation of a manifest block ------------------------------------------------------------------------------
 
 
-def recalibration_problem(block, drugs: list[str]) -> str | None:
+def recalibration_problem(block, drugs: list[str], *, path: str = "manifest.recalibration") -> str | None:
     """The first way a manifest's "recalibration" block is malformed, as a sentence naming the key; None if fine.
 
-    `drugs` are manifest.drugs: a block may only name them.
+    `drugs` are manifest.drugs: a block may only name them. `path` names the block in the message (a member's own
+    block is manifest.ensemble.recalibration[k]).
     """
-    path = "manifest.recalibration"
     if not isinstance(block, dict):
         return f"{path} must be an object, got {type(block).__name__}"
     for key in block:

@@ -7,7 +7,8 @@ A second call scores the same rows with the package's bootstrap ensemble, joined
 into one booster (recommendations.ensemble): its members give each probability a
 90 % interval and group the drugs into tiers (recommendations.tiers).
 A package's per-drug recalibration (recommendations.recalibration) is applied to
-the booster's margin, its SHAP values and every member's margin alike.
+the booster's margin and its SHAP values, and each member's own block to that
+member's margin.
 Results are written with bulk inserts.
 """
 
@@ -43,7 +44,12 @@ from recommendations.models import (
     ScoringJob,
 )
 from recommendations.package import package_load_members
-from recommendations.recalibration import contributions_recalibrate, margins_recalibrate
+from recommendations.recalibration import (
+    contributions_recalibrate,
+    margins_recalibrate,
+    members_coefficients,
+    members_recalibrate,
+)
 from recommendations.tiers import interval, tiers_and_top
 
 
@@ -61,6 +67,8 @@ class LoadedModel:
     ensemble: Ensemble | None = None
     # The manifest's per-drug recalibration block, or None (recommendations.recalibration).
     recalibration: dict | None = None
+    # Each member's recalibration as (intercept, slope) arrays of (n_drugs, n_members); None without an ensemble.
+    member_coefficients: tuple[np.ndarray, np.ndarray] | None = None
 
     def shap_of(self, block: np.ndarray, d: int) -> list[float]:
         """SHAP values of one drug's row of a (rounded) block, stored compactly: the features in manifest
@@ -94,8 +102,10 @@ class LoadedModel:
         """(n_rows, n_members) recalibrated ensemble probabilities of the rows, or None without an ensemble."""
         if self.ensemble is None:
             return None
-        margins = margins_recalibrate(self.ensemble.margins(matrix), self.drug_keys(matrix.num_row()),
-                                      self.recalibration)
+        drug_index = np.tile(np.arange(len(self.drugs)), matrix.num_row() // len(self.drugs))
+        coefficients = self.member_coefficients or members_coefficients(self.recalibration, None, self.drugs,
+                                                                        self.ensemble.size)
+        margins = members_recalibrate(self.ensemble.margins(matrix), drug_index, coefficients)
         return 1.0 / (1.0 + np.exp(-margins))
 
     def contributions_of(self, matrix: xgb.DMatrix) -> np.ndarray:
@@ -156,9 +166,11 @@ def _model_parse(data: bytes) -> LoadedModel:
     booster.set_param({"nthread": 1})
     features, drugs = manifest["features"], manifest["drugs"]
     ensemble = ensemble_join(members, reference=reference_rows(features, drugs)) if members else None
+    coefficients = (members_coefficients(manifest.get("recalibration"), manifest["ensemble"].get("recalibration"),
+                                         drugs, len(members)) if members else None)
     return LoadedModel(0, manifest["disease"], features, drugs, column_names(features, drugs), booster,
                        rules={atc: safety.rules_for(BY_ATC[atc]) for atc in drugs}, ensemble=ensemble,
-                       recalibration=manifest.get("recalibration"))
+                       recalibration=manifest.get("recalibration"), member_coefficients=coefficients)
 
 
 def active_versions() -> dict[str, ModelVersion]:

@@ -141,6 +141,7 @@ def member_seed(seed: int, k: int) -> int:
 
 def ensemble_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = DEFAULT_PATIENTS,
                    created_at: str = SHIPPED_CREATED_AT, members: int = DEFAULT_MEMBERS,
+                   recalibration_patients: int = RECALIBRATION_PATIENTS,
                    ) -> tuple[dict, xgboost.Booster, list[xgboost.Booster]]:
     """(manifest, booster, members): model_train's booster and manifest, plus `members` boosters for the
     probability intervals and tiers, each trained as model_train trains, on its own fresh cohort draw.
@@ -152,20 +153,28 @@ def ensemble_train(*, disease: str, seed: int = DEFAULT_SEED, n_patients: int = 
     synthetic generator can draw from the population itself, so the members do, and nothing is approximated.
     The earlier bootstrap members shared the shipped booster's number of rounds, which early stopping chooses
     anew on every retraining (docs/synthetic-cohort.md, "Top-suggestion agreement"). A model trained on real
-    rows has no second draw and would bootstrap them. The interval of a probability is the members' 5th to 95th
-    percentile (recommendations.tiers.interval); the shipped booster still gives the probability and SHAP values,
-    so explanations add up exactly.
+    rows has no second draw and would bootstrap them. Each member is also recalibrated as the booster is, on its
+    own fresh draw (manifest.ensemble.recalibration): a retraining includes that step, and one block shared by all
+    members would move them together by the booster's own error. The interval of a probability is the members'
+    5th to 95th percentile (recommendations.tiers.interval); the shipped booster still gives the probability and
+    SHAP values, so explanations add up exactly.
     """
     if members == 1 or members < 0:
         raise ValueError(f"members must be 0 or at least 2 (1 gives no interval), got {members}")
-    manifest, booster = model_train(disease=disease, seed=seed, n_patients=n_patients, created_at=created_at)
+    manifest, booster = model_train(disease=disease, seed=seed, n_patients=n_patients, created_at=created_at,
+                                    recalibration_patients=recalibration_patients)
     if not members:
         return manifest, booster, []
-    boosters = [model_train(disease=disease, seed=member_seed(seed, k), n_patients=n_patients,
-                            created_at=created_at, recalibration_patients=0)[1] for k in range(members)]
+    trained = [model_train(disease=disease, seed=member_seed(seed, k), n_patients=n_patients,
+                           created_at=created_at, recalibration_patients=recalibration_patients)
+               for k in range(members)]
+    boosters = [b for _, b in trained]
     manifest["ensemble"] = {"members": members, "method": ENSEMBLE_METHOD, "interval_level": INTERVAL_LEVEL,
                             "tier_confidence": DEFAULT_CONFIDENCE,
                             "x_top_suggestion_confidence": TOP_SUGGESTION_CONFIDENCE}
+    if recalibration_patients:
+        # Each member recalibrated as the booster is, on its own fresh draw (recommendations.recalibration).
+        manifest["ensemble"]["recalibration"] = [m.get("recalibration") for m, _ in trained]
     return manifest, booster, boosters
 
 

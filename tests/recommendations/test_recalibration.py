@@ -11,6 +11,7 @@ from recommendations.recalibration import (
     SLOPE_RANGE,
     contributions_recalibrate,
     margins_recalibrate,
+    members_coefficients,
     recalibration_fit,
     recalibration_pooled,
     recalibration_problem,
@@ -135,6 +136,27 @@ def test_a_malformed_recalibration_block_is_refused_naming_the_key(package, bloc
              "manifest.recalibration", mentions)
 
 
+def _with_members(blocks) -> dict:
+    return {**_manifest(), "ensemble": {"members": 2, "method": "retrainings", "interval_level": 0.9,
+                                        "tier_confidence": 0.8, "recalibration": blocks}}
+
+
+@pytest.mark.parametrize("blocks,mentions", [
+    ({"0": _block()}, "manifest.ensemble.recalibration must be a list with one block (or null) per member"),
+    ([_block()], "manifest.ensemble.recalibration holds 1 blocks for 2 members"),
+    ([_block(), _block(slope=9.0)], "manifest.ensemble.recalibration[1].drugs.L04AB02.slope 9.0 is outside"),
+    ([None, {"method": "m", "drugs": {}}], "manifest.ensemble.recalibration[1].source must be a non-empty string"),
+])
+def test_a_malformed_member_recalibration_is_refused_naming_the_member(blocks, mentions):
+    from recommendations.package_manifest import manifest_problem
+    assert mentions in manifest_problem(_with_members(blocks))
+
+
+def test_member_recalibration_blocks_one_per_member_or_null_pass_the_check():
+    from recommendations.package_manifest import manifest_problem
+    assert manifest_problem(_with_members([_block(), None])) is None
+
+
 def test_a_package_without_a_recalibration_block_still_loads(package):
     assert "recalibration" not in package_load(package, max_bytes=MAX_BYTES)[0]
 
@@ -188,3 +210,10 @@ def test_scoring_applies_the_recalibration_to_the_booster_its_shap_values_and_ev
     member_margins = np.log(1 / plain.members_of(matrix) - 1) * -1
     np.testing.assert_allclose(recalibrated.members_of(matrix),
                                1 / (1 + np.exp(-margins_recalibrate(member_margins, keys, block))), atol=1e-6)
+    # Members with blocks of their own: each member's column follows its own block, not the booster's.
+    own = [{"method": "m", "source": "s", "drugs": {DRUGS[1]: {"intercept": -0.2, "slope": 1.3, "n": 100}}}, None]
+    per_member = LoadedModel(**{**recalibrated.__dict__, "member_coefficients": members_coefficients(
+        block, own, DRUGS, 2)})
+    expected_members = np.column_stack([margins_recalibrate(member_margins[:, k], keys, own[k]) for k in range(2)])
+    np.testing.assert_allclose(per_member.members_of(matrix), 1 / (1 + np.exp(-expected_members)), atol=1e-6)
+    np.testing.assert_allclose(per_member.probabilities_of(matrix), 1 / (1 + np.exp(-expected)), atol=1e-6)
