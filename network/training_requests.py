@@ -35,9 +35,14 @@ class TrainingRequestError(ValueError):
 
 
 def training_request(*, disease: str, actor: Actor, rounds: int = MAX_ROUNDS, strategy: str = BAGGING,
-                     seed: int = DEFAULT_SEED, data: str = "nodes", n_patients: int = 0, weighted: bool = False,
+                     seed: int = DEFAULT_SEED, data: str = "nodes", n_patients: int = 0, weighted: bool = True,
                      submit: bool = True) -> FederatedRun:
-    """Record a training run for a disease across the site nodes (audited) and submit it once committed."""
+    """Record a training run for a disease across the site nodes (audited) and submit it once committed.
+
+    `weighted` (the default): each site's step is scaled by its share of the training rows, which brought the
+    federated model within 0.01 AUC of pooled training in all four diseases where equal steps were 0.014-0.021
+    below it (docs/federated-training.md).
+    """
     if disease not in Disease.values:
         raise TrainingRequestError("disease", disease, f"must be one of {', '.join(Disease.values)}")
     if not 1 <= rounds <= MAX_ROUNDS:

@@ -67,22 +67,24 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
     progress = Progress(patience=int(cfg.get("patience") or PATIENCE))
     model, bytes_to, bytes_from, rounds = b"", 0, 0, 0
     max_rounds = int(cfg["rounds"])
-    # Weighted bagging first asks every site for its count (a round in which nobody trains).
+    # Weighted bagging first asks every site for its count: a round in which nobody trains, not one of `rounds`.
     weighted, counts = bool(cfg.get("weighted")), {}
-    for r in range(1, max_rounds + 2):
+    extra = 1 if weighted else 0
+    for r in range(1, max_rounds + 2 + extra):
         if FederatedRun.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists():
             raise TrainingStopped(f"cancelled before round {r}")
         if len(nodes) < MIN_SITES:
             raise TrainingStopped(f"{len(nodes)} site(s) left in round {r}, fewer than the {MIN_SITES} a federated "
                                   f"model needs; {', '.join(f'{k}: {v}' for k, v in sorted(sites.items()))}")
-        final = r == max_rounds + 1
+        final = r == max_rounds + 1 + extra
         counting = weighted and not counts
-        trainers = set() if final or counting else set(round_sites(strategy=strategy, sites=nodes, round_number=r))
+        trainers = (set() if final or counting
+                    else set(round_sites(strategy=strategy, sites=nodes, round_number=r - extra)))
         weights = site_weights({n: counts[n] for n in nodes if n in counts}) if weighted else {}
         outgoing = []
         for node in nodes:
             request = request_content(model=model, disease=cfg["disease"], strategy=strategy, seed=seed,
-                                      round_seed=seed + r, n_patients=int(cfg.get("n_patients", 0)),
+                                      round_seed=seed + r - extra, n_patients=int(cfg.get("n_patients", 0)),
                                       data=str(cfg.get("data", "nodes")), run=str(run.pk),
                                       weight=float(weights.get(node, 1.0)), train=node in trainers,
                                       min_rows=int(cfg.get("min_rows", MIN_SITE_ROWS)))
@@ -121,15 +123,17 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
             sites[node_site.get(node, f"node {node}")] = (f"dropped in round {r}: no answer within "
                                                           f"{settings.NETWORK_ROUND_TIMEOUT} s")
             nodes.remove(node)
-        stop = progress.record(round_number=r - 1, model_before=model, loss=network_loss(payloads))
+        if counting:
+            continue  # the starting model's loss is recorded with the first training round
+        stop = progress.record(round_number=r - 1 - extra, model_before=model, loss=network_loss(payloads))
         FederatedRun.objects.filter(pk=run.pk).update(sites=sites, result={
-            "round": r, "of": max_rounds, "loss": network_loss(payloads), "best_round": progress.best_round,
+            "round": r - extra, "of": max_rounds, "loss": network_loss(payloads), "best_round": progress.best_round,
             "bytes": bytes_to + bytes_from})
         if stop or final:
             break
         # Cyclic: the trainer that dropped out grew nothing this round, and the model stays as it was.
         model = global_combine(model=model, replies=[p for p in payloads if p.get("trees")], strategy=strategy)
-        rounds = r
+        rounds = r - extra
     for code in settings.CLINNOVA_NETWORK_SITES:
         sites.setdefault(code, "not connected")
     if not progress.best_model:

@@ -65,7 +65,11 @@ def test_a_small_federated_model_is_trained_registered_and_only_trees_leave_the_
     replies = hub.execute("select site_code, size_bytes, content, shape from network_messagelog "
                           "where run_id = ? and direction = 'from_site' and message_type = 'train.xgb'",
                           (run_id,)).fetchall()
-    assert len(replies) == 4 * 4  # three training rounds and the last validation, four sites each
+    # Steps weighted by site share (the default): a count round, three training rounds and the last validation.
+    assert len(replies) == 5 * 4
+    assert json.loads(hub.execute("select config from network_federatedrun where id = ?", (run_id,)).fetchone()[0]
+                      )["weighted"] is True
+    assert result["rounds_run"] == 3
     for site, size, content, shape in replies:
         payload = json.loads(content)
         assert set(payload) == {"site", "loss_sum", "n_validation", "n_train", "trees"}

@@ -50,6 +50,7 @@ def test_the_model_list_button_records_an_audited_training_job_with_csrf(hub, mi
 def test_a_model_admin_cancels_a_run_and_nothing_is_registered(hub, client, mia):
     verified(client, mia)
     run = training_request(disease="crohns_disease", actor=Actor(user=mia), submit=False)
+    assert run.config["weighted"] is True  # steps weighted by site share unless asked otherwise
     assert b"Cancel this run" in client.get(f"/network/training/{run.pk}/").content
     client.post(f"/network/training/{run.pk}/cancel/")
     run.refresh_from_db()

@@ -1,3 +1,4 @@
+import argparse
 import time
 
 from django.conf import settings
@@ -27,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--data", choices=["nodes", "cohort"], default="nodes",
                             help="nodes: each site's own decided visits and outcomes (default); cohort: each site's "
                                  "share of the synthetic cohort (the measurement against pooled training)")
-        parser.add_argument("--weighted", action="store_true", help="scale each site's step by its share of rows")
+        parser.add_argument("--weighted", action=argparse.BooleanOptionalAction, default=True,
+                            help="scale each site's step by its share of rows (default; --no-weighted: equal steps)")
         parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS,
                             help="synthetic cohort size (its held-out patients give the test metrics)")
         parser.add_argument("--superlink", help="host:port of the SuperLink (default NETWORK_SUPERLINK)")
