@@ -31,20 +31,20 @@ VERMEIRE_2004 = ("Vermeire S, Van Assche G, Rutgeerts P. C-reactive protein as a
 SMOKING_CD_2003 = ("An analysis of factors influencing short-term and sustained response to infliximab treatment "
                    "for Crohn's disease. Aliment Pharmacol Ther 2003;17(12):1451–1457 (smoking OR 0.24; authors "
                    "not checked)")
-FASANMADE_2009 = ("Fasanmade AA et al. Eur J Clin Pharmacol 2009 (low albumin, faster infliximab clearance in UC; "
-                  "pages not checked)")
-SECOND_ANTI_TNF = ("Gisbert JP, Panés J. Am J Gastroenterol 2009; Gisbert JP et al. Aliment Pharmacol Ther 2015; "
-                   "Rubbert-Roth A, Finckh A. Arthritis Res Ther 2009 (pages not checked)")
-SWITCHING = ("Rubbert-Roth A, Finckh A. Arthritis Res Ther 2009; Hyrich KL et al. Arthritis Rheum 2007; "
-             "Gisbert JP et al. Aliment Pharmacol Ther 2015 (pages not checked)")
-DURATION = ("Anderson JJ et al. Arthritis Rheum 2000 (RA); Ungaro RC et al. Aliment Pharmacol Ther 2020 (CD) "
-            "(pages not checked)")
-PRIOR_THERAPIES = ("Hyrich KL et al. Arthritis Rheum 2007; Gisbert JP et al. Aliment Pharmacol Ther 2015; "
-                   "Prosperini L et al. Neurotherapeutics 2020 (pages not checked)")
-ISAACS_2013 = "Isaacs JD et al. Ann Rheum Dis 2013 (RF/ACPA and rituximab response, meta-analysis; pages not checked)"
-SOKOLOVE_2016 = "Sokolove J et al. Ann Rheum Dis 2016 (anti-CCP and abatacept, AMPLE; pages not checked)"
-GOTTENBERG_2016 = ("Gottenberg JE et al. Arthritis Rheumatol 2016 (RF/ACPA and abatacept, European registries; "
-                   "pages not checked)")
+FASANMADE_2009 = ("Fasanmade AA et al. Eur J Clin Pharmacol 2009;65(12):1211–1228 (low albumin, faster infliximab "
+                  "clearance in UC)")
+SECOND_ANTI_TNF = ("Gisbert JP, Panés J. Am J Gastroenterol 2009;104(3):760–767; Gisbert JP et al. Aliment Pharmacol "
+                   "Ther 2015;41(7):613–623; Rubbert-Roth A, Finckh A. Arthritis Res Ther 2009;11(Suppl 1):S1")
+SWITCHING = ("Rubbert-Roth A, Finckh A. Arthritis Res Ther 2009;11(Suppl 1):S1; Hyrich KL et al. Arthritis Rheum "
+             "2007;56:13–20 (issue not checked); Gisbert JP et al. Aliment Pharmacol Ther 2015;41(7):613–623")
+DURATION = ("Anderson JJ et al. Arthritis Rheum 2000;43(1):22–29 (RA); Ungaro RC et al. Aliment Pharmacol Ther "
+            "2020;51(9):831–842 (CD)")
+PRIOR_THERAPIES = ("Hyrich KL et al. Arthritis Rheum 2007;56:13–20 (issue not checked); Gisbert JP et al. Aliment "
+                   "Pharmacol Ther 2015;41(7):613–623; Prosperini L et al. Neurotherapeutics 2020;17(3):994–1004")
+ISAACS_2013 = "Isaacs JD et al. Ann Rheum Dis 2013;72(3):329–336 (RF/ACPA and rituximab response, meta-analysis)"
+SOKOLOVE_2016 = "Sokolove J et al. Ann Rheum Dis 2016;75(4):709–714 (anti-CCP and abatacept, AMPLE)"
+GOTTENBERG_2016 = ("Gottenberg JE et al. Arthritis Rheumatol 2016;68(6):1346–1352 (RF/ACPA and abatacept, European "
+                   "registries)")
 HYRICH_2006 = ("Hyrich KL et al. Predictors of response to anti-TNF-alpha therapy among patients with rheumatoid "
                "arthritis: results from the British Society for Rheumatology Biologics Register. Rheumatology 2006 "
                "(pages not checked): higher HAQ, lower response; methotrexate co-therapy OR 1.82 with etanercept")
@@ -57,14 +57,14 @@ JAWAHEER_2012 = ("Jawaheer D, Olsen J, Hetland ML. Sex differences in response t
                  "established RA (DANBIO). J Rheumatol 2012;39(1):46–53: men respond better in early RA")
 ADACTA = ("ADACTA: Gabay C et al. Tocilizumab monotherapy versus adalimumab monotherapy for treatment of "
           "rheumatoid arthritis. Lancet 2013;381(9877):1541–1550: DAS28 change at week 24 -3.3 vs -1.8")
-ROTSTEIN_2015 = "Rotstein DL et al. JAMA Neurol 2015 (baseline activity and NEDA-3; pages not checked)"
-HIGHLY_ACTIVE_MS = ("Hutchinson M et al. J Neurol 2009 (AFFIRM/SENTINEL highly active subgroup); Prosperini L et al. "
-                    "Neurotherapeutics 2020 (induction vs escalation) (pages not checked)")
+ROTSTEIN_2015 = "Rotstein DL et al. JAMA Neurol 2015;72(2):152–158 (baseline activity and NEDA-3)"
+HIGHLY_ACTIVE_MS = ("Hutchinson M et al. J Neurol 2009;256(3):405–415 (AFFIRM/SENTINEL highly active subgroup); "
+                    "Prosperini L et al. Neurotherapeutics 2020;17(3):994–1004 (induction vs escalation)")
 WEIDEMAN_2017 = ("Weideman AM et al. Meta-analysis of the age-dependent efficacy of multiple sclerosis treatments. "
                  "Front Neurol 2017;8:577: efficacy falls with age; high-efficacy drugs outperform others only "
                  "below about 40.5 years")
 ORATORIO = ("ORATORIO: Montalban X et al. Ocrelizumab versus placebo in primary progressive multiple sclerosis. "
-            "N Engl J Med 2017 (pages not checked): 12-week CDP 32.9 % vs 39.3 %; post hoc NEPAD at week 120 "
+            "N Engl J Med 2017;376(3):209–220: 12-week CDP 32.9 % vs 39.3 %; post hoc NEPAD at week 120 "
             "29.9 % vs 9.4 % (J Neurol Neurosurg Psychiatry 2017;88(5):e1 abstract)")
 AGA_2021 = ("AGA clinical practice guidelines on the medical management of moderate to severe luminal and "
             "perianal fistulizing Crohn's disease. Gastroenterology 2021;160(7):2512–2556.e9, Table 5 (network "
@@ -75,12 +75,13 @@ BARBERIO_2023 = ("Barberio B, Gracie DJ, Black CJ, Ford AC. Efficacy of biologic
                  "2023;72(2):264 (risankizumab 600 mg first in biologic-naive and biologic-exposed patients, "
                  "infliximab first overall, upadacitinib third)")
 SINGH_CD_2018 = ("Singh S, Fumery M, Sandborn WJ, Murad MH. First- and second-line biologic therapies for "
-                 "moderate-severe Crohn's disease: network meta-analysis. Aliment Pharmacol Ther 2018 (pages not "
-                 "checked): ustekinumab the preferred second-line agent")
-UC_EXPOSED_NMA = ("Network meta-analysis of induction therapies in moderate-severe ulcerative colitis, Clin "
-                  "Gastroenterol Hepatol 2020;18(10):2179–2191.e6, Table 3 (authors not checked): after anti-TNF "
-                  "exposure, clinical remission OR ustekinumab vs vedolizumab 5.99, tofacitinib vs vedolizumab 6.18, "
-                  "ustekinumab vs adalimumab 10.71")
+                 "moderate-severe Crohn's disease: network meta-analysis. Aliment Pharmacol Ther 2018, "
+                 "doi:10.1111/apt.14852 (pages not checked): ustekinumab the preferred second-line agent")
+UC_EXPOSED_NMA = ("Singh S, Murad MH, Fumery M, Dulai PS, Sandborn WJ. First- and second-line pharmacotherapies for "
+                  "patients with moderate to severely active ulcerative colitis: an updated network meta-analysis. "
+                  "Clin Gastroenterol Hepatol 2020;18(10):2179–2191.e6, Table 3: after anti-TNF exposure, clinical "
+                  "remission OR ustekinumab vs vedolizumab 5.99, tofacitinib vs vedolizumab 6.18, ustekinumab vs "
+                  "adalimumab 10.71")
 
 # Targets that are groups rather than one drug or one DrugClass value.
 TARGET_GROUPS = ("all", "high_efficacy")
