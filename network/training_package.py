@@ -102,9 +102,10 @@ def training_run_register(run: FederatedRun):
     from network.training import final_booster  # noqa: PLC0415 (xgboost only here)
 
     cfg, result = run.config, run.result
-    # The training replies (a recalibration reply carries sums, not a count of rows).
+    # The replies that carried trees: the sites the model holds trees of. A recalibration reply carries sums, and
+    # the count round of weighted bagging and the last validation carry a count but no trees.
     trained = run.messages.exclude(content=None).filter(message_type=TRAIN)
-    site_rows = {m.site_code: m.content["n_train"] for m in trained if m.site_code}
+    site_rows = {m.site_code: m.content["n_train"] for m in trained if m.site_code and m.content.get("trees")}
     how = {"local": "", "strategy": cfg["strategy"], "run": run.pk, "site_rows": site_rows,
            "data": cfg.get("data", "nodes"), "weighted": bool(cfg.get("weighted")),
            "rounds": result["rounds"], "rounds_run": result["rounds_run"],

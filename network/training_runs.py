@@ -72,12 +72,15 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
     extra = 1 if weighted else 0
     for r in range(1, max_rounds + 2 + extra):
         if FederatedRun.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists():
-            raise TrainingStopped(f"cancelled before round {r}")
+            raise TrainingStopped(f"cancelled before round {max(1, r - extra)}")
         if len(nodes) < MIN_SITES:
-            raise TrainingStopped(f"{len(nodes)} site(s) left in round {r}, fewer than the {MIN_SITES} a federated "
-                                  f"model needs; {', '.join(f'{k}: {v}' for k, v in sorted(sites.items()))}")
+            named = ", ".join(f"{k}: {v}" for k, v in sorted(sites.items()))
+            raise TrainingStopped(f"{len(nodes)} site(s) left in round {max(1, r - extra)}, fewer than the "
+                                  f"{MIN_SITES} a federated model needs; {named}")
         final = r == max_rounds + 1 + extra
         counting = weighted and not counts
+        # What a drop-out message names: training rounds count from 1 after the count round.
+        when = "the count round" if counting else f"round {r - extra}"
         trainers = (set() if final or counting
                     else set(round_sites(strategy=strategy, sites=nodes, round_number=r - extra)))
         weights = site_weights({n: counts[n] for n in nodes if n in counts}) if weighted else {}
@@ -109,7 +112,7 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
             if reply.has_error():
                 _log_reply(run, reply, str(node), None)
                 site = node_site.get(node) or _site_of_error(reply.error.reason) or f"node {node}"
-                sites[site] = f"dropped in round {r}: {reply.error.reason}"
+                sites[site] = f"dropped in {when}: {reply.error.reason}"
                 if node in nodes:
                     nodes.remove(node)
                 continue
@@ -120,7 +123,7 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
             _log_reply(run, reply, str(node), payload)
             payloads.append(payload)
         for node in [n for n in nodes if n not in answered]:
-            sites[node_site.get(node, f"node {node}")] = (f"dropped in round {r}: no answer within "
+            sites[node_site.get(node, f"node {node}")] = (f"dropped in {when}: no answer within "
                                                           f"{settings.NETWORK_ROUND_TIMEOUT} s")
             nodes.remove(node)
         if counting:
