@@ -108,7 +108,11 @@ def test_the_run_s_recalibration_is_written_into_the_registered_package_which_pa
                 "recalibration": block, "recalibration_steps": 4})
     for site in ("LU", "FR"):
         MessageLog.objects.create(run=run, direction="from_site", site_code=site, message_type=TRAIN, shape={},
-                                  size_bytes=10, content={"site": site, "n_train": 100})
+                                  size_bytes=10, content={"site": site, "n_train": 100, "trees": {"learner": {}}})
+    # A site that answered only the count round (no trees) is not named among the sites whose trees the model holds.
+    MessageLog.objects.create(run=run, direction="from_site", site_code="CH", message_type=TRAIN, shape={},
+                              size_bytes=10, content={"site": "CH", "n_train": 90, "trees": None})
+    for site in ("LU", "FR"):
         # A recalibration reply carries sums, not a count of rows: the card's row counts come from training replies.
         MessageLog.objects.create(run=run, direction="from_site", site_code=site, message_type=CALIBRATE, shape={},
                                   size_bytes=10, content={"site": site, "sums": {}})
