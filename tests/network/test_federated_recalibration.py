@@ -6,11 +6,10 @@ import xgboost
 from network.training import booster_bytes, params, site_data
 from network.training_calibration import (
     SITE_MIN_EVENTS,
-    WALD_CRITICAL,
     federated_recalibrate,
-    miscalibration_wald,
     recalibration_final,
     recalibration_step,
+    shrinkage_weights,
     site_recalibration_sums,
 )
 from network.training_compare import split_make
@@ -22,7 +21,7 @@ def small_model(split):
     return booster, booster_bytes(booster)
 
 
-def test_the_sites_summed_newton_steps_reach_the_pooled_fit_of_the_rows_they_used_where_it_shows_miscalibration():
+def test_the_sites_summed_newton_steps_reach_the_pooled_fit_of_the_rows_they_used_then_shrunk_towards_none():
     split = split_make(disease="crohns_disease", seed=3, n_patients=6000)
     booster, model = small_model(split)
     fit = federated_recalibrate(model=model, sites=split.sites, drugs=split.cohort.drugs)
@@ -43,15 +42,21 @@ def test_the_sites_summed_newton_steps_reach_the_pooled_fit_of_the_rows_they_use
     pooled = recalibration_pooled(np.concatenate(margins), np.concatenate(outcomes), np.concatenate(drugs),
                                   source="test")
     expected = {d: c for d, c in pooled["drugs"].items() if senders[d] >= 2}
-    # Kept: the drugs whose pooled rows reject "calibrated" (Wald, 5 %) at the pooled estimate; the others unchanged.
+    assert len(expected) >= 3
+    # Each pooled estimate shrunk towards (0, 1) by its empirical-Bayes weight, from the pooled rows' information.
     sums = recalibration_sums(np.concatenate(margins), np.concatenate(outcomes), np.concatenate(drugs), pooled)
-    shown = {d for d, c in expected.items() if miscalibration_wald(c, sums[d]) >= WALD_CRITICAL}
-    assert set(block["drugs"]) == shown
-    for drug in shown:
-        c = expected[drug]
-        assert abs(block["drugs"][drug]["intercept"] - c["intercept"]) < 1e-3
-        assert abs(block["drugs"][drug]["slope"] - c["slope"]) < 1e-3
-        assert block["drugs"][drug]["n"] == c["n"]
+    variances = {}
+    for d in expected:
+        _, _, _, h00, h01, h11 = sums[d]
+        det = h00 * h11 - h01 * h01
+        variances[d] = (h11 / det, h00 / det)
+    weights = shrinkage_weights({d: (c["intercept"], c["slope"]) for d, c in expected.items()}, variances)
+    shrunk = {d: (c["intercept"] * weights[d][0], 1 + (c["slope"] - 1) * weights[d][1]) for d, c in expected.items()}
+    assert set(block["drugs"]) == {d for d, (a, b) in shrunk.items() if (round(a, 6), round(b, 6)) != (0.0, 1.0)}
+    for drug in block["drugs"]:
+        assert abs(block["drugs"][drug]["intercept"] - shrunk[drug][0]) < 1e-3
+        assert abs(block["drugs"][drug]["slope"] - shrunk[drug][1]) < 1e-3
+        assert block["drugs"][drug]["n"] == expected[drug]["n"]
 
 
 def test_a_site_withholds_a_drug_with_few_of_either_outcome_and_the_hub_fits_no_drug_one_site_sent():
@@ -78,15 +83,24 @@ def test_a_site_withholds_a_drug_with_few_of_either_outcome_and_the_hub_fits_no_
     assert list(both["drugs"]) == [drugs[0]] and both["drugs"][drugs[0]]["n"] == 80 and moved > 0
 
 
-def test_a_drug_is_recalibrated_only_when_the_summed_sums_show_it_miscalibrated():
-    block = {"method": "m", "source": "s", "drugs": {"L04AB02": {"intercept": 0.1, "slope": 1.3, "n": 600},
-                                                   "L04AB04": {"intercept": 0.1, "slope": 1.3, "n": 60}}}
-    # The same estimate; the information of 600 rows shows it (Wald 12.0), that of 60 rows does not (1.2).
-    sums = {"L04AB02": [600, 0, 0, 120, 0, 120], "L04AB04": [60, 0, 0, 12, 0, 12]}
-    final = recalibration_final(block, ["L04AB02", "L04AB04"], [{"site": "LU", "sums": sums}])
-    assert list(final["drugs"]) == ["L04AB02"]
-    assert recalibration_final({**block, "drugs": {"L04AB04": block["drugs"]["L04AB04"]}}, ["L04AB04"],
-                               [{"site": "LU", "sums": sums}]) is None
+def test_each_drug_keeps_the_share_of_its_miscalibration_that_its_information_supports():
+    # Three drugs with the same estimate: the drug with ten times the information keeps more of its deviation.
+    block = {"method": "m", "source": "s", "drugs": {
+        "L04AB02": {"intercept": 0.3, "slope": 1.4, "n": 600}, "L04AB04": {"intercept": 0.3, "slope": 1.4, "n": 60},
+        "L04AG05": {"intercept": -0.2, "slope": 0.7, "n": 600}}}
+    sums = {"L04AB02": [600, 0, 0, 120, 0, 120], "L04AB04": [60, 0, 0, 12, 0, 12],
+            "L04AG05": [600, 0, 0, 120, 0, 120]}
+    drugs = ["L04AB02", "L04AB04", "L04AG05"]
+    final = recalibration_final(block, drugs, [{"site": "LU", "sums": sums}])
+    big, small = final["drugs"]["L04AB02"], final["drugs"]["L04AB04"]
+    assert 1.0 < small["slope"] < big["slope"] < 1.4 and 0.0 < small["intercept"] < big["intercept"] < 0.3
+    assert final["drugs"]["L04AG05"]["slope"] < 1.0
+    # Drugs that all sit at (0, 1) within their noise: the estimated spread is 0 and nothing is recalibrated.
+    calm = {d: {"intercept": 0.01, "slope": 1.01, "n": 600} for d in drugs}
+    assert recalibration_final({**block, "drugs": calm}, drugs, [{"site": "LU", "sums": sums}]) is None
+    # Fewer than three drugs: no spread to estimate, no recalibration.
+    two = {d: block["drugs"][d] for d in drugs[:2]}
+    assert recalibration_final({**block, "drugs": two}, drugs[:2], [{"site": "LU", "sums": sums}]) is None
 
 
 def test_the_run_s_recalibration_is_written_into_the_registered_package_which_passes_validation(db):
