@@ -44,15 +44,16 @@ class TrainingStopped(RuntimeError):
     pass
 
 
-def _log_reply(run: FederatedRun, reply: Message, node: str, payload: dict | None) -> None:
-    content = None
-    if payload is not None:
+def _log_reply(run: FederatedRun, reply: Message, node: str, payload: dict | None, *,
+               message_type: str = TRAIN) -> None:
+    content = payload
+    if payload is not None and "trees" in payload:
         # The trees are kept as received (XGBoost JSON) so that anyone can check what left the site.
         content = {**{k: v for k, v in payload.items() if k != "trees"},
                    "trees": json.loads(payload["trees"]) if payload["trees"] else None}
     site = (payload or {}).get("site") or ("" if payload else _site_of_error(reply.error.reason))
     MessageLog.objects.create(run=run, direction=Direction.FROM_SITE, site_code=site,
-                              node_id=node, message_type=TRAIN, shape=message_shape(reply) if payload else {},
+                              node_id=node, message_type=message_type, shape=message_shape(reply) if payload else {},
                               size_bytes=message_size(reply), content=content,
                               error="" if payload is not None else (reply.error.reason or ""))
 
@@ -166,29 +167,24 @@ def _calibrate(*, run: FederatedRun, grid: Grid, nodes: list[int], model: bytes,
                                       n_patients=int(cfg.get("n_patients", 0)), data=str(cfg.get("data", "nodes")),
                                       run=str(run.pk), recalibration=json.dumps(block))
             message = Message(request, dst_node_id=node, message_type=CALIBRATE)
-            bytes_to += message_size(message)
+            size = message_size(message)
+            bytes_to += size
             MessageLog.objects.create(run=run, direction=Direction.TO_SITE, node_id=str(node),
-                                      message_type=CALIBRATE, shape=message_shape(message),
-                                      size_bytes=message_size(message))
+                                      message_type=CALIBRATE, shape=message_shape(message), size_bytes=size)
             outgoing.append(message)
         payloads = []
         for reply in grid.send_and_receive(outgoing, timeout=settings.NETWORK_ROUND_TIMEOUT):
             node = reply.metadata.src_node_id
-            size = message_size(reply)
-            bytes_from += size
+            bytes_from += message_size(reply)
             if reply.has_error():
+                _log_reply(run, reply, str(node), None, message_type=CALIBRATE)
                 site = node_site.get(node) or _site_of_error(reply.error.reason) or f"node {node}"
                 sites[site] = f"left out of recalibration step {steps}: {reply.error.reason}"
-                MessageLog.objects.create(run=run, direction=Direction.FROM_SITE, site_code=_site_of_error(
-                    reply.error.reason), node_id=str(node), message_type=CALIBRATE, shape={}, size_bytes=size,
-                    error=reply.error.reason or "")
                 if node in nodes:
                     nodes.remove(node)
                 continue
             payload = reply_payload(reply)
-            MessageLog.objects.create(run=run, direction=Direction.FROM_SITE, site_code=payload["site"],
-                                      node_id=str(node), message_type=CALIBRATE, shape=message_shape(reply),
-                                      size_bytes=size, content=payload)
+            _log_reply(run, reply, str(node), payload, message_type=CALIBRATE)
             payloads.append(payload)
         if not payloads:
             return {"recalibration": None, "steps": steps, "bytes_to": bytes_to, "bytes_from": bytes_from}

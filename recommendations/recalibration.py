@@ -74,8 +74,7 @@ def members_coefficients(recalibration: dict | None, member_blocks: list | None,
     if len(blocks) != n_members:
         raise ValueError(f"{len(blocks)} member recalibration blocks for {n_members} members")
     pairs = [recalibration_coefficients(block, drugs) for block in blocks]
-    return (np.stack([a for a, _ in pairs], axis=1).reshape(len(drugs), n_members),
-            np.stack([b for _, b in pairs], axis=1).reshape(len(drugs), n_members))
+    return np.stack([a for a, _ in pairs], axis=1), np.stack([b for _, b in pairs], axis=1)
 
 
 def members_recalibrate(margins, drug_index, coefficients: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

@@ -94,18 +94,22 @@ class LoadedModel:
             row.append(round(rest, SHAP_DIGITS))
         return rows
 
+    def drug_positions(self, n_rows: int) -> np.ndarray:
+        """The manifest position of each row's drug in stacked candidate blocks (n_drugs rows per visit)."""
+        return np.tile(np.arange(len(self.drugs)), n_rows // len(self.drugs))
+
     def drug_keys(self, n_rows: int) -> np.ndarray:
         """The drug of each row of stacked candidate blocks (n_drugs rows per visit, in manifest order)."""
-        return np.tile(np.asarray(self.drugs), n_rows // len(self.drugs))
+        return np.asarray(self.drugs)[self.drug_positions(n_rows)]
 
     def members_of(self, matrix: xgb.DMatrix) -> np.ndarray | None:
         """(n_rows, n_members) recalibrated ensemble probabilities of the rows, or None without an ensemble."""
         if self.ensemble is None:
             return None
-        drug_index = np.tile(np.arange(len(self.drugs)), matrix.num_row() // len(self.drugs))
         coefficients = self.member_coefficients or members_coefficients(self.recalibration, None, self.drugs,
                                                                         self.ensemble.size)
-        margins = members_recalibrate(self.ensemble.margins(matrix), drug_index, coefficients)
+        margins = members_recalibrate(self.ensemble.margins(matrix), self.drug_positions(matrix.num_row()),
+                                      coefficients)
         return 1.0 / (1.0 + np.exp(-margins))
 
     def contributions_of(self, matrix: xgb.DMatrix) -> np.ndarray:
@@ -120,7 +124,7 @@ class LoadedModel:
             return contribs
         base = float(contribs[0, -1])
         out = contributions_recalibrate(contribs, self.drug_keys(len(contribs)), self.recalibration)
-        own = len(self.features) + np.tile(np.arange(len(self.drugs)), len(out) // len(self.drugs))
+        own = len(self.features) + self.drug_positions(len(out))
         out[np.arange(len(out)), own] += out[:, -1] - base
         out[:, -1] = base
         return out
