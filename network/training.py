@@ -139,20 +139,23 @@ def validation_loss(*, model: bytes, data: SiteData) -> dict:
 
 
 def site_train_round(*, model: bytes, data: SiteData, strategy: str, seed: int, local_rounds: int = 1,
-                     train: bool = True, min_rows: int = MIN_SITE_ROWS, weight: float = 1.0) -> dict:
+                     train: bool = True, min_rows: int = MIN_SITE_ROWS, weight: float = 1.0,
+                     count: bool = False) -> dict:
     """What this site sends back for one round: the global model's validation loss here, and (when asked to
     train and holding at least min_rows rows) the trees it grew on the global model, stripped.
 
     bagging sends only the new trees (with the model's header); cyclic sends the whole model, new trees included.
     `weight` (bagging): this site's share of the network's training rows, scaling its trees' step.
+    `count`: weighted bagging's first round, in which a site only reports its row count; a site below its floor
+    refuses there already, so its count is never sent.
     """
     if not 0 < weight <= 1:
         raise TrainingError(f"{data.site}: weight {weight} outside (0, 1]")
+    if (train or count) and data.n_train < min_rows:
+        raise TrainingError(f"{data.site}: {data.n_train} training rows, fewer than the {min_rows} a round requires")
     reply = {"site": data.site, **validation_loss(model=model, data=data), "n_train": data.n_train, "trees": b""}
     if not train:
         return reply
-    if data.n_train < min_rows:
-        raise TrainingError(f"{data.site}: {data.n_train} training rows, fewer than the {min_rows} a round requires")
     base = booster_from(model)
     booster = xgboost.train(params(seed=seed, weight=weight), data.train, num_boost_round=local_rounds, xgb_model=base,
                             verbose_eval=False)

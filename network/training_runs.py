@@ -91,7 +91,7 @@ def training_execute(*, run: FederatedRun, grid: Grid) -> dict:
                                       round_seed=seed + r - extra, n_patients=int(cfg.get("n_patients", 0)),
                                       data=str(cfg.get("data", "nodes")), run=str(run.pk),
                                       weight=float(weights.get(node, 1.0)), train=node in trainers,
-                                      min_rows=int(cfg.get("min_rows", MIN_SITE_ROWS)))
+                                      count=counting, min_rows=int(cfg.get("min_rows", MIN_SITE_ROWS)))
             message = Message(request, dst_node_id=node, message_type=TRAIN)
             size = message_size(message)
             bytes_to += size

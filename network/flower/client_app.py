@@ -75,7 +75,8 @@ def train(message: Message, context: Context) -> Message:
         data = _run_data(req)
         return site_train_round(model=bytes(req["model"]), data=data, strategy=str(req["strategy"]),
                                 seed=int(req["round_seed"]), train=bool(req["train"]),
-                                min_rows=min_site_rows(int(req["min_rows"])), weight=float(req.get("weight", 1.0)))
+                                min_rows=min_site_rows(int(req["min_rows"])), weight=float(req.get("weight", 1.0)),
+                                count=bool(req.get("count", False)))
     return _answer(message, work, content=training_reply_content)
 
 

@@ -95,7 +95,8 @@ def test_sites_train_on_their_own_outcomes_and_a_site_below_its_floor_is_dropped
     assert status == "done"
     sites = json.loads(sites)
     assert {code: sites[code] for code in ("LU", "FR", "DE")} == {code: "answered" for code in ("LU", "FR", "DE")}
-    assert sites["CH"].startswith("dropped in round 1: CH: ") and "fewer than the 1000" in sites["CH"]
+    # Below its floor CH refuses the count round already: its row count never leaves it.
+    assert sites["CH"].startswith("dropped in the count round: CH: ") and "fewer than the 1000" in sites["CH"]
     manifest, version_status = hub.execute("select manifest, status from recommendations_modelversion where id = ?",
                                            (version_id,)).fetchone()
     manifest = json.loads(manifest)
@@ -109,9 +110,9 @@ def test_sites_train_on_their_own_outcomes_and_a_site_below_its_floor_is_dropped
     replies = hub.execute("select site_code, content, size_bytes, shape, error from network_messagelog "
                           "where run_id = ? and direction = 'from_site' and message_type = 'train.xgb'",
                           (run_id,)).fetchall()
-    # Only the three sites above the floor sent trees; CH answered the count round (its row count) and then refused.
+    # Only the three sites above the floor sent trees; CH sent nothing but its refusal, not even its row count.
     assert {r[0] for r in replies if r[1] and json.loads(r[1])["trees"]} == {"LU", "FR", "DE"}
-    assert any(site == "CH" and content is None for site, content, *_ in replies)
+    assert [content for site, content, *_ in replies if site == "CH"] == [None]
     # Every message from a site, CH's refusal included: aggregates and trees, no patient-level value.
     for site, content, size, shape, error in replies:
         if content is None:
