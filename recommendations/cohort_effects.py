@@ -24,13 +24,15 @@ DULAI_2020 = ("Dulai PS et al. Development and validation of a clinical scoring 
               "outcomes with vedolizumab in ulcerative colitis. Clin Gastroenterol Hepatol 2020 (pages not checked; "
               "derivation on GEMINI 1 seen in the ECCO 2019 abstract P631)")
 LOUIS_2002 = ("Louis E et al. C-reactive protein, TNF-alpha and the TNF -308 polymorphism in the prediction of "
-              "response to infliximab in Crohn's disease, PubMed 12190096 (2002; journal and pages not checked): "
-              "response 76 % with CRP > 5 mg/L vs 46 % with normal CRP")
+              "response to infliximab in Crohn's disease, PubMed 12190096 (2002; the abstract read, 226 patients; "
+              "the exact title, journal and pages not checked): response 76 % with CRP > 5 mg/L vs 46 % with normal "
+              "CRP")
 VERMEIRE_2004 = ("Vermeire S, Van Assche G, Rutgeerts P. C-reactive protein as a marker for inflammatory bowel "
                  "disease. Inflamm Bowel Dis 2004;10:661–665 (a high CRP predicts a better response to anti-TNF)")
-SMOKING_CD_2003 = ("An analysis of factors influencing short-term and sustained response to infliximab treatment "
-                   "for Crohn's disease. Aliment Pharmacol Ther 2003;17(12):1451–1457 (smoking OR 0.24; authors "
-                   "not checked)")
+SMOKING_CD_2003 = ("An analysis of factors influencing short-term and sustained response to infliximab treatment for "
+                   "Crohn's disease. Aliment Pharmacol Ther 2003;17(12):1451–1457, "
+                   "doi:10.1046/j.1365-2036.2003.01574.x (smoking OR 0.24 in multiple logistic regression, 74 "
+                   "patients; authors not checked)")
 FASANMADE_2009 = ("Fasanmade AA et al. Eur J Clin Pharmacol 2009;65(12):1211–1228 (low albumin, faster infliximab "
                   "clearance in UC)")
 SECOND_ANTI_TNF = ("Gisbert JP, Panés J. Am J Gastroenterol 2009;104(3):760–767; Gisbert JP et al. Aliment Pharmacol "
