@@ -21,8 +21,10 @@ from patients.drugs import Drug, DrugClass
 DULAI_2018 = ("Dulai PS et al. Development and validation of a scoring system to predict outcomes of vedolizumab "
               "treatment in patients with Crohn's disease. Gastroenterology 2018;155(3):687–695.e10")
 DULAI_2020 = ("Dulai PS et al. Development and validation of a clinical scoring tool for predicting treatment "
-              "outcomes with vedolizumab in ulcerative colitis. Clin Gastroenterol Hepatol 2020 (pages not checked; "
-              "derivation on GEMINI 1 seen in the ECCO 2019 abstract P631)")
+              "outcomes with vedolizumab in ulcerative colitis. Clin Gastroenterol Hepatol 2020 (volume and pages "
+              "not checked; derivation on GEMINI 1, n = 620, seen in the ECCO 2019 abstract P631 and in the paper's "
+              "abstract, PMC7899124: no prior anti-TNF +3 points, disease duration 2 years or more +3, moderate "
+              "rather than severe endoscopic activity +2, albumin +0.65 points per g/L)")
 LOUIS_2002 = ("Louis E et al. C-reactive protein, TNF-alpha and the TNF -308 polymorphism in the prediction of "
               "response to infliximab in Crohn's disease, PubMed 12190096 (2002; the abstract read, 226 patients; "
               "the exact title, journal and pages not checked): response 76 % with CRP > 5 mg/L vs 46 % with normal "
@@ -76,9 +78,11 @@ BARBERIO_2023 = ("Barberio B, Gracie DJ, Black CJ, Ford AC. Efficacy of biologic
                  "induction and maintenance of remission in luminal Crohn's disease: network meta-analysis. Gut "
                  "2023;72(2):264 (risankizumab 600 mg first in biologic-naive and biologic-exposed patients, "
                  "infliximab first overall, upadacitinib third)")
-SINGH_CD_2018 = ("Singh S, Fumery M, Sandborn WJ, Murad MH. First- and second-line biologic therapies for "
-                 "moderate-severe Crohn's disease: network meta-analysis. Aliment Pharmacol Ther 2018, "
-                 "doi:10.1111/apt.14852 (pages not checked): ustekinumab the preferred second-line agent")
+SINGH_CD_2018 = ("Singh S, Fumery M, Sandborn WJ, Murad MH. Systematic review and network meta-analysis: first- and "
+                 "second-line biologic therapies for moderate-severe Crohn's disease. Aliment Pharmacol Ther 2018, "
+                 "doi:10.1111/apt.14852, PubMed 29920733 (volume and pages not checked): ustekinumab the preferred "
+                 "second-line agent (SUCRA 0.71 after anti-TNF exposure; adalimumab 0.91 only in patients with prior "
+                 "response or intolerance to anti-TNF)")
 UC_EXPOSED_NMA = ("Singh S, Murad MH, Fumery M, Dulai PS, Sandborn WJ. First- and second-line pharmacotherapies for "
                   "patients with moderate to severely active ulcerative colitis: an updated network meta-analysis. "
                   "Clin Gastroenterol Hepatol 2020;18(10):2179–2191.e6, Table 3: after anti-TNF exposure, clinical "
