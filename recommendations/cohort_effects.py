@@ -268,8 +268,9 @@ B = BaseRate
 BASE_RATES: tuple[BaseRate, ...] = (
     # Crohn's disease: one anchor (infliximab monotherapy in SONIC, a biologic-naive population, week 26) and
     # the others placed by the biologic-naive network meta-analysis odds ratios against infliximab.
-    B(CD, "L04AB02", 0.44, "SONIC: Colombel JF et al. N Engl J Med 2010 (infliximab monotherapy, steroid-free "
-                           "remission week 26, biologic-naive; rate not re-read)"),
+    B(CD, "L04AB02", 0.44, "SONIC: Colombel JF et al. N Engl J Med 2010;362:1383–1395 (issue not checked; "
+                           "infliximab monotherapy, steroid-free remission week 26, biologic-naive: 44.4 %, 75 of 169, "
+                           "as reported in a news summary of the paper)"),
     B(CD, "L04AB04", 0.335, f"{AGA_2021}: infliximab's 0.44 at OR 0.64", checked=True),
     B(CD, "L04AG05", 0.265, f"{AGA_2021}: infliximab's 0.44 at OR 0.46", checked=True),
     B(CD, "L04AC05", 0.27, f"{AGA_2021}: infliximab's 0.44 at OR 0.47", checked=True),
@@ -286,12 +287,13 @@ BASE_RATES: tuple[BaseRate, ...] = (
     B(UC, "L04AF03", 0.26, "U-ACHIEVE induction: Danese S et al. Lancet 2022 (45 mg, remission week 8)"),
     B(UC, "L04AE02", 0.18, "True North: Sandborn WJ et al. N Engl J Med 2021 (remission week 10)"),
     # The three anti-TNFs share one rate: the BSRBR found no difference between etanercept and infliximab.
-    B(RA, "L04AB04", 0.34, "AMPLE: Weinblatt ME et al. Arthritis Rheum 2013 (adalimumab + MTX); one rate for the "
-                           f"class per {HYRICH_2006}"),
+    B(RA, "L04AB04", 0.34, "AMPLE: Weinblatt ME et al. Arthritis Rheum 2013;65(1):28–38 (rate not read; adalimumab + "
+                           f"MTX); one rate for the class per {HYRICH_2006}"),
     B(RA, "L04AB01", 0.34, f"{HYRICH_2006}: no difference between etanercept and infliximab", checked=True),
     B(RA, "L04AB05", 0.34, f"RAPID 1: Keystone E et al. Arthritis Rheum 2008; one rate for the class per {HYRICH_2006}"),
     B(RA, "L04AC07", 0.42, f"{ADACTA} (tocilizumab monotherapy; the rate itself not read)"),
-    B(RA, "L04AA24", 0.34, "AMPLE: Weinblatt ME et al. Arthritis Rheum 2013 (abatacept + MTX)"),
+    B(RA, "L04AA24", 0.34, "AMPLE: Weinblatt ME et al. Arthritis Rheum 2013;65(1):28–38 (rate not read; abatacept + "
+                           "MTX)"),
     B(RA, "L01FA01", 0.30, "REFLEX: Cohen SB et al. Arthritis Rheum 2006"),
     B(RA, "L04AF01", 0.35, "ORAL Standard: van Vollenhoven RF et al. N Engl J Med 2012"),
     B(RA, "L04AF02", 0.38, "RA-BEAM: Taylor PC et al. N Engl J Med 2017"),
