@@ -21,16 +21,20 @@ from patients.drugs import Drug, DrugClass
 DULAI_2018 = ("Dulai PS et al. Development and validation of a scoring system to predict outcomes of vedolizumab "
               "treatment in patients with Crohn's disease. Gastroenterology 2018;155(3):687–695.e10")
 DULAI_2020 = ("Dulai PS et al. Development and validation of a clinical scoring tool for predicting treatment "
-              "outcomes with vedolizumab in ulcerative colitis. Clin Gastroenterol Hepatol 2020 (pages not checked; "
-              "derivation on GEMINI 1 seen in the ECCO 2019 abstract P631)")
+              "outcomes with vedolizumab in ulcerative colitis. Clin Gastroenterol Hepatol 2020 (volume and pages "
+              "not checked; derivation on GEMINI 1, n = 620, seen in the ECCO 2019 abstract P631 and in the paper's "
+              "abstract, PMC7899124: no prior anti-TNF +3 points, disease duration 2 years or more +3, moderate "
+              "rather than severe endoscopic activity +2, albumin +0.65 points per g/L)")
 LOUIS_2002 = ("Louis E et al. C-reactive protein, TNF-alpha and the TNF -308 polymorphism in the prediction of "
-              "response to infliximab in Crohn's disease, PubMed 12190096 (2002; journal and pages not checked): "
-              "response 76 % with CRP > 5 mg/L vs 46 % with normal CRP")
+              "response to infliximab in Crohn's disease, PubMed 12190096 (2002; the abstract read, 226 patients; "
+              "the exact title, journal and pages not checked): response 76 % with CRP > 5 mg/L vs 46 % with normal "
+              "CRP")
 VERMEIRE_2004 = ("Vermeire S, Van Assche G, Rutgeerts P. C-reactive protein as a marker for inflammatory bowel "
                  "disease. Inflamm Bowel Dis 2004;10:661–665 (a high CRP predicts a better response to anti-TNF)")
-SMOKING_CD_2003 = ("An analysis of factors influencing short-term and sustained response to infliximab treatment "
-                   "for Crohn's disease. Aliment Pharmacol Ther 2003;17(12):1451–1457 (smoking OR 0.24; authors "
-                   "not checked)")
+SMOKING_CD_2003 = ("An analysis of factors influencing short-term and sustained response to infliximab treatment for "
+                   "Crohn's disease. Aliment Pharmacol Ther 2003;17(12):1451–1457, "
+                   "doi:10.1046/j.1365-2036.2003.01574.x (smoking OR 0.24 in multiple logistic regression, 74 "
+                   "patients; authors not checked)")
 FASANMADE_2009 = ("Fasanmade AA et al. Eur J Clin Pharmacol 2009;65(12):1211–1228 (low albumin, faster infliximab "
                   "clearance in UC)")
 SECOND_ANTI_TNF = ("Gisbert JP, Panés J. Am J Gastroenterol 2009;104(3):760–767; Gisbert JP et al. Aliment Pharmacol "
@@ -74,9 +78,11 @@ BARBERIO_2023 = ("Barberio B, Gracie DJ, Black CJ, Ford AC. Efficacy of biologic
                  "induction and maintenance of remission in luminal Crohn's disease: network meta-analysis. Gut "
                  "2023;72(2):264 (risankizumab 600 mg first in biologic-naive and biologic-exposed patients, "
                  "infliximab first overall, upadacitinib third)")
-SINGH_CD_2018 = ("Singh S, Fumery M, Sandborn WJ, Murad MH. First- and second-line biologic therapies for "
-                 "moderate-severe Crohn's disease: network meta-analysis. Aliment Pharmacol Ther 2018, "
-                 "doi:10.1111/apt.14852 (pages not checked): ustekinumab the preferred second-line agent")
+SINGH_CD_2018 = ("Singh S, Fumery M, Sandborn WJ, Murad MH. Systematic review and network meta-analysis: first- and "
+                 "second-line biologic therapies for moderate-severe Crohn's disease. Aliment Pharmacol Ther 2018, "
+                 "doi:10.1111/apt.14852, PubMed 29920733 (volume and pages not checked): ustekinumab the preferred "
+                 "second-line agent (SUCRA 0.71 after anti-TNF exposure; adalimumab 0.91 only in patients with prior "
+                 "response or intolerance to anti-TNF)")
 UC_EXPOSED_NMA = ("Singh S, Murad MH, Fumery M, Dulai PS, Sandborn WJ. First- and second-line pharmacotherapies for "
                   "patients with moderate to severely active ulcerative colitis: an updated network meta-analysis. "
                   "Clin Gastroenterol Hepatol 2020;18(10):2179–2191.e6, Table 3: after anti-TNF exposure, clinical "
@@ -262,8 +268,9 @@ B = BaseRate
 BASE_RATES: tuple[BaseRate, ...] = (
     # Crohn's disease: one anchor (infliximab monotherapy in SONIC, a biologic-naive population, week 26) and
     # the others placed by the biologic-naive network meta-analysis odds ratios against infliximab.
-    B(CD, "L04AB02", 0.44, "SONIC: Colombel JF et al. N Engl J Med 2010 (infliximab monotherapy, steroid-free "
-                           "remission week 26, biologic-naive; rate not re-read)"),
+    B(CD, "L04AB02", 0.44, "SONIC: Colombel JF et al. N Engl J Med 2010;362:1383–1395 (issue not checked; "
+                           "infliximab monotherapy, steroid-free remission week 26, biologic-naive: 44.4 %, 75 of 169, "
+                           "as reported in a news summary of the paper)"),
     B(CD, "L04AB04", 0.335, f"{AGA_2021}: infliximab's 0.44 at OR 0.64", checked=True),
     B(CD, "L04AG05", 0.265, f"{AGA_2021}: infliximab's 0.44 at OR 0.46", checked=True),
     B(CD, "L04AC05", 0.27, f"{AGA_2021}: infliximab's 0.44 at OR 0.47", checked=True),
@@ -280,12 +287,13 @@ BASE_RATES: tuple[BaseRate, ...] = (
     B(UC, "L04AF03", 0.26, "U-ACHIEVE induction: Danese S et al. Lancet 2022 (45 mg, remission week 8)"),
     B(UC, "L04AE02", 0.18, "True North: Sandborn WJ et al. N Engl J Med 2021 (remission week 10)"),
     # The three anti-TNFs share one rate: the BSRBR found no difference between etanercept and infliximab.
-    B(RA, "L04AB04", 0.34, "AMPLE: Weinblatt ME et al. Arthritis Rheum 2013 (adalimumab + MTX); one rate for the "
-                           f"class per {HYRICH_2006}"),
+    B(RA, "L04AB04", 0.34, "AMPLE: Weinblatt ME et al. Arthritis Rheum 2013;65(1):28–38 (rate not read; adalimumab + "
+                           f"MTX); one rate for the class per {HYRICH_2006}"),
     B(RA, "L04AB01", 0.34, f"{HYRICH_2006}: no difference between etanercept and infliximab", checked=True),
     B(RA, "L04AB05", 0.34, f"RAPID 1: Keystone E et al. Arthritis Rheum 2008; one rate for the class per {HYRICH_2006}"),
     B(RA, "L04AC07", 0.42, f"{ADACTA} (tocilizumab monotherapy; the rate itself not read)"),
-    B(RA, "L04AA24", 0.34, "AMPLE: Weinblatt ME et al. Arthritis Rheum 2013 (abatacept + MTX)"),
+    B(RA, "L04AA24", 0.34, "AMPLE: Weinblatt ME et al. Arthritis Rheum 2013;65(1):28–38 (rate not read; abatacept + "
+                           "MTX)"),
     B(RA, "L01FA01", 0.30, "REFLEX: Cohen SB et al. Arthritis Rheum 2006"),
     B(RA, "L04AF01", 0.35, "ORAL Standard: van Vollenhoven RF et al. N Engl J Med 2012"),
     B(RA, "L04AF02", 0.38, "RA-BEAM: Taylor PC et al. N Engl J Med 2017"),
