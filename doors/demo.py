@@ -298,6 +298,9 @@ def _measurements(rng: random.Random, disease: str, activity: float, traits: dic
               "patient_global": round(_clip(75 * a + rng.gauss(10, 10), 0, 100)),
               "evaluator_global": round(_clip(65 * a + rng.gauss(5, 8), 0, 100)),
               "haq_di": round(_clip(2.2 * a + rng.gauss(0, 0.3), 0, 3) * 8) / 8}
+        # Drawn from a side stream seeded by this visit's values, so that every other demo value stays as it was.
+        side = random.Random(f"glucocorticoid {a:.12f} {m['esr']} {m['haq_di']}")
+        m["glucocorticoid"] = side.random() < 0.25 + 0.2 * a
     elif disease == MS:
         m.pop("crp", None) if rng.random() < 0.5 else None
         m |= {"edss": _edss(_clip(1 + 5 * a + rng.gauss(0, 0.5), 0, 9.5)),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from patients import units
+
 # The diseases live in patients/diseases.py; doors read them here, with the variables.
 from patients.diseases import ALL, CD, DISEASE_CODES, IBD, MINIMUM_DATA_SET, MS, RA, UC, Disease  # noqa: F401
 from patients.screening import SCREENING_VARIABLES
@@ -29,11 +30,24 @@ from patients.variables import coded as _c
 from patients.variables import integer as _i
 from patients.variables import quantity as _q
 from patients.windows import (
-    ACTIVITY_90_DAYS, BODY_1_YEAR, COMORBIDITY_1_YEAR, CONDITION, ENDOSCOPY_1_YEAR, FACT, GENOTYPE, HEART_FAILURE_1_YEAR,
-    JCV_6_MONTHS, LAB_90_DAYS, MRI_1_YEAR, MS_CLINICAL_1_YEAR, PHENOTYPE, PREGNANCY_1_MONTH, RELAPSES_90_DAYS,
+    ACTIVITY_90_DAYS,
+    BODY_1_YEAR,
+    CLINICAL_STATE_90_DAYS,
+    COMORBIDITY_1_YEAR,
+    CONDITION,
+    ENDOSCOPY_1_YEAR,
+    FACT,
+    GENOTYPE,
+    HEART_FAILURE_1_YEAR,
+    JCV_6_MONTHS,
+    LAB_90_DAYS,
+    MRI_1_YEAR,
+    MS_CLINICAL_1_YEAR,
+    PHENOTYPE,
+    PREGNANCY_1_MONTH,
+    RELAPSES_90_DAYS,
     TB_SCREEN_1_YEAR,
 )
-
 
 DERIVED = Origin.DERIVED
 
@@ -180,6 +194,12 @@ VARIABLES: tuple[Variable, ...] = (
        help="Positive when the titre is above the lab's upper reference limit (ACR/EULAR 2010)."),
     _q("haq_di", "HAQ-DI", "{score}", 0, 3, {RA}, "activity", step=0.125,
        validity=ACTIVITY_90_DAYS),
+    # Patients on a glucocorticoid when a b/tsDMARD starts respond less often (docs/synthetic-cohort.md). Sent as
+    # a value, or read from an active MedicationStatement of ATC group H02AB (systemic glucocorticoids, plain;
+    # WHOCC ATC/DDD Index); no statement is "not recorded", never "no".
+    _b("glucocorticoid", "Systemic glucocorticoid", {RA}, "patient", ask="current glucocorticoid use",
+       validity=CLINICAL_STATE_90_DAYS,
+       help="Taking a systemic glucocorticoid (prednisolone or equivalent, any dose) on the visit date."),
     # --- multiple sclerosis ---
     _c("ms_course", "MS course", [("RRMS", "Relapsing-remitting", "426373005"),
                                   ("SPMS", "Secondary progressive", "425500002"),

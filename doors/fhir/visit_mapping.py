@@ -84,7 +84,7 @@ def visit_map(bundle: ReadBundle, *, client: EHRClient) -> MappedVisit:
     _observations_map(bundle.of_type("Observation"), disease, mapped, measurements, comorbidities, out,
                       visit_date=visit_date)
     therapies = _medications_map(bundle.of_type("MedicationStatement") + bundle.of_type("MedicationRequest"),
-                                 mapped, out)
+                                 mapped, out, disease=disease, visit_date=visit_date, measurements=measurements)
 
     if out.fatal or (bundle.kind == "transaction" and out.per_entry):
         rejected = [i for index in sorted(out.per_entry) for i in out.per_entry[index]]
@@ -428,10 +428,12 @@ def _drug_of(e: Entry, concept: Any) -> tuple[drugs.Drug | None, str, str]:
                                                "therapy line")
 
 
-def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector) -> list[dict]:
+def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector, *, disease: str | None = None,
+                     visit_date: dt.date | None = None, measurements: dict | None = None) -> list[dict]:
     """MedicationStatement and MedicationRequest entries as therapy lines. A medication Clinnova does not score,
     or a request that was never given (a plan, a cancelled order), is accepted and said so, never refused: a real
-    record holds many of them."""
+    record holds many of them. A systemic glucocorticoid taken on the visit date is the `glucocorticoid`
+    variable where the disease records it."""
     therapies = []
     for e in sorted(entries, key=lambda e: e.index):
         issues: list[Issue] = []
@@ -442,6 +444,18 @@ def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector)
             continue
         drug, drug_element, why = _drug_of(e, r.get("medicationCodeableConcept"))
         if drug is None:
+            element = _glucocorticoid_element(r.get("medicationCodeableConcept"))
+            if element and measurements is not None and disease in dictionary.BY_NAME["glucocorticoid"].diseases:
+                if _medication_active_on(e, visit_date):
+                    if "glucocorticoid" not in measurements:  # an Observation of the variable itself wins
+                        measurements["glucocorticoid"] = True
+                        mapped.fields["measurements.glucocorticoid"] = (e, element)
+                    out.entry_noted(e, "a systemic glucocorticoid (ATC H02AB) taken on the visit date: recorded as "
+                                       "glucocorticoid = yes, not as a therapy line")
+                else:
+                    out.entry_noted(e, "a systemic glucocorticoid (ATC H02AB) not taken on the visit date: not "
+                                       "recorded (its absence says nothing about other glucocorticoids)")
+                continue
             out.entry_noted(e, why)
             continue
         if e.type == "MedicationRequest":
@@ -488,6 +502,44 @@ def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector)
                           "dose": str(dosage.get("text") or "")[:100] if isinstance(dosage, dict) else "",
                           "response_at_followup": None})
     return therapies
+
+
+# ATC group H02AB, "Glucocorticoids" under H02A "Corticosteroids for systemic use, plain" (WHOCC ATC/DDD Index):
+# prednisolone H02AB06, prednisone H02AB07, methylprednisolone H02AB04 and the rest of the group.
+GLUCOCORTICOID_ATC_GROUP = "H02AB"
+
+
+def _glucocorticoid_element(concept: Any) -> str:
+    """The element of an ATC coding in group H02AB, or ""."""
+    codings = (concept.get("coding") or []) if isinstance(concept, dict) else []
+    for k, coding in enumerate(codings):
+        code = coding.get("code") if isinstance(coding, dict) else None
+        if coding.get("system") in codes.ATC and isinstance(code, str) and \
+                code.upper().startswith(GLUCOCORTICOID_ATC_GROUP):
+            return f"medicationCodeableConcept.coding[{k}].code"
+    return ""
+
+
+def _medication_active_on(e: Entry, day: dt.date | None) -> bool:
+    """Whether a MedicationStatement or MedicationRequest says the patient took the medication on `day`: active
+    (or completed with a period that covers the day), started on or before it and not ended before it."""
+    r = e.resource
+    if day is None:
+        return False
+    if e.type == "MedicationRequest":
+        if r.get("intent") not in ORDERED:
+            return False
+        validity = (r.get("dispenseRequest") or {}).get("validityPeriod") or {}
+        start = date_of(r.get("authoredOn")) or date_of(validity.get("start"))
+        end = date_of(validity.get("end"))
+        status_ok = r.get("status") in ("active", "completed")
+    else:
+        period = r.get("effectivePeriod") or {}
+        start = date_of(period.get("start")) or date_of(r.get("effectiveDateTime"))
+        end = date_of(period.get("end"))
+        status_ok = r.get("status") in ("active", "completed")
+    return bool(status_ok and start is not None and start <= day and (end is None or end >= day)
+                and (r.get("status") != "completed" or end is not None))
 
 
 def _request_line(e: Entry, out: _Collector):

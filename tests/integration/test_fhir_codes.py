@@ -3,12 +3,14 @@ smoking status codes."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from doors.fhir.visit_mapping import _disease_of
 from patients.diseases import DISEASE_CODES, SNOMED_DESCENDANTS, SNOMED_RELEASE, disease_of_icd10
 from patients.models import Visit
-from tests.integration.fhir_helpers import ICD10, SNOMED, post_bundle, ra_bundle
+from tests.integration.fhir_helpers import ATC, ICD10, SNOMED, observation, post_bundle, ra_bundle
 
 # US Core smoking status (C-CDA "Current Smoking Status" value set, OID 2.16.840.1.113883.11.20.9.38).
 SMOKING = {
@@ -89,3 +91,42 @@ def test_the_published_icd10_codes_are_the_ones_the_mapping_reads():
     for disease, codes in DISEASE_CODES.items():
         for code in codes["icd10"]:
             assert disease_of_icd10(code) == disease
+
+
+def _glucocorticoid(status: str, start: str, end: str | None = None, code: str = "H02AB06") -> dict:
+    period = {"start": start} | ({"end": end} if end else {})
+    return {"fullUrl": "urn:uuid:med-gc", "request": {"method": "POST", "url": "MedicationStatement"},
+            "resource": {"resourceType": "MedicationStatement", "status": status,
+                         "subject": {"reference": "urn:uuid:patient-1"},
+                         "medicationCodeableConcept": {"coding": [{"system": ATC, "code": code,
+                                                                   "display": "prednisolone"}]},
+                         "effectivePeriod": period}}
+
+
+@pytest.mark.parametrize("status,start,end,value", [
+    ("active", "2024-01-01", None, True),  # prednisolone taken on the visit date
+    ("completed", "2020-01-01", "2020-03-01", None),  # a course that ended years ago says nothing about today
+    ("active", "2999-01-01", None, None),  # not started yet
+])
+def test_a_systemic_glucocorticoid_taken_on_the_visit_date_is_the_glucocorticoid_variable(
+        client, ehr_lu, status, start, end, value):
+    ehr, token = ehr_lu
+    bundle = ra_bundle(ehr.identifier_system)
+    bundle["entry"].append(_glucocorticoid(status, start, end))
+    response = post_bundle(client, token, bundle)
+    assert response.status_code == 200, response.json()
+    visit = Visit.objects.get()
+    assert visit.measurements.get("glucocorticoid") == value  # None: not recorded, never "no"
+    assert not visit.patient.therapies.filter(drug_atc="H02AB06").exists()  # not a therapy line of the catalogue
+    outcome = response.json()["entry"][-1]["response"].get("outcome") or {}
+    assert "glucocorticoid" in json.dumps(outcome)  # the entry says what was made of it
+
+
+def test_an_observation_of_the_glucocorticoid_variable_wins_over_a_medication_statement(client, ehr_lu):
+    ehr, token = ehr_lu
+    bundle = ra_bundle(ehr.identifier_system)
+    bundle["entry"].append(_glucocorticoid("active", "2024-01-01"))
+    bundle["entry"].append(observation("urn:uuid:obs-gc", {"system": "urn:clinnova:variable", "code": "glucocorticoid"},
+                                       valueBoolean=False))
+    assert post_bundle(client, token, bundle).status_code == 200
+    assert Visit.objects.get().measurements.get("glucocorticoid") is False

@@ -276,6 +276,24 @@ def test_rheumatoid_arthritis_activity_and_disability_lower_every_drug(cohorts):
         assert p[tender >= 14].mean() < p[tender <= 4].mean(), atc
 
 
+def test_rheumatoid_arthritis_glucocorticoids_go_with_activity_and_lower_biologics_not_methotrexate(cohorts):
+    cohort = cohorts[RA]
+    recorded = _true(cohort, "glucocorticoid")
+    on, off = recorded == 1, recorded == 0
+    assert 0.25 < on.sum() / (on | off).sum() < 0.45
+    assert 0.07 < np.isnan(recorded).mean() < 0.25  # missing is missing, never "no"
+    tender = _true(cohort, "tender_joint_count_28")
+    assert np.nanmean(tender[on]) > np.nanmean(tender[off]) + 0.5
+    # Terms shared by every drug (activity, disability, u_i) cancel in the difference of two drugs' log-odds; what
+    # is left differs between the groups by the glucocorticoid term, -0.3, on abatacept and none on methotrexate.
+    def logit(p):
+        return np.log(p / (1 - p))
+    gap = logit(_p(cohort, ABATACEPT)) - logit(_p(cohort, "L04AX03"))
+    assert -0.4 < gap[on].mean() - gap[off].mean() < -0.2
+    adalimumab_vs_tocilizumab = logit(_p(cohort, "L04AB04")) - logit(_p(cohort, "L04AC07"))
+    assert abs(adalimumab_vs_tocilizumab[on].mean() - adalimumab_vs_tocilizumab[off].mean()) < 0.1
+
+
 def test_methotrexate_is_not_a_candidate_for_a_patient_already_on_it(cohorts):
     cohort = cohorts[RA]
     on_mtx = _true(cohort, "concomitant_methotrexate") == 1

@@ -194,6 +194,9 @@ def test_the_trained_models_learn_the_new_effect_families(shipped, patients):
     assert predicted(RA, ADALIMUMAB, concomitant_methotrexate=1) > predicted(RA, ADALIMUMAB,
                                                                               concomitant_methotrexate=0) + 0.03
     assert predicted(RA, ADALIMUMAB, bmi=34) < predicted(RA, ADALIMUMAB, bmi=23)
+    # RA: a glucocorticoid at the start lowers a biologic's response (-0.3 log-odds), not methotrexate's.
+    assert predicted(RA, ABATACEPT, glucocorticoid=1) < predicted(RA, ABATACEPT, glucocorticoid=0) - 0.02
+    assert abs(predicted(RA, "L04AX03", glucocorticoid=1) - predicted(RA, "L04AX03", glucocorticoid=0)) < 0.03
     # MS: the advantage of ocrelizumab over fingolimod shrinks with age.
     young = predicted(MS, "L04AG08", age=28) - predicted(MS, "L04AE01", age=28)
     older = predicted(MS, "L04AG08", age=50) - predicted(MS, "L04AE01", age=50)
