@@ -21,7 +21,7 @@ from patients.history import failed_classes
 from recommendations.conditions import Facts
 from recommendations.features import feature_matrix
 from recommendations.models import ModelVersion, RecommendationItem, RecommendationStatus
-from recommendations.scoring import model_load, ranked_by_probability, visit_state, visits_for_scoring
+from recommendations.scoring import model_load, ranked_by_probability, ranking_missing, visit_state, visits_for_scoring
 
 # Visits scored per vectorised call; the preview reads and scores batch after batch.
 PREVIEW_BATCH = 500
@@ -147,8 +147,8 @@ def top_changes(candidate: ModelVersion, visit_ids: list) -> TopChanges | None:
 
 
 def _top_drugs(model, visits) -> list[str]:
-    """The rank-1 drug of each visit under this model: one predict call for the batch (no SHAP values), then the
-    scoring service's own flags and order (scoring.ranked_by_probability)."""
+    """The rank-1 drug of each visit under this model: one predict call for the batch and its members (no SHAP
+    values), then the scoring service's own flags, tiers and order (scoring.ranked_by_probability)."""
     if not visits:
         return []
     states = [visit_state(v) for v in visits]
@@ -156,8 +156,11 @@ def _top_drugs(model, visits) -> list[str]:
     matrices = [feature_matrix(vals, model.features, model.drugs,
                                failed_classes=sorted(failed_classes(v.patient.therapies.all(), v.visit_date)))
                 for v, vals in zip(visits, values)]
-    probs = model.probabilities_of(xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1))
+    matrix = xgb.DMatrix(np.vstack(matrices), missing=np.nan, nthread=1)
+    probs, members = model.probabilities_of(matrix), model.members_of(matrix)
     n = len(model.drugs)
     return [ranked_by_probability(model, probs[i * n:(i + 1) * n], facts=Facts.of(state, disease=visit.disease),
-                                  current=state.current_drugs)[0]["drug_atc"]
-            for i, (visit, state) in enumerate(zip(visits, states))]
+                                  current=state.current_drugs,
+                                  members=None if members is None else members[i * n:(i + 1) * n],
+                                  rankable=not ranking_missing(vals, visit.disease))[0]["drug_atc"]
+            for i, (visit, state, vals) in enumerate(zip(visits, states, values))]

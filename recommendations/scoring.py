@@ -347,11 +347,15 @@ def items_ranked(model: LoadedModel, block: np.ndarray, *, facts: Facts, current
 
 
 def ranked_by_probability(model: LoadedModel, probs: np.ndarray, *, facts: Facts,
-                          current: set[str] = frozenset()) -> list[dict]:
-    """The candidates ranked as items_ranked ranks them, from probabilities alone (no SHAP values): what the
-    activation preview needs to count the patients whose top suggestion a candidate model would change."""
+                          current: set[str] = frozenset(), members: np.ndarray | None = None,
+                          rankable: bool = True) -> list[dict]:
+    """The candidates ranked as items_ranked ranks them, from probabilities and the ensemble `members` (as there:
+    tiers first, then the point estimate) without SHAP values: what the activation preview needs to count the
+    patients whose top suggestion a candidate model would change."""
     out = _flagged(model, probs, facts=facts, current=current)
-    _rank(out)
+    for d, item in enumerate(out):
+        item["_column"] = d
+    _rank(out, members, rankable=rankable)
     return out
 
 

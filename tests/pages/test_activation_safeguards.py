@@ -133,3 +133,27 @@ def test_a_disease_too_large_to_preview_says_so_rather_than_guess(mia_client, ra
     monkeypatch.setattr("recommendations.model_pages.PREVIEW_MAX_PATIENTS", 0)
     page = mia_client.get(f"/models/{candidate.pk}/activate/").content.decode()
     assert "is not computed here" in page and "would get another top suggestion" not in page
+
+
+def test_the_preview_puts_first_the_drug_the_members_tier_first_as_the_stored_ranking_does(ra_model):
+    """A booster's point estimate can lead by a hair where its ensemble members clearly prefer another drug: the
+    stored ranking orders by tier before probability, and so must the preview."""
+    import datetime as dt
+
+    import numpy as np
+
+    from recommendations.conditions import Facts
+    from recommendations.scoring import model_load, ranked_by_probability
+
+    model = model_load(ra_model)
+    n, k = len(model.drugs), model.ensemble.size
+    probs = np.full(n, 0.30)
+    probs[0], probs[1] = 0.452, 0.450  # drug 0 leads by 0.2 points on the booster
+    members = np.full((n, k), 0.30)
+    members[0], members[1] = 0.40, 0.50  # every member puts drug 1 ahead by 10 points
+    facts = Facts(on=dt.date(2026, 11, 1), values={}, disease="rheumatoid_arthritis")
+    ranked = ranked_by_probability(model, probs, facts=facts, members=members)
+    assert ranked[0]["drug_atc"] == model.drugs[1] and ranked[0]["tier"] == 1 and ranked[0]["top_suggestion"]
+    # Without the minimum data set there are no tiers: the point estimate orders.
+    unranked = ranked_by_probability(model, probs, facts=facts, members=members, rankable=False)
+    assert unranked[0]["drug_atc"] == model.drugs[0] and not unranked[0]["top_suggestion"]
