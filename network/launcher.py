@@ -41,17 +41,28 @@ def _manage(env: dict, *args: str) -> None:
         raise RuntimeError(f"manage.py {' '.join(args)} failed: {done.stderr.strip()[-800:]}")
 
 
-def network_prepare(*, data_dir: Path, sites=SITES, patients: int = 20, outcome_patients: int = 200,
-                    history_patients: int = 0, diseases: tuple[str, ...] = ()) -> None:
-    """Create the nodes' databases once: migrated, models loaded, the hub's accounts, each site's demo share.
-
-    history_patients: treatment history per disease across the network (each site its share, unequal), what
-    the sites train on; diseases: those of the outcome patients and history (default every disease)."""
+def network_template(data_dir: Path) -> Path:
+    """The database every node starts from (migrated, the shipped models loaded; packages live in the database),
+    made once in data_dir: about 40 s, which several networks can share by copying it (network_prepare)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     template = data_dir / "template.sqlite3"
     if not template.exists():
         _manage(node_env(data_dir, "template"), "migrate", "--no-input", "-v0")
         _manage(node_env(data_dir, "template"), "load_models")
+    return template
+
+
+def network_prepare(*, data_dir: Path, sites=SITES, patients: int = 20, outcome_patients: int = 200,
+                    history_patients: int = 0, diseases: tuple[str, ...] = (), template: Path | None = None) -> None:
+    """Create the nodes' databases once: migrated, models loaded, the hub's accounts, each site's demo share.
+
+    history_patients: treatment history per disease across the network (each site its share, unequal), what
+    the sites train on; diseases: those of the outcome patients and history (default every disease);
+    template: a database made by network_template to start from instead of making one here."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if template is not None and not (data_dir / "template.sqlite3").exists():
+        shutil.copyfile(template, data_dir / "template.sqlite3")
+    template = network_template(data_dir)
     todo = [node for node in ("hub", *sites) if not (data_dir / f"{node.lower()}.sqlite3").exists()]
     for node in todo:
         shutil.copyfile(template, data_dir / f"{node.lower()}.sqlite3")

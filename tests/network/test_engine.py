@@ -22,9 +22,9 @@ SITES = ("LU", "FR", "DE", "CH")
 
 
 @pytest.fixture(scope="module")
-def network(tmp_path_factory):
+def network(tmp_path_factory, node_template):
     data = tmp_path_factory.mktemp("network")
-    network_prepare(data_dir=data, patients=2, outcome_patients=12)
+    network_prepare(data_dir=data, patients=2, outcome_patients=12, template=node_template)
     net = network_start(data_dir=data, web=False, round_timeout=25)
     time.sleep(2)
     yield net

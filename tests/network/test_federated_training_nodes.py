@@ -31,10 +31,10 @@ HISTORY = 2500
 
 
 @pytest.fixture(scope="module")
-def network(tmp_path_factory):
+def network(tmp_path_factory, node_template):
     data = tmp_path_factory.mktemp("network")
     network_prepare(data_dir=data, patients=2, outcome_patients=0, history_patients=HISTORY,
-                    diseases=(DISEASE,))
+                    diseases=(DISEASE,), template=node_template)
     # Small demo sites: each trains from 50 rows (the hub asks for no more); CH insists on 1,000, more than it holds.
     floors = {code: {"NETWORK_TRAIN_MIN_ROWS": "1000" if code == "CH" else "50"} for code in (*SITES, "hub")}
     net = network_start(data_dir=data, web=False, round_timeout=90, site_settings=floors)
