@@ -30,9 +30,12 @@ from recommendations.recalibration import (
 # A site's floor per drug: half the network's, so that two sites reach MIN_EVENTS together, and ten patients of
 # each outcome behind every released sum (twice the evaluation's small-cell rule of 5).
 SITE_MIN_EVENTS = MIN_EVENTS // 2
-# Newton steps on a logistic likelihood from (0, 1): 3–5 reach 1e-4; each is one exchange with the sites.
+# Newton steps on a logistic likelihood from (0, 1), each one exchange with the sites. Newton converges
+# quadratically: after a step that moved no coefficient by 1e-2 the estimate is within 1e-3 of the converged one
+# (0.0004 and 0.0007 on Crohn's disease and UC, 20,000 patients, seed 7: 3 steps where a 1e-4 tolerance took 4),
+# far below a drug's standard error (0.05 or more), and the round trip is spared.
 MAX_STEPS = 6
-TOLERANCE = 1e-4
+TOLERANCE = 1e-2
 # Each drug's fitted (intercept, slope) is shrunk towards (0, 1), no recalibration, by an empirical-Bayes weight:
 # component by component, estimate × τ² / (τ² + its variance), with the variance from the inverse of the drug's
 # summed information matrix and τ², the true spread of the drugs' coefficients, estimated by the method of moments
