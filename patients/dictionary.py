@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from patients import units
-
 # The diseases live in patients/diseases.py; doors read them here, with the variables.
 from patients.diseases import ALL, CD, DISEASE_CODES, IBD, MINIMUM_DATA_SET, MS, RA, UC, Disease  # noqa: F401
 from patients.screening import SCREENING_VARIABLES
@@ -30,24 +29,11 @@ from patients.variables import coded as _c
 from patients.variables import integer as _i
 from patients.variables import quantity as _q
 from patients.windows import (
-    ACTIVITY_90_DAYS,
-    BODY_1_YEAR,
-    CLINICAL_STATE_90_DAYS,
-    COMORBIDITY_1_YEAR,
-    CONDITION,
-    ENDOSCOPY_1_YEAR,
-    FACT,
-    GENOTYPE,
-    HEART_FAILURE_1_YEAR,
-    JCV_6_MONTHS,
-    LAB_90_DAYS,
-    MRI_1_YEAR,
-    MS_CLINICAL_1_YEAR,
-    PHENOTYPE,
-    PREGNANCY_1_MONTH,
-    RELAPSES_90_DAYS,
-    TB_SCREEN_1_YEAR,
+    ACTIVITY_90_DAYS, BODY_1_YEAR, CLINICAL_STATE_90_DAYS, COMORBIDITY_1_YEAR, CONDITION, ENDOSCOPY_1_YEAR, FACT,
+    GENOTYPE, HEART_FAILURE_1_YEAR, JCV_6_MONTHS, LAB_90_DAYS, MRI_1_YEAR, MS_CLINICAL_1_YEAR, PHENOTYPE,
+    PREGNANCY_1_MONTH, RELAPSES_90_DAYS, TB_SCREEN_1_YEAR,
 )
+
 
 DERIVED = Origin.DERIVED
 

@@ -339,7 +339,7 @@ def items_ranked(model: LoadedModel, block: np.ndarray, *, facts: Facts, current
         bounds = interval(members.T)
     low, high = ([None] * len(out),) * 2 if bounds is None else (bounds[0].tolist(), bounds[1].tolist())
     for d, (item, margin, shap) in enumerate(zip(out, margins.tolist(), model.shap_rows(rounded))):
-        item.update(margin=margin, shap=shap, _column=d,
+        item.update(margin=margin, shap=shap,
                     probability_low=None if low[d] is None else round(low[d], 6),
                     probability_high=None if high[d] is None else round(high[d], 6))
     _rank(out, members, rankable=rankable)
@@ -353,8 +353,6 @@ def ranked_by_probability(model: LoadedModel, probs: np.ndarray, *, facts: Facts
     tiers first, then the point estimate) without SHAP values: what the activation preview needs to count the
     patients whose top suggestion a candidate model would change."""
     out = _flagged(model, probs, facts=facts, current=current)
-    for d, item in enumerate(out):
-        item["_column"] = d
     _rank(out, members, rankable=rankable)
     return out
 
@@ -364,8 +362,9 @@ def _flagged(model: LoadedModel, probs: np.ndarray, *, facts: Facts, current: se
     for d, atc in enumerate(model.drugs):
         flags, encoded = safety.drug_flags_encoded(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
         # "_flags_json": the flags as _store writes them, encoded once for every patient who shares them.
-        out.append({"drug_atc": atc, "rank": 0, "probability": round(float(probs[d]), 6), "flags": flags,
-                    "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags),
+        # "_column": the drug's place in model.drugs, where its ensemble members are (_rank's tiers read them).
+        out.append({"drug_atc": atc, "_column": d, "rank": 0, "probability": round(float(probs[d]), 6),
+                    "flags": flags, "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags),
                     "current": atc in current, "_flags_json": encoded})
     return out
 

@@ -475,9 +475,7 @@ def _medications_map(entries: list[Entry], mapped: MappedVisit, out: _Collector,
                         issues.append(e.issue("statusReason", f"outcome must be one of {', '.join(Outcome.values)}",
                                               code="code-invalid"))
                     outcome = coding.get("code")
-            period = r.get("effectivePeriod") or {}
-            start = date_of(period.get("start")) or date_of(r.get("effectiveDateTime"))
-            stop = date_of(period.get("end"))
+            start, stop = _medication_dates(e)
             if start is None:
                 issues.append(e.issue("effectivePeriod.start", "the start date of the therapy is required",
                                       code="required"))
@@ -513,33 +511,36 @@ def _glucocorticoid_element(concept: Any) -> str:
     """The element of an ATC coding in group H02AB, or ""."""
     codings = (concept.get("coding") or []) if isinstance(concept, dict) else []
     for k, coding in enumerate(codings):
-        code = coding.get("code") if isinstance(coding, dict) else None
+        if not isinstance(coding, dict):
+            continue
+        code = coding.get("code")
         if coding.get("system") in codes.ATC and isinstance(code, str) and \
                 code.upper().startswith(GLUCOCORTICOID_ATC_GROUP):
             return f"medicationCodeableConcept.coding[{k}].code"
     return ""
 
 
-def _medication_active_on(e: Entry, day: dt.date | None) -> bool:
-    """Whether a MedicationStatement or MedicationRequest says the patient took the medication on `day`: active
-    (or completed with a period that covers the day), started on or before it and not ended before it."""
+def _medication_dates(e: Entry) -> tuple[dt.date | None, dt.date | None]:
+    """(start, end) of a MedicationStatement (effectivePeriod, or effectiveDateTime as its start) or of a
+    MedicationRequest (authoredOn, else its validity period's start; the validity period's end)."""
     r = e.resource
-    if day is None:
-        return False
     if e.type == "MedicationRequest":
-        if r.get("intent") not in ORDERED:
-            return False
         validity = (r.get("dispenseRequest") or {}).get("validityPeriod") or {}
-        start = date_of(r.get("authoredOn")) or date_of(validity.get("start"))
-        end = date_of(validity.get("end"))
-        status_ok = r.get("status") in ("active", "completed")
-    else:
-        period = r.get("effectivePeriod") or {}
-        start = date_of(period.get("start")) or date_of(r.get("effectiveDateTime"))
-        end = date_of(period.get("end"))
-        status_ok = r.get("status") in ("active", "completed")
-    return bool(status_ok and start is not None and start <= day and (end is None or end >= day)
-                and (r.get("status") != "completed" or end is not None))
+        return date_of(r.get("authoredOn")) or date_of(validity.get("start")), date_of(validity.get("end"))
+    period = r.get("effectivePeriod") or {}
+    return date_of(period.get("start")) or date_of(r.get("effectiveDateTime")), date_of(period.get("end"))
+
+
+def _medication_active_on(e: Entry, day: dt.date | None) -> bool:
+    """Whether a MedicationStatement or MedicationRequest (a prescription given) says the patient took the
+    medication on `day`: active, or completed with an end; started on or before the day and not ended before it."""
+    r, status = e.resource, e.resource.get("status")
+    if day is None or status not in ("active", "completed") or (
+            e.type == "MedicationRequest" and r.get("intent") not in ORDERED):
+        return False
+    start, end = _medication_dates(e)
+    return start is not None and start <= day and (end is None or end >= day) and (status != "completed" or
+                                                                                   end is not None)
 
 
 def _request_line(e: Entry, out: _Collector):
@@ -552,8 +553,7 @@ def _request_line(e: Entry, out: _Collector):
                            "as a therapy line")
         return None
     status = r.get("status")
-    validity = (r.get("dispenseRequest") or {}).get("validityPeriod") or {}
-    start = date_of(r.get("authoredOn")) or date_of(validity.get("start"))
+    start, stop = _medication_dates(e)
     if start is None:
         out.entry_noted(e, "without authoredOn (or dispenseRequest.validityPeriod.start) the therapy's start is "
                            "unknown: not recorded as a therapy line")
@@ -561,7 +561,6 @@ def _request_line(e: Entry, out: _Collector):
     if status == "active":
         return start, None, Outcome.ONGOING, "status"
     if status in ("completed", "stopped"):
-        stop = date_of(validity.get("end"))
         if stop is None or stop < start:
             out.entry_noted(e, f"a {status} prescription without dispenseRequest.validityPeriod.end does not say "
                                "when the therapy stopped: not recorded as a therapy line")
