@@ -33,18 +33,22 @@ VERMEIRE_2004 = ("Vermeire S, Van Assche G, Rutgeerts P. C-reactive protein as a
                  "disease. Inflamm Bowel Dis 2004;10:661–665 (a high CRP predicts a better response to anti-TNF)")
 SMOKING_CD_2003 = ("An analysis of factors influencing short-term and sustained response to infliximab treatment for "
                    "Crohn's disease. Aliment Pharmacol Ther 2003;17(12):1451–1457, "
-                   "doi:10.1046/j.1365-2036.2003.01574.x (smoking OR 0.24 in multiple logistic regression, 74 "
+                   "doi:10.1046/j.1365-2036.2003.01574.x, PubMed 12823146 (smoking OR 0.24 in multiple logistic regression, 74 "
                    "patients; authors not checked)")
 FASANMADE_2009 = ("Fasanmade AA et al. Eur J Clin Pharmacol 2009;65(12):1211–1228 (low albumin, faster infliximab "
                   "clearance in UC)")
 SECOND_ANTI_TNF = ("Gisbert JP, Panés J. Am J Gastroenterol 2009;104(3):760–767; Gisbert JP et al. Aliment Pharmacol "
                    "Ther 2015;41(7):613–623; Rubbert-Roth A, Finckh A. Arthritis Res Ther 2009;11(Suppl 1):S1")
-SWITCHING = ("Rubbert-Roth A, Finckh A. Arthritis Res Ther 2009;11(Suppl 1):S1; Hyrich KL et al. Arthritis Rheum "
-             "2007;56:13–20 (issue not checked); Gisbert JP et al. Aliment Pharmacol Ther 2015;41(7):613–623")
+HYRICH_2007 = ("Hyrich KL et al. Outcomes after switching from one anti-tumor necrosis factor α agent to a second "
+               "anti-tumor necrosis factor α agent in patients with rheumatoid arthritis: results from a large UK "
+               "national cohort study. Arthritis Rheum 2007;56:13–20 (issue not checked; staying on the drug, not "
+               "response)")
+SWITCHING = ("Rubbert-Roth A, Finckh A. Arthritis Res Ther 2009;11(Suppl 1):S1; "
+             f"{HYRICH_2007}; Gisbert JP et al. Aliment Pharmacol Ther 2015;41(7):613–623")
 DURATION = ("Anderson JJ et al. Arthritis Rheum 2000;43(1):22–29 (RA); Ungaro RC et al. Aliment Pharmacol Ther "
             "2020;51(9):831–842 (CD)")
-PRIOR_THERAPIES = ("Hyrich KL et al. Arthritis Rheum 2007;56:13–20 (issue not checked); Gisbert JP et al. Aliment "
-                   "Pharmacol Ther 2015;41(7):613–623; Prosperini L et al. Neurotherapeutics 2020;17(3):994–1004")
+PRIOR_THERAPIES = (f"{HYRICH_2007}; Gisbert JP et al. Aliment Pharmacol Ther 2015;41(7):613–623; Prosperini L et "
+                   "al. Neurotherapeutics 2020;17(3):994–1004")
 ISAACS_2013 = "Isaacs JD et al. Ann Rheum Dis 2013;72(3):329–336 (RF/ACPA and rituximab response, meta-analysis)"
 SOKOLOVE_2016 = "Sokolove J et al. Ann Rheum Dis 2016;75(4):709–714 (anti-CCP and abatacept, AMPLE)"
 GOTTENBERG_2016 = ("Gottenberg JE et al. Arthritis Rheumatol 2016;68(6):1346–1352 (RF/ACPA and abatacept, European "
@@ -302,7 +306,7 @@ BASE_RATES: tuple[BaseRate, ...] = (
     B(RA, "L04AC07", 0.42, f"{ADACTA} (tocilizumab monotherapy; the rate itself not read)"),
     B(RA, "L04AA24", 0.34, "AMPLE: Weinblatt ME et al. Arthritis Rheum 2013;65(1):28–38 (rate not read; abatacept + "
                            "MTX)"),
-    B(RA, "L01FA01", 0.30, "REFLEX: Cohen SB et al. Arthritis Rheum 2006"),
+    B(RA, "L01FA01", 0.30, "REFLEX: Cohen SB et al. Arthritis Rheum 2006;54:2793–2806 (issue not checked)"),
     B(RA, "L04AF01", 0.35, "ORAL Standard: van Vollenhoven RF et al. N Engl J Med 2012"),
     B(RA, "L04AF02", 0.38, "RA-BEAM: Taylor PC et al. N Engl J Med 2017"),
     B(RA, "L04AF03", 0.42, "SELECT-COMPARE: Fleischmann R et al. Arthritis Rheumatol 2019"),
