@@ -154,6 +154,20 @@ class Recommendation(models.Model):
         return self.superseded_at is None
 
 
+class FlagSet(models.Model):
+    """One distinct list of safety, licence and "check before starting" flags, stored once for every item that
+    carries it (recommendations.flag_sets). Ten items per visit used to store ~5.5 kB of them each, and most
+    patients share the same few lists. Never changed once written: items of many visits point at it."""
+
+    # sha256 of the list's canonical JSON (flag_sets.flags_digest): equal lists, one row, even when two workers
+    # insert it at once (INSERT … ON CONFLICT DO NOTHING on this key).
+    digest = models.CharField(max_length=64, unique=True)
+    flags = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"Flag set {self.digest[:12]}"
+
+
 class RecommendationItem(models.Model):
     """One candidate drug of a recommendation: probability, rank, SHAP values and safety flags."""
 
@@ -175,7 +189,8 @@ class RecommendationItem(models.Model):
     shap = models.JSONField(default=list, help_text="SHAP values (log-odds): the model's features in manifest "
                                                     "order, then this drug's own indicator, then (since intervals) "
                                                     "the sum of the other drugs' indicators")
-    flags = models.JSONField(default=list)
+    # Most severe first; shared with every item that has the same list. Read through `flags` (select_related).
+    flag_set = models.ForeignKey(FlagSet, on_delete=models.PROTECT, related_name="+")
     contraindicated = models.BooleanField(default=False)
     # The patient was already taking it on the visit date: shown as current therapy, never as a drug to start.
     current = models.BooleanField(default=False)
@@ -192,6 +207,11 @@ class RecommendationItem(models.Model):
     @property
     def drug(self):
         return BY_ATC[self.drug_atc]
+
+    @property
+    def flags(self) -> list[dict]:
+        """The item's flags, most severe first (its FlagSet's list)."""
+        return self.flag_set.flags
 
     def shap_by_column(self, features: list[str]) -> dict[str, float]:
         """The SHAP values keyed by column name, given the model version's feature list."""

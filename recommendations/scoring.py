@@ -35,6 +35,7 @@ from recommendations.canary import reference_rows
 from recommendations.conditions import Facts
 from recommendations.ensemble import Ensemble, ensemble_join
 from recommendations.features import DRUG_RELATIVE, FAILED_CLASSES_KEY, column_names, feature_matrix
+from recommendations.flag_sets import flag_sets_resolve
 from recommendations.models import (
     ModelStatus,
     ModelVersion,
@@ -361,7 +362,7 @@ def _flagged(model: LoadedModel, probs: np.ndarray, *, facts: Facts, current: se
     out = []
     for d, atc in enumerate(model.drugs):
         flags, encoded = safety.drug_flags_encoded(BY_ATC[atc], facts, model.rules[atc], current=atc in current)
-        # "_flags_json": the flags as _store writes them, encoded once for every patient who shares them.
+        # "_flags_json": the flags as _store stores them, encoded once for every patient who shares them.
         # "_column": the drug's place in model.drugs, where its ensemble members are (_rank's tiers read them).
         out.append({"drug_atc": atc, "_column": d, "rank": 0, "probability": round(float(probs[d]), 6),
                     "flags": flags, "contraindicated": any(f["severity"] == safety.CONTRAINDICATED for f in flags),
@@ -390,18 +391,21 @@ def _store(recs: list[Recommendation], items: list[list[dict]]) -> None:
         for r in recs:
             r.created_at = now
         Recommendation.objects.bulk_create(recs)
+        encoded = [[it.get("_flags_json") or json.dumps(it["flags"]) for it in rec_items] for rec_items in items]
+        # Each distinct list once (recommendations.flag_sets), in this transaction: a failed batch leaves none.
+        flag_set_ids = flag_sets_resolve([text for texts in encoded for text in texts])
         # Thousands of rows per batch: multi-row INSERTs with JSON encoded here beat the ORM's per-field work
         # (and psycopg2's executemany, which makes one round trip per row).
         rows = [(rec.pk, it["drug_atc"], it["rank"], it["probability"], it["margin"], _json_floats(it["shap"]),
-                 it.get("_flags_json") or json.dumps(it["flags"]), it["contraindicated"], it["current"],
+                 flag_set_ids[text], it["contraindicated"], it["current"],
                  it.get("probability_low"), it.get("probability_high"), it.get("tier"), it.get("top_suggestion", False))
-                for rec, rec_items in zip(recs, items) for it in rec_items]
+                for rec, rec_items, texts in zip(recs, items, encoded) for it, text in zip(rec_items, texts)]
         table = RecommendationItem._meta.db_table
         with connection.cursor() as cursor:
             for start in range(0, len(rows), ITEM_INSERT_CHUNK):
                 chunk = rows[start:start + ITEM_INSERT_CHUNK]
                 values = ", ".join(["(" + ", ".join(["%s"] * 13) + ")"] * len(chunk))
                 cursor.execute(
-                    f"INSERT INTO {table} (recommendation_id, drug_atc, rank, probability, margin, shap, flags, "
+                    f"INSERT INTO {table} (recommendation_id, drug_atc, rank, probability, margin, shap, flag_set_id, "
                     f"contraindicated, current, probability_low, probability_high, tier, top_suggestion) "
                     f"VALUES {values}", [v for row in chunk for v in row])

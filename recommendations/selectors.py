@@ -33,7 +33,8 @@ def current_recommendation(visit: Visit) -> Recommendation | None:
         Recommendation.objects.filter(visit=visit, superseded_at__isnull=True)
         .select_related("model_version")
         .defer("model_version__package")  # the pages need the manifest, not the booster
-        .prefetch_related(Prefetch("items", queryset=RecommendationItem.objects.order_by("rank")))
+        .prefetch_related(Prefetch("items", queryset=RecommendationItem.objects.select_related("flag_set")
+                                   .order_by("rank")))
         .first()
     )
 

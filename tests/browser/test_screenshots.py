@@ -44,9 +44,9 @@ def _most_flagged_lu_patient():
     from recommendations.models import RecommendationItem
 
     items = RecommendationItem.objects.filter(recommendation__superseded_at__isnull=True,
-                                              recommendation__visit__site__code="LU").exclude(flags=[])
+                                              recommendation__visit__site__code="LU").exclude(flag_set__flags=[])
     counts: dict = {}
-    for item in items.select_related("recommendation__visit__patient"):
+    for item in items.select_related("recommendation__visit__patient", "flag_set"):
         patient = item.recommendation.visit.patient
         counts[patient] = counts.get(patient, 0) + len(item.flags)
     return max(counts, key=counts.get) if counts else None
